@@ -1,0 +1,175 @@
+"""Bayes' theorem and conjugate Bayesian linear regression (Chapter 1).
+
+Bayes' theorem as written in the lecture ("Bayes' Theorem" slide),
+
+    p(X = x_k | Y) = p(Y | X = x_k) p(x_k) / sum_i p(Y | X = x_i) p(x_i),
+
+is :func:`discrete_posterior`. For linear regression with Gaussian noise of
+known standard deviation ``sigma`` and a Gaussian prior ``theta ~ N(m0, S0)``
+the posterior is Gaussian again (a conjugate prior), with
+
+    S_N^{-1} = S0^{-1} + X^T X / sigma^2,      m_N = S_N (S0^{-1} m0 + X^T y / sigma^2),
+
+see e.g. Bishop, *Pattern Recognition and Machine Learning*, Eqs. (3.50)-(3.51).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .config import make_rng
+from .linreg import design_matrix, make_linear_data
+from .validate import as_array, fraction, integer, positive
+
+
+def discrete_posterior(prior, likelihood) -> np.ndarray:
+    """Posterior ``p(x_k | Y)`` from a prior ``p(x_k)`` and likelihoods ``p(Y | x_k)``.
+
+    The denominator is the lecture's normalising sum ``sum_i p(Y|x_i) p(x_i)``.
+    """
+    prior = as_array(prior, "prior", ndim=1)
+    likelihood = as_array(likelihood, "likelihood", ndim=1)
+    if prior.shape != likelihood.shape:
+        raise ValueError(f"prior has {prior.size} entries but likelihood has {likelihood.size}; give one per hypothesis")
+    if np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
+        raise ValueError("prior must be non-negative and sum to 1")
+    if np.any(likelihood < 0) or np.any(likelihood > 1):
+        raise ValueError("likelihood entries are probabilities p(Y|x_k); they must lie in [0, 1]")
+    joint = likelihood * prior
+    evidence = joint.sum()
+    if evidence == 0:
+        raise ValueError("the data have zero probability under every hypothesis; check likelihood")
+    return joint / evidence
+
+
+@dataclass(frozen=True)
+class GaussianPosterior:
+    """Posterior ``N(mean, cov)`` of the regression parameters."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Marginal posterior standard deviations."""
+        return np.sqrt(np.diag(self.cov))
+
+    def interval(self, level: float = 0.95):
+        """Central credible intervals ``(low, high)`` for each parameter at probability ``level``."""
+        level = fraction(level, "level")
+        z = stats.norm.ppf(0.5 + level / 2)
+        return self.mean - z * self.sd, self.mean + z * self.sd
+
+    def predict(self, X, noise_sd: float = 0.0):
+        """Predictive mean and standard deviation at design matrix ``X`` (noise included if ``noise_sd > 0``)."""
+        X = as_array(X, "X", ndim=2)
+        if X.shape[1] != self.mean.size:
+            raise ValueError(f"X has {X.shape[1]} columns but the posterior has {self.mean.size} parameters")
+        noise_sd = positive(noise_sd, "noise_sd", allow_zero=True)
+        var = np.einsum("ij,jk,ik->i", X, self.cov, X) + noise_sd**2
+        return X @ self.mean, np.sqrt(var)
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """Draw ``n`` parameter vectors from the posterior."""
+        n = integer(n, "n", minimum=1)
+        return make_rng(rng).multivariate_normal(self.mean, self.cov, size=n)
+
+
+def _check_prior(prior_sd, prior_mean, p):
+    prior_sd = positive(prior_sd, "prior_sd")
+    m0 = np.zeros(p) if prior_mean is None else as_array(prior_mean, "prior_mean", ndim=1)
+    if m0.size != p:
+        raise ValueError(f"prior_mean has {m0.size} entries but X has {p} columns")
+    return prior_sd, m0
+
+
+def posterior(X, y, *, noise_sd: float, prior_sd: float, prior_mean=None) -> GaussianPosterior:
+    """Conjugate posterior of ``theta`` for ``y = X theta + N(0, noise_sd^2)``, prior ``N(prior_mean, prior_sd^2 I)``."""
+    X = as_array(X, "X", ndim=2)
+    y = as_array(y, "y", ndim=1)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must match")
+    noise_sd = positive(noise_sd, "noise_sd")
+    prior_sd, m0 = _check_prior(prior_sd, prior_mean, X.shape[1])
+    precision = np.eye(X.shape[1]) / prior_sd**2 + X.T @ X / noise_sd**2
+    cov = np.linalg.inv(precision)
+    cov = (cov + cov.T) / 2
+    mean = cov @ (m0 / prior_sd**2 + X.T @ y / noise_sd**2)
+    return GaussianPosterior(mean=mean, cov=cov)
+
+
+def grid_posterior_moments(X, y, *, noise_sd: float, prior_sd: float, prior_mean=None,
+                           half_width: float = 8.0, n_grid: int = 801):
+    """Posterior mean and standard deviations of a two-parameter model by brute-force quadrature.
+
+    Evaluates ``log p(y|theta) + log p(theta)`` on an ``n_grid x n_grid`` grid
+    centred on the least-squares solution, ``half_width`` least-squares standard
+    errors wide in each direction, normalises numerically and takes moments.
+    It knows nothing of conjugacy, so it independently checks :func:`posterior`.
+    """
+    X = as_array(X, "X", ndim=2)
+    y = as_array(y, "y", ndim=1)
+    if X.shape[1] != 2:
+        raise ValueError(f"grid quadrature is implemented for 2 parameters; X has {X.shape[1]} columns")
+    noise_sd = positive(noise_sd, "noise_sd")
+    prior_sd, m0 = _check_prior(prior_sd, prior_mean, 2)
+    n_grid = integer(n_grid, "n_grid", minimum=11)
+    centre = np.linalg.lstsq(X, y, rcond=None)[0]
+    widths = half_width * noise_sd * np.sqrt(np.diag(np.linalg.pinv(X.T @ X)))
+    axes = [np.linspace(c - w, c + w, n_grid) for c, w in zip(centre, widths)]
+    T0, T1 = np.meshgrid(*axes, indexing="ij")
+    resid = y[None, None, :] - (T0[..., None] * X[:, 0] + T1[..., None] * X[:, 1])
+    log_post = -0.5 * np.sum(resid**2, axis=-1) / noise_sd**2
+    log_post -= 0.5 * ((T0 - m0[0]) ** 2 + (T1 - m0[1]) ** 2) / prior_sd**2
+    w = np.exp(log_post - log_post.max())
+    w /= w.sum()
+    mean = np.array([np.sum(w * T0), np.sum(w * T1)])
+    sd = np.sqrt(np.array([np.sum(w * (T0 - mean[0]) ** 2), np.sum(w * (T1 - mean[1]) ** 2)]))
+    return mean, sd
+
+
+def slope_sd_versus_n(sizes, *, noise_sd: float = 0.5, prior_sd: float = 10.0, slope: float = 2.0,
+                      intercept: float = 1.0, rng=None):
+    """Posterior standard deviation of the slope for data sets of increasing size.
+
+    Draws one data set of ``max(sizes)`` points ``y = intercept + slope x + noise``
+    (``x ~ U(0, 1)``) and conditions on its first ``n`` points for each ``n`` in
+    ``sizes``, so the posteriors are nested as if the data arrived one by one.
+    Returns ``(posteriors, data)`` with ``data = (x, y)``.
+    """
+    sizes = [integer(n, "sizes", minimum=1) for n in sizes]
+    x, y = make_linear_data(max(sizes), slope=slope, intercept=intercept, noise_sd=noise_sd, rng=rng)
+    posts = [posterior(design_matrix(x[:n], 1), y[:n], noise_sd=noise_sd, prior_sd=prior_sd) for n in sizes]
+    return posts, (x, y)
+
+
+def coverage(n_datasets: int, n_points: int, *, level: float = 0.95, noise_sd: float = 0.5,
+             prior_sd: float = 10.0, slope: float = 2.0, intercept: float = 1.0, rng=None,
+             progress: bool = False):
+    """Calibration check: how often the ``level`` credible interval of the slope covers the truth.
+
+    Repeats the experiment on ``n_datasets`` fresh data sets of ``n_points``
+    points each. For a well-calibrated posterior the returned fraction is close
+    to ``level``, within the binomial error ``sqrt(level (1 - level) / n_datasets)``
+    (which is also returned). With the broad N(0, 10^2) prior the posterior is
+    essentially the likelihood, so the check is close to exact for fixed truth.
+    """
+    n_datasets = integer(n_datasets, "n_datasets", minimum=1)
+    n_points = integer(n_points, "n_points", minimum=2)
+    level = fraction(level, "level")
+    rng = make_rng(rng)
+    hits = 0
+    iterator = range(n_datasets)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc=f"coverage ({n_datasets} data sets)")
+    for _ in iterator:
+        x, y = make_linear_data(n_points, slope=slope, intercept=intercept, noise_sd=noise_sd, rng=rng)
+        post = posterior(design_matrix(x, 1), y, noise_sd=noise_sd, prior_sd=prior_sd)
+        lo, hi = post.interval(level)
+        hits += lo[1] <= slope <= hi[1]
+    frac = hits / n_datasets
+    return frac, float(np.sqrt(level * (1 - level) / n_datasets))

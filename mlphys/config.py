@@ -1,0 +1,85 @@
+"""The two switches every chapter shares: the run scale and the notebook set-up.
+
+The scale is read in exactly one place, :func:`get_scale`:
+
+* ``class`` (default) - sizes chosen so that each chapter's notebook executes in
+  under two minutes on a two-core laptop;
+* ``paper`` - the sizes used in the paper a chapter reproduces (may take hours).
+
+Set it with the environment variable ``MLPHYS_SCALE`` or pass ``scale=`` to a
+function; an explicit argument wins over the environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+SCALES = ("class", "paper")
+SCALE_ENV = "MLPHYS_SCALE"
+
+
+def get_scale(scale: str | None = None) -> str:
+    """Return the run scale: ``scale`` if given, else ``$MLPHYS_SCALE``, else ``"class"``."""
+    if scale is None:
+        scale = os.environ.get(SCALE_ENV, "").strip() or "class"
+    if scale not in SCALES:
+        raise ValueError(
+            f"scale={scale!r} is not a known scale; use one of {SCALES} "
+            f"(argument scale= or environment variable {SCALE_ENV})"
+        )
+    return scale
+
+
+def by_scale(scale: str | None, *, class_value, paper_value):
+    """Pick ``class_value`` or ``paper_value`` according to :func:`get_scale`."""
+    return paper_value if get_scale(scale) == "paper" else class_value
+
+
+def make_rng(seed=None) -> np.random.Generator:
+    """Return a ``numpy.random.Generator``: ``seed`` may be an int, None or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, None or a numpy.random.Generator, got {type(seed).__name__}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    return np.random.default_rng(seed)
+
+
+PLOT_STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 80,
+    "savefig.dpi": 80,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 11,
+    "legend.frameon": False,
+    "image.cmap": "viridis",
+}
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """What :func:`setup_notebook` hands a chapter: its generator and scale."""
+
+    rng: np.random.Generator
+    scale: str
+    seed: int
+
+
+def setup_notebook(seed: int = 2024, scale: str | None = None) -> NotebookContext:
+    """Start a chapter the same way every time.
+
+    Sets the book's matplotlib style (small PNGs, so notebooks stay light), and
+    returns a seeded ``numpy.random.Generator`` together with the run scale.
+    Nothing global is seeded: pass ``ctx.rng`` (or a fresh seed) to every
+    function that draws random numbers.
+    """
+    import matplotlib
+
+    matplotlib.rcParams.update(PLOT_STYLE)
+    return NotebookContext(rng=make_rng(seed), scale=get_scale(scale), seed=seed)

@@ -1,0 +1,228 @@
+"""Ordinary least squares, ridge regression and the design matrix (Chapter 1).
+
+Model (lecture, "Setting up the equations"): ``y = X theta + eps`` with the
+design matrix ``X`` whose columns are the basis functions evaluated at the
+inputs. The least-squares cost ``C(theta) = |y - X theta|^2 / n`` is minimised
+where the gradient vanishes, which gives the normal equations
+``X^T X theta = X^T y`` (lecture, "Training solution").
+
+We never form ``(X^T X)^{-1}`` to solve them: its condition number is the
+square of that of ``X``, so the explicit inverse loses twice as many digits.
+QR and SVD work with ``X`` itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .config import make_rng
+from .validate import as_array, fraction, integer, positive
+
+METHODS = ("qr", "svd", "lstsq", "inverse")
+
+
+def _check_xy(X, y):
+    X = as_array(X, "X", ndim=2)
+    y = as_array(y, "y", ndim=1)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must match")
+    if X.shape[0] == 0:
+        raise ValueError("X and y are empty; pass at least one data point")
+    return X, y
+
+
+def design_matrix(x, degree: int, *, intercept: bool = True) -> np.ndarray:
+    """Polynomial design matrix with columns ``x**0 (if intercept), x**1, ..., x**degree``."""
+    x = as_array(x, "x", ndim=1)
+    degree = integer(degree, "degree", minimum=0 if intercept else 1)
+    first = 0 if intercept else 1
+    return x[:, None] ** np.arange(first, degree + 1)[None, :]
+
+
+def ols_fit(X, y, *, method: str = "qr") -> np.ndarray:
+    """Least-squares parameters ``theta`` minimising ``|y - X theta|^2``.
+
+    ``method``: ``"qr"`` (default; ``X = QR``, solve ``R theta = Q^T y``),
+    ``"svd"`` (``theta = V S^+ U^T y``, also works when ``X`` is rank deficient),
+    ``"lstsq"`` (``numpy.linalg.lstsq``) or ``"inverse"`` (the textbook
+    ``(X^T X)^{-1} X^T y``, kept only to show why it is a bad idea).
+    """
+    X, y = _check_xy(X, y)
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is unknown; use one of {METHODS}")
+    n, p = X.shape
+    if method == "qr":
+        if n < p:
+            raise ValueError(f"X has fewer rows ({n}) than columns ({p}); use method='svd' or 'lstsq', or more data")
+        Q, R = np.linalg.qr(X)
+        return _back_substitute(R, Q.T @ y)
+    if method == "svd":
+        U, s, Vt = np.linalg.svd(X, full_matrices=False)
+        cutoff = s.max() * max(n, p) * np.finfo(float).eps
+        s_inv = np.where(s > cutoff, 1.0 / np.where(s > cutoff, s, 1.0), 0.0)
+        return Vt.T @ (s_inv * (U.T @ y))
+    if method == "lstsq":
+        return np.linalg.lstsq(X, y, rcond=None)[0]
+    return np.linalg.inv(X.T @ X) @ X.T @ y
+
+
+def _back_substitute(R, b):
+    """Solve the upper-triangular system ``R theta = b``."""
+    from scipy.linalg import solve_triangular
+
+    if np.any(np.abs(np.diag(R)) < np.finfo(float).eps * np.abs(R).max() * R.shape[0]):
+        raise ValueError("X is rank deficient (collinear columns); use method='svd' or ridge_fit")
+    return solve_triangular(R, b)
+
+
+def ridge_fit(X, y, lam: float, *, penalize_intercept: bool = False) -> np.ndarray:
+    """Ridge parameters minimising ``|y - X theta|^2 + lam |theta|^2``.
+
+    Solves ``(X^T X + lam I) theta = X^T y`` as the least-squares problem of the
+    augmented matrix ``[X; sqrt(lam) I]``, so no normal-equation matrix is formed.
+    If ``penalize_intercept`` is False the first column (assumed constant) is
+    not shrunk.
+    """
+    X, y = _check_xy(X, y)
+    lam = positive(lam, "lam", allow_zero=True)
+    p = X.shape[1]
+    penalty = np.sqrt(lam) * np.eye(p)
+    if not penalize_intercept:
+        penalty[0, 0] = 0.0
+    X_aug = np.vstack([X, penalty])
+    y_aug = np.concatenate([y, np.zeros(p)])
+    return np.linalg.lstsq(X_aug, y_aug, rcond=None)[0]
+
+
+def ols_standard_errors(X, y, theta) -> np.ndarray:
+    """Standard errors of the OLS parameters, ``sqrt(diag(s^2 (X^T X)^{-1}))``.
+
+    ``s^2 = |y - X theta|^2 / (n - p)`` is the unbiased noise-variance estimate;
+    ``(X^T X)^{-1}`` is taken from the SVD of ``X``.
+    """
+    X, y = _check_xy(X, y)
+    theta = as_array(theta, "theta", ndim=1)
+    n, p = X.shape
+    if n <= p:
+        raise ValueError(f"need more data points ({n}) than parameters ({p}) to estimate errors")
+    resid = y - X @ theta
+    s2 = resid @ resid / (n - p)
+    _, s, Vt = np.linalg.svd(X, full_matrices=False)
+    cov = (Vt.T / s**2) @ Vt
+    return np.sqrt(s2 * np.diag(cov))
+
+
+def mse(y, y_pred) -> float:
+    """Mean squared error ``sum (y - y_pred)^2 / n``."""
+    y = as_array(y, "y")
+    y_pred = as_array(y_pred, "y_pred")
+    if y.shape != y_pred.shape:
+        raise ValueError(f"y has shape {y.shape} but y_pred has shape {y_pred.shape}")
+    return float(np.mean((y - y_pred) ** 2))
+
+
+def r2_score(y, y_pred) -> float:
+    """Coefficient of determination ``1 - sum (y - y_pred)^2 / sum (y - mean y)^2``."""
+    y = as_array(y, "y")
+    y_pred = as_array(y_pred, "y_pred")
+    if y.shape != y_pred.shape:
+        raise ValueError(f"y has shape {y.shape} but y_pred has shape {y_pred.shape}")
+    return float(1.0 - np.sum((y - y_pred) ** 2) / np.sum((y - y.mean()) ** 2))
+
+
+def make_linear_data(n: int, *, slope: float = 2.0, intercept: float = 1.0, noise_sd: float = 0.5,
+                     x_range=(0.0, 1.0), rng=None):
+    """Draw ``n`` points ``y = intercept + slope x + N(0, noise_sd^2)`` with ``x ~ U(x_range)``."""
+    n = integer(n, "n", minimum=1)
+    noise_sd = positive(noise_sd, "noise_sd", allow_zero=True)
+    lo, hi = x_range
+    if not hi > lo:
+        raise ValueError(f"x_range must be (low, high) with high > low, got {x_range!r}")
+    rng = make_rng(rng)
+    x = rng.uniform(lo, hi, n)
+    y = intercept + slope * x + noise_sd * rng.standard_normal(n)
+    return x, y
+
+
+def train_test_split(x, y, *, test_fraction: float = 0.2, rng=None):
+    """Random split into ``(x_train, x_test, y_train, y_test)``."""
+    x = as_array(x, "x", ndim=(1, 2))
+    y = as_array(y, "y", ndim=1)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} entries but y has {len(y)}; they must match")
+    test_fraction = fraction(test_fraction, "test_fraction")
+    n_test = int(round(test_fraction * len(y)))
+    if n_test == 0 or n_test == len(y):
+        raise ValueError(f"test_fraction={test_fraction} leaves an empty train or test set for {len(y)} points")
+    perm = make_rng(rng).permutation(len(y))
+    test, train = perm[:n_test], perm[n_test:]
+    return x[train], x[test], y[train], y[test]
+
+
+def _unit_interval_map(x_train):
+    """Affine map sending the training range to [-1, 1], so monomial columns stay well conditioned."""
+    lo, hi = float(np.min(x_train)), float(np.max(x_train))
+    if hi == lo:
+        raise ValueError("x_train has a single distinct value; polynomial fits need several")
+    return lambda x: 2 * (np.asarray(x, dtype=float) - lo) / (hi - lo) - 1
+
+
+def polynomial_fit(x_train, y_train, degree: int, *, lam: float = 0.0):
+    """Fit a polynomial of ``degree`` (OLS via SVD, or ridge if ``lam > 0``).
+
+    The inputs are first mapped to [-1, 1] using the training range. Returns a
+    function ``predict(x)`` evaluating the fitted polynomial.
+    """
+    x_train = as_array(x_train, "x_train", ndim=1)
+    degree = integer(degree, "degree", minimum=0)
+    lam = positive(lam, "lam", allow_zero=True)
+    scale = _unit_interval_map(x_train)
+    X = design_matrix(scale(x_train), degree)
+    theta = ridge_fit(X, y_train, lam) if lam > 0 else ols_fit(X, y_train, method="svd")
+    return lambda x: design_matrix(scale(as_array(x, "x", ndim=1)), degree) @ theta
+
+
+def polynomial_predict(x_train, y_train, x_new, degree: int, *, lam: float = 0.0) -> np.ndarray:
+    """Fit a polynomial to ``(x_train, y_train)`` (see :func:`polynomial_fit`) and evaluate it at ``x_new``."""
+    return polynomial_fit(x_train, y_train, degree, lam=lam)(x_new)
+
+
+def polynomial_sweep(x_train, y_train, x_test, y_test, degrees, *, lam: float = 0.0):
+    """Train and test MSE of polynomial fits (see :func:`polynomial_fit`) for each degree in ``degrees``."""
+    y_train = as_array(y_train, "y_train", ndim=1)
+    y_test = as_array(y_test, "y_test", ndim=1)
+    train_err, test_err = [], []
+    for d in degrees:
+        predict = polynomial_fit(x_train, y_train, d, lam=lam)
+        train_err.append(mse(y_train, predict(x_train)))
+        test_err.append(mse(y_test, predict(x_test)))
+    return np.array(train_err), np.array(test_err)
+
+
+def conditioning_study(degrees, *, n_points: int = 50, methods=("qr", "svd", "inverse")):
+    """Why not the explicit inverse: recover known parameters from exact polynomial data.
+
+    For each degree, builds the monomial design matrix on ``n_points`` equally
+    spaced points in [0, 1] (badly conditioned on purpose), sets ``y = X theta``
+    with ``theta = (1, ..., 1)`` and no noise, and solves for theta with each
+    method. Returns ``(cond, errors)``: the condition numbers of ``X`` and a dict
+    of relative errors ``|theta_fit - theta| / |theta|`` per method.
+    """
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"methods contains {m!r}; use entries of {METHODS}")
+    x = np.linspace(0.0, 1.0, integer(n_points, "n_points", minimum=2))
+    cond, errors = [], {m: [] for m in methods}
+    for d in degrees:
+        X = design_matrix(x, d)
+        theta = np.ones(X.shape[1])
+        y = X @ theta
+        cond.append(np.linalg.cond(X))
+        for m in methods:
+            with np.errstate(all="ignore"):
+                try:
+                    fit = ols_fit(X, y, method=m)
+                    err = np.linalg.norm(fit - theta) / np.linalg.norm(theta)
+                except (np.linalg.LinAlgError, ValueError):
+                    err = np.inf
+            errors[m].append(err)
+    return np.array(cond), {m: np.array(e) for m, e in errors.items()}

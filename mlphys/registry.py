@@ -1,0 +1,112 @@
+"""The reproduction registry: each chapter's headline claims, ours vs paper vs reference.
+
+A chapter module in :mod:`mlphys.claims` exposes ``TITLE`` and
+``claims(scale=None, progress=True) -> list[Claim]``; :data:`CHAPTERS` maps the
+book's stable chapter ids to those modules. The notebooks call the same
+functions the command line does::
+
+    python -m mlphys reproduce chapter1 --scale class --json rows.json
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from dataclasses import asdict, dataclass
+
+from .config import get_scale
+
+#: Stable chapter ids (the book's plan) -> module under mlphys.claims. Only chapters that exist.
+CHAPTERS = {
+    "chapter1": "mlphys.claims.chapter1",
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One headline number: ours, the paper's (None where the source gives none), and an independent reference.
+
+    ``within_tolerance`` is ``|ours - reference| <= tolerance``; if a claim has
+    no reference, ours is compared with the paper's value instead.
+    """
+
+    chapter: str
+    quantity: str
+    ours: float
+    reference: float | None
+    tolerance: float
+    paper: float | None = None
+    note: str = ""
+
+    def __post_init__(self):
+        if self.reference is None and self.paper is None:
+            raise ValueError(f"claim {self.quantity!r} needs a reference or a paper value to compare with")
+        if not self.tolerance >= 0:
+            raise ValueError(f"claim {self.quantity!r}: tolerance must be >= 0, got {self.tolerance}")
+
+    @property
+    def within_tolerance(self) -> bool:
+        target = self.reference if self.reference is not None else self.paper
+        return bool(math.isfinite(self.ours) and abs(self.ours - target) <= self.tolerance)
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row["ours"] = float(self.ours)
+        row["within_tolerance"] = self.within_tolerance
+        return row
+
+
+def chapter_module(chapter: str):
+    """Import the claims module of ``chapter`` (e.g. ``"chapter1"``)."""
+    if chapter not in CHAPTERS:
+        raise ValueError(f"chapter={chapter!r} is not registered; registered: {', '.join(CHAPTERS)}")
+    return importlib.import_module(CHAPTERS[chapter])
+
+
+def reproduce(chapters=None, *, scale: str | None = None, progress: bool = True) -> list[Claim]:
+    """Run the headline computations of ``chapters`` (default: all) and return their claims."""
+    scale = get_scale(scale)
+    chapters = list(CHAPTERS) if chapters is None else list(chapters)
+    rows: list[Claim] = []
+    for chapter in chapters:
+        rows.extend(chapter_module(chapter).claims(scale=scale, progress=progress))
+    return rows
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and (value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5)):
+        return f"{value:.3g}"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def format_table(claims, *, markdown: bool = False) -> str:
+    """Render claims as ``quantity | paper | ours | exact/reference | within tolerance?``."""
+    header = ["chapter", "quantity", "paper", "ours", "exact/reference", "tolerance", "within tolerance?"]
+    body = [[c.chapter, c.quantity, _fmt(c.paper), _fmt(float(c.ours)), _fmt(c.reference), _fmt(c.tolerance),
+             "yes" if c.within_tolerance else "NO"] for c in claims]
+    if markdown:
+        cell = lambda text: text.replace("|", "\\|")  # noqa: E731
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(map(cell, r)) + " |" for r in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+    fmt_row = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([fmt_row(header), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in body])
+
+
+def write_json(claims, path) -> None:
+    """Write the claims as a JSON list of rows (keys chapter, quantity, paper, ours, reference, tolerance, within_tolerance)."""
+    with open(path, "w") as fh:
+        json.dump([c.as_row() for c in claims], fh, indent=1)
+        fh.write("\n")
+
+
+def load_rows(path) -> list[Claim]:
+    """Read rows written by :func:`write_json` (or a provenance record's ``rows``) back as claims."""
+    with open(path) as fh:
+        data = json.load(fh)
+    rows = data["rows"] if isinstance(data, dict) else data
+    fields = Claim.__dataclass_fields__
+    return [Claim(**{k: v for k, v in row.items() if k in fields}) for row in rows]
