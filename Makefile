@@ -1,4 +1,6 @@
 # Two commands on a fresh machine: `make book` and `make test` (see README.md).
+SHELL  := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
