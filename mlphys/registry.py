@@ -19,15 +19,26 @@ from .config import get_scale
 #: Stable chapter ids (the book's plan) -> module under mlphys.claims. Only chapters that exist.
 CHAPTERS = {
     "chapter1": "mlphys.claims.chapter1",
+    "chapter2": "mlphys.claims.chapter2",
+    "chapter3": "mlphys.claims.chapter3",
 }
+
+
+COMPARISONS = ("close", "at_most", "at_least")
+_SYMBOL = {"close": "", "at_most": "<= ", "at_least": ">= "}
 
 
 @dataclass(frozen=True)
 class Claim:
     """One headline number: ours, the paper's (None where the source gives none), and an independent reference.
 
-    ``within_tolerance`` is ``|ours - reference| <= tolerance``; if a claim has
-    no reference, ours is compared with the paper's value instead.
+    ``comparison`` says what "within tolerance" means, with ``target`` the
+    reference (or, if a claim has none, the paper's value):
+
+    * ``"close"`` (default): ``|ours - target| <= tolerance``;
+    * ``"at_most"``: ``ours <= target + tolerance`` (e.g. an error below a bound);
+    * ``"at_least"``: ``ours >= target - tolerance`` (e.g. an accuracy above a threshold,
+      or a variational energy above the exact one).
     """
 
     chapter: str
@@ -37,8 +48,11 @@ class Claim:
     tolerance: float
     paper: float | None = None
     note: str = ""
+    comparison: str = "close"
 
     def __post_init__(self):
+        if self.comparison not in COMPARISONS:
+            raise ValueError(f"claim {self.quantity!r}: comparison must be one of {COMPARISONS}")
         if self.reference is None and self.paper is None:
             raise ValueError(f"claim {self.quantity!r} needs a reference or a paper value to compare with")
         if not self.tolerance >= 0:
@@ -47,7 +61,13 @@ class Claim:
     @property
     def within_tolerance(self) -> bool:
         target = self.reference if self.reference is not None else self.paper
-        return bool(math.isfinite(self.ours) and abs(self.ours - target) <= self.tolerance)
+        if not math.isfinite(self.ours):
+            return False
+        if self.comparison == "at_most":
+            return bool(self.ours <= target + self.tolerance)
+        if self.comparison == "at_least":
+            return bool(self.ours >= target - self.tolerance)
+        return bool(abs(self.ours - target) <= self.tolerance)
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -84,7 +104,8 @@ def _fmt(value) -> str:
 def format_table(claims, *, markdown: bool = False) -> str:
     """Render claims as ``quantity | paper | ours | exact/reference | within tolerance?``."""
     header = ["chapter", "quantity", "paper", "ours", "exact/reference", "tolerance", "within tolerance?"]
-    body = [[c.chapter, c.quantity, _fmt(c.paper), _fmt(float(c.ours)), _fmt(c.reference), _fmt(c.tolerance),
+    body = [[c.chapter, c.quantity, _fmt(c.paper), _fmt(float(c.ours)),
+             _SYMBOL[c.comparison] + _fmt(c.reference), _fmt(c.tolerance),
              "yes" if c.within_tolerance else "NO"] for c in claims]
     if markdown:
         cell = lambda text: text.replace("|", "\\|")  # noqa: E731

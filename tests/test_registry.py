@@ -55,3 +55,27 @@ def test_recorded_paper_runs_are_well_formed():
         assert record["scale"] == "paper" and record["chapter"] == path.stem
         assert record["command"].startswith("python -m mlphys reproduce") and len(record["commit"]) == 40
         assert all(c.within_tolerance for c in registry.load_rows(path))
+
+
+def test_one_sided_comparisons():
+    assert Claim("c", "error", ours=1e-7, reference=1e-6, tolerance=0.0, comparison="at_most").within_tolerance
+    assert not Claim("c", "error", ours=1e-5, reference=1e-6, tolerance=0.0, comparison="at_most").within_tolerance
+    assert Claim("c", "accuracy", ours=0.97, reference=0.95, tolerance=0.0, comparison="at_least").within_tolerance
+    assert not Claim("c", "accuracy", ours=0.9, reference=0.95, tolerance=0.0, comparison="at_least").within_tolerance
+    with pytest.raises(ValueError, match="comparison"):
+        Claim("c", "q", ours=1.0, reference=1.0, tolerance=0.0, comparison="roughly")
+    table = registry.format_table([Claim("c", "q", ours=1.0, reference=2.0, tolerance=0.0, comparison="at_most")])
+    assert "<= 2" in table
+
+
+def test_every_registered_chapter_has_a_notebook_in_the_toc():
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    toc = (root / "_toc.yml").read_text()
+    for chapter in registry.CHAPTERS:
+        number = int(chapter.removeprefix("chapter"))
+        notebooks = list((root / "notebooks").glob(f"chapter{number:02d}_*.ipynb"))
+        assert len(notebooks) == 1, f"{chapter}: expected one notebooks/chapter{number:02d}_*.ipynb"
+        assert notebooks[0].stem in toc, f"{notebooks[0].name} is not in _toc.yml"
+        assert registry.chapter_module(chapter).TITLE

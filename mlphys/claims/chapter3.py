@@ -1,0 +1,128 @@
+"""Chapter 3 - feed-forward networks, back-propagation and automatic differentiation.
+
+The lecture gives no numbers for these examples; the references are independent
+computations (autograd, a scalar AD, finite differences), exact targets (XOR
+truth table), and scikit-learn's MLPClassifier as a peer on the same data.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from .. import autodiff, data, nn
+from ..config import by_scale, make_rng
+from ..registry import Claim
+
+TITLE = "Feed-forward networks, back-propagation and automatic differentiation"
+CHAPTER = "chapter3"
+
+#: Gradient check on a random 4-6-5-3 network (tanh, softmax + cross-entropy, L2) and 8 samples.
+GRADCHECK_SETUP = dict(sizes=(4, 6, 5, 3), hidden="tanh", n_samples=8, l2=0.01, seed=0)
+#: XOR with one hidden layer of 4 tanh units, sigmoid output, cross-entropy, Adam.
+XOR_SETUP = dict(sizes=(2, 4, 1), epochs=2000, lr=0.05, seed=3)
+#: Digits: 64-50-10, sigmoid hidden, softmax output, Adam(1e-2), mini-batches of 32.
+DIGITS_SETUP = dict(hidden_units=50, lr=1e-2, batch_size=32, alpha=1e-4, split_seed=0, seed=1)
+#: Universal approximation: one hidden tanh layer on 200 points of [0, 1].
+UAT_SETUP = dict(n_points=200, widths=(1, 2, 3, 5, 10, 20), restarts=2, maxiter=1500, seed=1)
+
+
+def uat_targets():
+    """Continuous targets of the theorem, and a discontinuous step it says nothing about."""
+    return {
+        "sin 2 pi x": lambda x: np.sin(2 * np.pi * x),
+        "|x - 1/2|": lambda x: np.abs(x - 0.5),
+        "Gaussian bump": lambda x: np.exp(-((x - 0.5) ** 2) / (2 * 0.1**2)),
+        "step": lambda x: (x > 0.5).astype(float),
+    }
+
+
+def gradient_check():
+    s = GRADCHECK_SETUP
+    rng = make_rng(s["seed"])
+    net = nn.Network(s["sizes"], hidden=s["hidden"], output="softmax", loss="cross_entropy", l2=s["l2"], rng=rng)
+    X = rng.standard_normal((s["n_samples"], s["sizes"][0]))
+    Y = nn.one_hot(rng.integers(0, s["sizes"][-1], s["n_samples"]), s["sizes"][-1])
+    return autodiff.gradient_agreement(net, X, Y)
+
+
+def xor_network():
+    s = XOR_SETUP
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    net = nn.Network(s["sizes"], hidden="tanh", output="sigmoid", loss="cross_entropy", rng=s["seed"])
+    history = nn.train(net, X, y, epochs=s["epochs"], batch_size=4, optimizer=nn.Adam(s["lr"]), rng=s["seed"])
+    return net, X, y, history
+
+
+def digits_epochs(scale=None):
+    return by_scale(scale, class_value=30, paper_value=200)
+
+
+def digits_ours(scale=None, progress=False):
+    """Train the 64-50-10 network on the digits; returns ``(net, history, test_accuracy, data)``."""
+    s = DIGITS_SETUP
+    Xtr, Xte, ytr, yte = data.load_digits_split(rng=s["split_seed"])
+    net = nn.Network([64, s["hidden_units"], 10], hidden="sigmoid", output="softmax", loss="cross_entropy",
+                     l2=s["alpha"] / s["batch_size"], rng=s["seed"])
+    history = nn.train(net, Xtr, nn.one_hot(ytr, 10), epochs=digits_epochs(scale), batch_size=s["batch_size"],
+                       optimizer=nn.Adam(s["lr"]), rng=s["seed"], X_val=Xte, labels_val=yte, progress=progress)
+    return net, history, nn.accuracy(net, Xte, yte), (Xtr, Xte, ytr, yte)
+
+
+def digits_sklearn(scale=None):
+    """The same network in scikit-learn (a peer for comparison); returns ``(classifier, seconds, test_accuracy)``."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    s = DIGITS_SETUP
+    Xtr, Xte, ytr, yte = data.load_digits_split(rng=s["split_seed"])
+    clf = MLPClassifier((s["hidden_units"],), activation="logistic", solver="adam", alpha=s["alpha"],
+                        batch_size=s["batch_size"], learning_rate_init=s["lr"], max_iter=digits_epochs(scale),
+                        tol=0.0, n_iter_no_change=10**9, random_state=s["seed"])
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # we ask for a fixed number of epochs on purpose
+        clf.fit(Xtr, ytr)
+    return clf, time.perf_counter() - start, float(clf.score(Xte, yte))
+
+
+def uat_sweep(scale=None, progress=False):
+    """MSE on the samples for each target and width; returns ``(x, {target: [(width, net, mse), ...]})``."""
+    s = UAT_SETUP
+    x = np.linspace(0.0, 1.0, s["n_points"])
+    restarts = by_scale(scale, class_value=s["restarts"], paper_value=10)
+    results = {}
+    items = [(name, f, w) for name, f in uat_targets().items() for w in s["widths"]]
+    if progress:
+        from tqdm.auto import tqdm
+
+        items = tqdm(items, desc="universal approximation")
+    for name, f, width in items:
+        net, mse = nn.fit_one_hidden_layer(x, f(x), width, restarts=restarts, maxiter=s["maxiter"], rng=s["seed"])
+        results.setdefault(name, []).append((width, net, mse))
+    return x, results
+
+
+def claims(scale=None, progress=True):
+    rows = []
+    for name, dev in gradient_check().items():
+        tol = 1e-6 if "finite" in name else 1e-10
+        rows.append(Claim(CHAPTER, f"gradient: max rel. deviation, back-prop vs {name}", dev, 0.0, tol,
+                          comparison="at_most"))
+    net, X, y, _ = xor_network()
+    rows.append(Claim(CHAPTER, "XOR: accuracy of a 2-4-1 network", float(np.mean((net.predict(X)[:, 0] > 0.5) == y)),
+                      1.0, 0.0))
+    _, _, acc, _ = digits_ours(scale, progress=progress)
+    _, _, acc_sk = digits_sklearn(scale)
+    rows.append(Claim(CHAPTER, "digits 64-50-10: test accuracy (mlphys.nn)", acc, 0.95, 0.0, comparison="at_least"))
+    rows.append(Claim(CHAPTER, "digits: accuracy mlphys.nn - scikit-learn MLPClassifier", acc - acc_sk, 0.0, 0.02,
+                      note=f"scikit-learn test accuracy {acc_sk:.3f}"))
+    s = UAT_SETUP
+    x = np.linspace(0.0, 1.0, s["n_points"])
+    _, mse = nn.fit_one_hidden_layer(x, np.sin(2 * np.pi * x), 5, restarts=s["restarts"], maxiter=s["maxiter"],
+                                     rng=s["seed"])
+    rows.append(Claim(CHAPTER, "universal approximation: MSE for sin 2 pi x, 5 tanh units", mse, 1e-6, 0.0,
+                      comparison="at_most"))
+    return rows

@@ -1,0 +1,350 @@
+"""Feed-forward neural networks with back-propagation written out layer by layer (Chapter 3).
+
+Notation (one row per sample, so a batch is a matrix):
+
+    z^{l+1} = a^l W^l + b^l,        a^{l+1} = f_l(z^{l+1}),        a^0 = X.
+
+Back-propagation (the lecture's "Optimizing the parameters", generalised to
+layers and batches) starts from the output error
+
+    delta^L = dC/dz^L = (a^L - Y) / n                     (softmax or sigmoid output + cross-entropy)
+    delta^L = (a^L - Y) * f'(z^L) / n                     (mean squared error)
+
+and runs backwards,
+
+    dC/dW^l = (a^l)^T delta^{l+1},     dC/db^l = sum_rows delta^{l+1},
+    delta^l = (delta^{l+1} (W^l)^T) * f'(z^l).
+
+The forward pass is written once, over an array module ``xp`` (numpy or
+``autograd.numpy``), so autograd can differentiate exactly the function the
+hand-written backward pass differentiates: the oracle in the tests.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import make_rng
+from .validate import as_array, integer, positive
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
+OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "softmax")
+LOSSES = ("mse", "cross_entropy")
+
+
+# ----------------------------------------------------------------------------- activations
+
+def activation(name: str, z, xp=np):
+    """Apply activation ``name`` to ``z`` using array module ``xp``."""
+    if name == "sigmoid":
+        return 0.5 * (1.0 + xp.tanh(0.5 * z))  # = 1 / (1 + e^-z), without overflow
+    if name == "tanh":
+        return xp.tanh(z)
+    if name == "relu":
+        return xp.maximum(z, 0.0)
+    if name == "identity":
+        return z
+    if name == "softmax":
+        e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
+        return e / xp.sum(e, axis=1, keepdims=True)
+    raise ValueError(f"unknown activation {name!r}; use one of {HIDDEN_ACTIVATIONS + ('softmax',)}")
+
+
+def activation_derivative(name: str, z, a):
+    """``f'(z)`` for an element-wise activation, given ``z`` and ``a = f(z)``."""
+    if name == "sigmoid":
+        return a * (1.0 - a)
+    if name == "tanh":
+        return 1.0 - a**2
+    if name == "relu":
+        return (z > 0).astype(float)
+    if name == "identity":
+        return np.ones_like(z)
+    raise ValueError(f"activation {name!r} is not element-wise; softmax is only used with cross-entropy")
+
+
+# ----------------------------------------------------------------------------- data helpers
+
+def one_hot(labels, n_classes: int) -> np.ndarray:
+    """Rows ``e_{label}`` for integer labels ``0 <= label < n_classes``."""
+    n_classes = integer(n_classes, "n_classes", minimum=1)
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be a 1D array of class indices, got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
+            raise ValueError("labels must be integer class indices")
+        labels = labels.astype(int)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}; got values from {labels.min()} to {labels.max()}")
+    out = np.zeros((labels.size, n_classes))
+    out[np.arange(labels.size), labels] = 1.0
+    return out
+
+
+# ----------------------------------------------------------------------------- the network
+
+class Network:
+    """Fully connected network ``sizes[0] -> ... -> sizes[-1]``.
+
+    ``hidden``: activation of the hidden layers (sigmoid, tanh, relu, identity);
+    ``output``: identity, sigmoid or softmax; ``loss``: ``"mse"`` (``sum (a - y)^2 / 2n``)
+    or ``"cross_entropy"`` (softmax: ``-sum y log a / n``; sigmoid: binary
+    cross-entropy); ``l2``: penalty ``l2/2 sum W^2`` on the weights (not the biases).
+    Weights start from the Glorot/Xavier normal distribution drawn from ``rng``.
+    """
+
+    def __init__(self, sizes, *, hidden: str = "sigmoid", output: str = "identity", loss: str = "mse",
+                 l2: float = 0.0, rng=None):
+        if len(sizes) < 2:
+            raise ValueError(f"sizes needs at least an input and an output layer, got {list(sizes)}")
+        self.sizes = [integer(s, "sizes", minimum=1) for s in sizes]
+        if hidden not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"hidden={hidden!r} is unknown; use one of {HIDDEN_ACTIVATIONS}")
+        if output not in OUTPUT_ACTIVATIONS:
+            raise ValueError(f"output={output!r} is unknown; use one of {OUTPUT_ACTIVATIONS}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss={loss!r} is unknown; use one of {LOSSES}")
+        if output == "softmax" and loss != "cross_entropy":
+            raise ValueError("a softmax output needs loss='cross_entropy'")
+        if loss == "cross_entropy" and output == "identity":
+            raise ValueError("cross-entropy needs probabilities: use output='softmax' or 'sigmoid'")
+        self.hidden, self.output, self.loss_name = hidden, output, loss
+        self.l2 = positive(l2, "l2", allow_zero=True)
+        rng = make_rng(rng)
+        self.params = []
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            self.params.append(rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)))
+            self.params.append(np.zeros(n_out))
+
+    # -- shape checks --------------------------------------------------------
+    def _check_X(self, X):
+        X = as_array(X, "X", ndim=2)
+        if X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X has {X.shape[1]} features per row but the input layer has {self.sizes[0]} units")
+        return X
+
+    def _check_XY(self, X, Y):
+        X = self._check_X(X)
+        Y = as_array(Y, "Y", ndim=(1, 2))
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if Y.shape != (X.shape[0], self.sizes[-1]):
+            raise ValueError(f"Y has shape {Y.shape}; expected ({X.shape[0]}, {self.sizes[-1]}) "
+                             "(one row per sample, one column per output unit; one_hot() for class labels)")
+        return X, Y
+
+    # -- forward pass, shared with autograd ------------------------------------
+    def loss_from_params(self, params, X, Y, xp=np):
+        """Loss (data term + L2) as a pure function of the parameter list ``[W0, b0, W1, b1, ...]``."""
+        a = X
+        n_layers = len(params) // 2
+        for l in range(n_layers):
+            z = xp.dot(a, params[2 * l]) + params[2 * l + 1]
+            a = activation(self.hidden if l < n_layers - 1 else self.output, z, xp)
+        n = X.shape[0]
+        if self.loss_name == "mse":
+            data = 0.5 * xp.sum((a - Y) ** 2) / n
+        elif self.output == "softmax":
+            data = -xp.sum(Y * xp.log(a + 1e-300)) / n
+        else:
+            data = -xp.sum(Y * xp.log(a + 1e-300) + (1 - Y) * xp.log(1 - a + 1e-300)) / n
+        if self.l2:
+            data = data + 0.5 * self.l2 * sum(xp.sum(W**2) for W in params[0::2])
+        return data
+
+    def forward(self, X):
+        """Return the lists ``zs`` (pre-activations, layers 1..L) and ``activations`` (layers 0..L)."""
+        a = self._check_X(X)
+        zs, activations = [], [a]
+        n_layers = len(self.params) // 2
+        for l in range(n_layers):
+            z = a @ self.params[2 * l] + self.params[2 * l + 1]
+            a = activation(self.hidden if l < n_layers - 1 else self.output, z)
+            zs.append(z)
+            activations.append(a)
+        return zs, activations
+
+    def predict(self, X) -> np.ndarray:
+        """Network output ``a^L`` for each row of ``X``."""
+        return self.forward(X)[1][-1]
+
+    def loss(self, X, Y) -> float:
+        X, Y = self._check_XY(X, Y)
+        return float(self.loss_from_params(self.params, X, Y))
+
+    # -- back-propagation ----------------------------------------------------------
+    def backward(self, X, Y):
+        """Loss and gradients ``[dW0, db0, dW1, db1, ...]`` by back-propagation (equations above)."""
+        X, Y = self._check_XY(X, Y)
+        zs, acts = self.forward(X)
+        n = X.shape[0]
+        aL = acts[-1]
+        if self.loss_name == "cross_entropy":
+            delta = (aL - Y) / n  # softmax/sigmoid + cross-entropy: f'(z) cancels
+        else:
+            delta = (aL - Y) * activation_derivative(self.output, zs[-1], aL) / n
+        grads = [None] * len(self.params)
+        for l in reversed(range(len(self.params) // 2)):
+            W = self.params[2 * l]
+            grads[2 * l] = acts[l].T @ delta + self.l2 * W
+            grads[2 * l + 1] = delta.sum(axis=0)
+            if l > 0:
+                delta = (delta @ W.T) * activation_derivative(self.hidden, zs[l - 1], acts[l])
+        return float(self.loss_from_params(self.params, X, Y)), grads
+
+    # -- flat parameter vector (for optimisers from scipy and gradient checks) ---
+    def get_flat(self) -> np.ndarray:
+        return np.concatenate([p.ravel() for p in self.params])
+
+    def set_flat(self, theta) -> None:
+        theta = as_array(theta, "theta", ndim=1)
+        if theta.size != self.n_params:
+            raise ValueError(f"theta has {theta.size} entries; this network has {self.n_params} parameters")
+        i = 0
+        for k, p in enumerate(self.params):
+            self.params[k] = theta[i:i + p.size].reshape(p.shape)
+            i += p.size
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.size for p in self.params)
+
+
+def accuracy(net: Network, X, labels) -> float:
+    """Fraction of rows whose largest output is the true class ``labels``."""
+    return float(np.mean(np.argmax(net.predict(X), axis=1) == np.asarray(labels)))
+
+
+# ----------------------------------------------------------------------------- optimisers
+
+class SGD:
+    """Stochastic gradient descent with optional (heavy-ball) momentum: ``v <- mu v - lr g; p <- p + v``."""
+
+    def __init__(self, lr: float = 0.1, momentum: float = 0.0):
+        self.lr = positive(lr, "lr")
+        self.momentum = positive(momentum, "momentum", allow_zero=True)
+        if self.momentum >= 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self._v = None
+
+    def step(self, params, grads):
+        if self._v is None:
+            self._v = [np.zeros_like(p) for p in params]
+        for k, (p, g) in enumerate(zip(params, grads)):
+            self._v[k] = self.momentum * self._v[k] - self.lr * g
+            params[k] = p + self._v[k]
+
+
+class Adam:
+    """Adam (Kingma and Ba 2015) with bias-corrected first and second moments."""
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.lr = positive(lr, "lr")
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {beta}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, positive(eps, "eps")
+        self._m = self._s = None
+        self._t = 0
+
+    def step(self, params, grads):
+        if self._m is None:
+            self._m = [np.zeros_like(p) for p in params]
+            self._s = [np.zeros_like(p) for p in params]
+        self._t += 1
+        c1, c2 = 1 - self.beta1**self._t, 1 - self.beta2**self._t
+        for k, (p, g) in enumerate(zip(params, grads)):
+            self._m[k] = self.beta1 * self._m[k] + (1 - self.beta1) * g
+            self._s[k] = self.beta2 * self._s[k] + (1 - self.beta2) * g * g
+            params[k] = p - self.lr * (self._m[k] / c1) / (np.sqrt(self._s[k] / c2) + self.eps)
+
+
+@dataclass
+class History:
+    """Per-epoch training record; ``interrupted`` is True if training was stopped with Ctrl-C."""
+
+    loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=None, rng=None,
+          X_val=None, labels_val=None, progress: bool = False) -> History:
+    """Mini-batch training with back-propagation; returns the per-epoch :class:`History`.
+
+    Each epoch visits the samples in a fresh random order from ``rng``. Ctrl-C
+    stops training after the current mini-batch and returns what was learned.
+    """
+    X, Y = net._check_XY(X, Y)
+    epochs = integer(epochs, "epochs", minimum=1)
+    batch_size = integer(batch_size, "batch_size", minimum=1)
+    optimizer = optimizer or Adam()
+    rng = make_rng(rng)
+    history = History()
+    epoch_iter = range(epochs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        epoch_iter = tqdm(epoch_iter, desc="training")
+    start = time.perf_counter()
+    try:
+        for _ in epoch_iter:
+            order = rng.permutation(X.shape[0])
+            total = 0.0
+            for i in range(0, X.shape[0], batch_size):
+                batch = order[i:i + batch_size]
+                loss, grads = net.backward(X[batch], Y[batch])
+                optimizer.step(net.params, grads)
+                total += loss * len(batch)
+            history.loss.append(total / X.shape[0])
+            if X_val is not None:
+                history.val_accuracy.append(accuracy(net, X_val, labels_val))
+    except KeyboardInterrupt:
+        history.interrupted = True
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+# ----------------------------------------------------------------------------- universal approximation
+
+def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", restarts: int = 5,
+                         maxiter: int = 5000, rng=None):
+    """Least-squares fit of ``y(x)`` by one hidden layer of ``width`` units (Cybenko/Hornik form).
+
+    Minimises the mean squared error with L-BFGS (scipy), using the
+    back-propagation gradient, from ``restarts`` random starts; returns the best
+    ``(network, mse)`` where ``mse = mean (f(x) - y)^2``.
+    """
+    from scipy.optimize import minimize
+
+    x = as_array(x, "x", ndim=1)
+    y = as_array(y, "y", ndim=1)
+    if x.shape != y.shape:
+        raise ValueError(f"x has {x.size} points but y has {y.size}")
+    width = integer(width, "width", minimum=1)
+    restarts = integer(restarts, "restarts", minimum=1)
+    rng = make_rng(rng)
+    X, Y = x[:, None], y[:, None]
+    best = (None, np.inf)
+    for _ in range(restarts):
+        net = Network([1, width, 1], hidden=activation_name, output="identity", loss="mse", rng=rng)
+        # spread the first layer so the units' transitions cover the data range
+        net.params[0] = rng.normal(0, 5.0, net.params[0].shape)
+        net.params[1] = -net.params[0][0] * rng.uniform(x.min(), x.max(), width)
+
+        def fun(theta):
+            net.set_flat(theta)
+            loss, grads = net.backward(X, Y)
+            return loss, np.concatenate([g.ravel() for g in grads])
+
+        res = minimize(fun, net.get_flat(), jac=True, method="L-BFGS-B",
+                       options={"maxiter": maxiter, "maxfun": 2 * maxiter, "ftol": 1e-16, "gtol": 1e-12})
+        net.set_flat(res.x)
+        mse = float(np.mean((net.predict(X)[:, 0] - y) ** 2))
+        if mse < best[1]:
+            best = (net, mse)
+    return best

@@ -1,0 +1,125 @@
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlphys import autodiff, data, nn
+
+OUTPUTS = [("identity", "mse"), ("sigmoid", "mse"), ("softmax", "cross_entropy"), ("sigmoid", "cross_entropy")]
+
+
+def random_problem(sizes, output, rng, n=6):
+    X = rng.standard_normal((n, sizes[0]))
+    if output == "identity":
+        Y = rng.standard_normal((n, sizes[-1]))
+    elif output == "softmax":
+        Y = nn.one_hot(rng.integers(0, sizes[-1], n), sizes[-1])
+    else:
+        Y = rng.integers(0, 2, (n, sizes[-1])).astype(float)
+    return X, Y
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=5), hidden=st.sampled_from(nn.HIDDEN_ACTIVATIONS),
+       out=st.sampled_from(OUTPUTS), l2=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 2**16))
+def test_backprop_equals_autograd_value_ad_and_finite_differences(sizes, hidden, out, l2, seed):
+    output, loss = out
+    if output == "softmax" and sizes[-1] < 2:
+        sizes = sizes[:-1] + [2]
+    rng = np.random.default_rng(seed)
+    net = nn.Network(sizes, hidden=hidden, output=output, loss=loss, l2=l2, rng=rng)
+    X, Y = random_problem(sizes, output, rng)
+    if hidden == "relu":  # keep away from the kink, where finite differences are meaningless
+        for p in net.params[1::2]:
+            p += 0.05
+    dev = autodiff.gradient_agreement(net, X, Y)
+    assert dev["autograd"] < 1e-10
+    assert dev["scalar reverse-mode AD (Value)"] < 1e-10
+    assert dev["central finite differences"] < 1e-5
+
+
+def test_loss_value_is_the_same_three_ways(rng):
+    net = nn.Network([3, 4, 2], hidden="tanh", output="softmax", loss="cross_entropy", l2=0.1, rng=rng)
+    X, Y = random_problem([3, 4, 2], "softmax", rng)
+    loss_bp, _ = net.backward(X, Y)
+    loss_value, _ = autodiff.network_gradients_by_value(net, X, Y)
+    manual = -np.mean(np.sum(Y * np.log(net.predict(X)), axis=1)) + 0.05 * sum(np.sum(W**2) for W in net.params[0::2])
+    np.testing.assert_allclose([loss_bp, loss_value], manual, rtol=1e-12)
+
+
+def test_softmax_rows_sum_to_one_and_are_shift_invariant(rng):
+    z = rng.standard_normal((5, 4)) * 50
+    a = nn.activation("softmax", z)
+    np.testing.assert_allclose(a.sum(axis=1), 1.0)
+    np.testing.assert_allclose(nn.activation("softmax", z + 100.0), a)
+
+
+def test_xor_is_solved():
+    from mlphys.claims import chapter3
+
+    net, X, y, hist = chapter3.xor_network()
+    assert np.all((net.predict(X)[:, 0] > 0.5) == y)
+    assert hist.loss[-1] < hist.loss[0] / 100
+
+
+def test_optimisers_minimise_a_quadratic():
+    target = np.array([1.0, -2.0])
+    for opt in (nn.SGD(0.1), nn.SGD(0.05, momentum=0.9), nn.Adam(0.1)):
+        params = [np.zeros(2)]
+        for _ in range(500):
+            opt.step(params, [params[0] - target])
+        np.testing.assert_allclose(params[0], target, atol=1e-3)
+
+
+def test_digits_accuracy_above_095():
+    Xtr, Xte, ytr, yte = data.load_digits_split(rng=0)
+    net = nn.Network([64, 50, 10], hidden="sigmoid", output="softmax", loss="cross_entropy", rng=1)
+    nn.train(net, Xtr, nn.one_hot(ytr, 10), epochs=20, batch_size=32, optimizer=nn.Adam(1e-2), rng=1)
+    assert nn.accuracy(net, Xte, yte) >= 0.95
+
+
+def test_training_can_be_interrupted(monkeypatch, rng):
+    net = nn.Network([2, 3, 1], rng=rng)
+    calls = {"n": 0}
+    original = net.backward
+
+    def interrupting_backward(X, Y):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return original(X, Y)
+
+    monkeypatch.setattr(net, "backward", interrupting_backward)
+    hist = nn.train(net, rng.standard_normal((8, 2)), rng.standard_normal(8), epochs=10, batch_size=2, rng=rng)
+    assert hist.interrupted and len(hist.loss) == 1
+
+
+def test_universal_approximation_error_falls_with_width():
+    x = np.linspace(0, 1, 100)
+    y = np.sin(2 * np.pi * x)
+    errors = [nn.fit_one_hidden_layer(x, y, w, restarts=2, maxiter=1000, rng=1)[1] for w in (1, 3)]
+    assert errors[1] < 1e-3 * errors[0]
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: nn.Network([3]), "at least"),
+    (lambda: nn.Network([3, 0, 2]), "sizes"),
+    (lambda: nn.Network([3, 2], hidden="swish"), "hidden"),
+    (lambda: nn.Network([3, 2], output="softmax", loss="mse"), "cross_entropy"),
+    (lambda: nn.Network([3, 2], loss="cross_entropy"), "probabilities"),
+    (lambda: nn.Network([3, 2]).predict(np.ones((4, 2))), "input layer has 3"),
+    (lambda: nn.Network([3, 2]).backward(np.ones((4, 3)), np.ones((4, 3))), "expected \\(4, 2\\)"),
+    (lambda: nn.Network([3, 2]).loss(np.full((4, 3), np.nan), np.ones((4, 2))), "NaN"),
+    (lambda: nn.one_hot([0, 3, 10], 10), "0..9"),
+    (lambda: nn.one_hot([-1, 2], 10), "0..9"),
+    (lambda: nn.one_hot([0.5, 2], 10), "integer"),
+    (lambda: nn.SGD(lr=0.0), "lr"),
+    (lambda: nn.SGD(lr=0.1, momentum=1.0), "momentum"),
+    (lambda: nn.Adam(lr=-1e-3), "lr"),
+    (lambda: nn.train(nn.Network([2, 1]), np.ones((3, 2)), np.ones(3), epochs=0), "epochs"),
+])
+def test_bad_inputs_raise_valueerror(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
