@@ -21,6 +21,7 @@ CHAPTERS = {
     "chapter1": "mlphys.claims.chapter1",
     "chapter2": "mlphys.claims.chapter2",
     "chapter3": "mlphys.claims.chapter3",
+    "chapter4": "mlphys.claims.chapter4",
 }
 
 

@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from mlphys import rbm
+
+
+def random_rbm(nv=4, nh=3, seed=0):
+    machine = rbm.BinaryRBM(nv, nh, rng=seed, weight_scale=1.0)
+    g = np.random.default_rng(seed + 100)
+    machine.a, machine.b = g.normal(size=nv), g.normal(size=nh)
+    return machine
+
+
+def joint_table(machine):
+    V, H = rbm.all_states(machine.n_visible), rbm.all_states(machine.n_hidden)
+    E = machine.energy(V[:, None, :], H[None, :, :])
+    p = np.exp(-E - logsumexp(-E))
+    return V, H, p
+
+
+def test_free_energy_and_partition_function_match_enumeration():
+    machine = random_rbm()
+    V, H, p = joint_table(machine)
+    E = machine.energy(V[:, None, :], H[None, :, :])
+    np.testing.assert_allclose(machine.free_energy(V), -logsumexp(-E, axis=1), rtol=1e-12)
+    assert machine.log_partition() == pytest.approx(float(logsumexp(-E)), rel=1e-12)
+    np.testing.assert_allclose(machine.visible_distribution()[1], p.sum(axis=1), rtol=1e-10)
+
+
+def test_conditionals_match_enumeration():
+    machine = random_rbm()
+    V, H, p = joint_table(machine)
+    p_h_given_v = p / p.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(machine.p_h_given_v(V), p_h_given_v @ H, rtol=1e-10)
+    p_v_given_h = p / p.sum(axis=0, keepdims=True)
+    np.testing.assert_allclose(machine.p_v_given_h(H), p_v_given_h.T @ V, rtol=1e-10)
+
+
+def test_exact_gradient_matches_finite_differences_of_log_likelihood():
+    machine = random_rbm(5, 3, seed=2)
+    data = rbm.all_states(5)[[1, 7, 12, 30, 30, 19]]
+    dW, da, db = machine.exact_gradient(data)
+    analytic = np.concatenate([dW.ravel(), da, db])
+    theta0, h = machine.params(), 1e-6
+
+    def log_likelihood(theta):
+        machine.set_params(theta)
+        return machine.log_likelihood(data)
+
+    numeric = np.array([(log_likelihood(theta0 + h * e) - log_likelihood(theta0 - h * e)) / (2 * h)
+                        for e in np.eye(theta0.size)])
+    machine.set_params(theta0)
+    np.testing.assert_allclose(analytic, numeric, atol=1e-8)
+
+
+def test_gibbs_sampling_reaches_the_exact_distribution():
+    machine = random_rbm(3, 2, seed=4)
+    V, p = machine.visible_distribution()
+    samples = rbm.sample_model(machine, 20000, burn_in=50, rng=0)
+    index = samples @ (2 ** np.arange(2, -1, -1))
+    freq = np.bincount(index.astype(int), minlength=8) / len(samples)
+    np.testing.assert_allclose(freq, p, atol=0.015)
+
+
+def test_exact_training_fits_bars_and_stripes():
+    data = rbm.bars_and_stripes(3)
+    assert len(data) == 14
+    machine = rbm.BinaryRBM(9, 16, rng=0)
+    hist = rbm.train(machine, data, method="exact", epochs=1500, lr=0.5, rng=1, record_every=1500)
+    assert hist.kl[0] == pytest.approx(np.log(512 / 14), abs=0.01)
+    assert hist.kl[-1] < 0.3
+    assert rbm.probability_on(data, machine) > 0.9
+
+
+def test_cd_k_learns_a_tiny_problem():
+    data = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]] * 5)
+    machine = rbm.BinaryRBM(4, 4, rng=0)
+    hist = rbm.train(machine, data, method="cd", k=1, epochs=2000, lr=0.1, rng=1, record_every=2000)
+    assert hist.kl[-1] < 0.3 * hist.kl[0]
+    assert rbm.probability_on(data, machine) > 0.8
+
+
+def test_gaussian_binary_marginal_matches_sum_over_hidden_states():
+    g = np.random.default_rng(3)
+    a, b, W, sigma = g.normal(size=3), g.normal(size=4), g.normal(size=(3, 4)), g.uniform(0.5, 2, 3)
+    x = g.normal(size=(6, 3))
+    H = rbm.all_states(4)
+    brute = logsumexp(-rbm.gaussian_binary_energy(x[:, None, :], H[None], a, b, W, sigma), axis=1)
+    np.testing.assert_allclose(rbm.gaussian_binary_log_marginal(x, a, b, W, sigma), brute, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: rbm.BinaryRBM(3, 2).free_energy([1.0, 0.5, 0.0]), "0 and 1"),
+    (lambda: rbm.BinaryRBM(3, 2).free_energy([1.0, 0.0]), "3 visible"),
+    (lambda: rbm.BinaryRBM(3, 2).p_v_given_h([1.0, 0.0, 1.0]), "2 hidden"),
+    (lambda: rbm.BinaryRBM(0, 2), "n_visible"),
+    (lambda: rbm.all_states(30), "too large"),
+    (lambda: rbm.train(rbm.BinaryRBM(2, 2), [[0, 1]], method="magic"), "method"),
+    (lambda: rbm.train(rbm.BinaryRBM(2, 2), [[0, 1]], lr=0), "lr"),
+])
+def test_bad_inputs_raise_valueerror(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
