@@ -1,0 +1,634 @@
+"""Variational Monte Carlo with neural-network quantum states for electrons in a harmonic trap (Chapter 5).
+
+The seams follow NetKet: Hamiltonian | wave function | sampler | optimiser | statistics.
+
+* **Hamiltonian** (:class:`Hamiltonian`): P particles in D dimensions,
+  ``H = sum_i (-1/2 nabla_i^2 + omega^2 r_i^2 / 2) + [sum_{i<j} 1/r_ij]``.
+* **Wave functions** work in log space on a batch of walkers ``X`` of shape
+  ``(W, P, D)``: each factor returns ``log|psi|``, its coordinate gradient
+  ``(W, P, D)``, the Laplacian summed over all coordinates ``(W,)``, and the
+  parameter derivatives ``O_k = d log|psi| / d theta_k`` ``(W, n_params)``.
+  A :class:`Product` of factors adds all four. The local energy is
+
+      E_L = -1/2 sum (nabla^2 log psi + |nabla log psi|^2) + V.
+
+* **Samplers**: random-walk Metropolis and Langevin importance sampling
+  (Metropolis-Hastings with drift ``D F dt``, ``F = 2 nabla log psi``, ``D = 1/2``).
+* **Optimiser**: the lecture's gradient ``dE/dtheta_k = 2 (<E_L O_k> - <E_L><O_k>)``
+  with SGD or Adam.
+* **Statistics**: :func:`mlphys.stats.blocking` for error bars.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from itertools import product as iproduct
+
+import numpy as np
+from scipy.special import expit
+
+from . import stats
+from .config import by_scale, make_rng
+from .validate import as_array, integer, positive
+
+ANSATZE = ("gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", "slater-rbm", "slater-jastrow")
+
+
+def _softplus(x, xp=np):
+    return xp.logaddexp(0.0, x)
+
+
+# ============================================================================ Hamiltonian
+
+@dataclass(frozen=True)
+class Hamiltonian:
+    """Harmonic trap of frequency ``omega`` with optional Coulomb repulsion (atomic units)."""
+
+    n_particles: int
+    dim: int
+    omega: float = 1.0
+    coulomb: bool = False
+
+    def __post_init__(self):
+        integer(self.n_particles, "n_particles", minimum=1)
+        integer(self.dim, "dim", minimum=1)
+        if self.dim > 3:
+            raise ValueError(f"dim must be 1, 2 or 3, got {self.dim}")
+        if not (np.isfinite(self.omega) and self.omega > 0):
+            raise ValueError(f"omega must be a positive trap frequency, got {self.omega}")
+
+    def potential(self, X, xp=np):
+        """``sum_i omega^2 r_i^2 / 2 + [sum_{i<j} 1 / r_ij]`` for each walker."""
+        v = 0.5 * self.omega**2 * xp.sum(X**2, axis=(1, 2))
+        if self.coulomb and self.n_particles > 1:
+            i, j = np.triu_indices(self.n_particles, 1)
+            r = xp.sqrt(xp.sum((X[:, i, :] - X[:, j, :]) ** 2, axis=-1))
+            v = v + xp.sum(1.0 / r, axis=1)
+        return v
+
+
+# ============================================================================ wave-function factors
+
+class Factor:
+    """A factor of the wave function; subclasses set ``params`` and implement :meth:`evaluate`."""
+
+    params: np.ndarray
+
+    @property
+    def n_params(self) -> int:
+        return self.params.size
+
+    def set_params(self, theta):
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape != self.params.shape:
+            raise ValueError(f"expected {self.params.size} parameters, got shape {theta.shape}")
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("parameters contain NaN or infinite values")
+        self.params = theta.copy()
+
+    def log_psi(self, X, xp=np):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def evaluate(self, X, derivatives: bool = True):
+        """Return ``(log_psi, grad, laplacian, param_grad)`` (the last three None if not ``derivatives``)."""
+        raise NotImplementedError  # pragma: no cover
+
+
+class Gaussian(Factor):
+    """``exp(-alpha sum_i r_i^2 / 2)``: exact for non-interacting particles at ``alpha = omega``."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.params = np.array([positive(alpha, "alpha")])
+
+    def log_psi(self, X, xp=np):
+        return -0.5 * self.params[0] * xp.sum(X**2, axis=(1, 2))
+
+    def evaluate(self, X, derivatives=True):
+        alpha = self.params[0]
+        r2 = np.sum(X**2, axis=(1, 2))
+        if not derivatives:
+            return -0.5 * alpha * r2, None, None, None
+        W, P, D = X.shape
+        return -0.5 * alpha * r2, -alpha * X, np.full(W, -alpha * P * D), (-0.5 * r2)[:, None]
+
+
+def cusp_matrix(n_particles: int, dim: int) -> np.ndarray:
+    """Kato cusp coefficients ``a_ij``: ``1/(D-1)`` for opposite spins, ``1/(D+1)`` for equal spins.
+
+    Particles ``0 .. P/2 - 1`` are spin up, the rest spin down (for P = 2: one of each).
+    """
+    if dim < 2:
+        raise ValueError("the Coulomb cusp needs dim >= 2")
+    up = np.arange(n_particles) < (n_particles + 1) // 2
+    same = up[:, None] == up[None, :]
+    return np.where(same, 1.0 / (dim + 1), 1.0 / (dim - 1))
+
+
+class PadeJastrow(Factor):
+    """``exp(sum_{i<j} a_ij r_ij / (1 + beta r_ij))`` with the cusp ``a_ij`` fixed and ``beta`` variational.
+
+    ``cusp=False`` sets ``a_ij = 0`` (no interaction to correlate: the factor is 1).
+    """
+
+    def __init__(self, n_particles: int, dim: int, beta: float = 0.5, *, cusp: bool = True):
+        self.a = cusp_matrix(n_particles, dim) if cusp else np.zeros((n_particles, n_particles))
+        self.pairs = np.triu_indices(n_particles, 1)
+        self.params = np.array([positive(beta, "beta")])
+
+    def log_psi(self, X, xp=np):
+        i, j = self.pairs
+        r = xp.sqrt(xp.sum((X[:, i, :] - X[:, j, :]) ** 2, axis=-1))
+        return xp.sum(self.a[i, j] * r / (1.0 + self.params[0] * r), axis=1)
+
+    def evaluate(self, X, derivatives=True):
+        P = X.shape[1]
+        beta = self.params[0]
+        diff = X[:, :, None, :] - X[:, None, :, :]          # (W, P, P, D): r_i - r_j
+        r = np.sqrt(np.sum(diff**2, axis=-1))               # (W, P, P), zero on the diagonal
+        off = ~np.eye(P, dtype=bool)
+        r_safe = np.where(off, r, 1.0)
+        a = self.a * off                                    # no self-interaction
+        denom = 1.0 + beta * r_safe
+        log_psi = 0.5 * np.sum(a * r_safe / denom, axis=(1, 2))
+        if not derivatives:
+            return log_psi, None, None, None
+        du = a / denom**2                                   # u'(r_ij)
+        d2u = -2.0 * a * beta / denom**3                    # u''(r_ij)
+        grad = np.einsum("wij,wijd->wid", du / r_safe, diff)
+        D = X.shape[2]
+        lap = np.sum(d2u + (D - 1) * du / r_safe, axis=(1, 2))   # sum over ordered pairs = both particles
+        dbeta = 0.5 * np.sum(-a * r_safe**2 / denom**2, axis=(1, 2))
+        return log_psi, grad, lap, dbeta[:, None]
+
+
+class RBM(Factor):
+    """Gaussian-binary RBM wave function on the flattened coordinates ``x`` (M = P D visible units).
+
+    ``F(x) = exp(-sum_m (x_m - a_m)^2 / 2 sigma^2) prod_n (1 + exp(Q_n))``,
+    ``Q_n = b_n + sum_m x_m W_mn / sigma^2`` (Chapter 4, Eq. gb-marginal). The
+    lecture sets ``|psi|^2 = F``, i.e. ``psi = F^(1/2)`` (``power=0.5``); ``psi = F``
+    is ``power=1``. We choose ``sigma^2 = power / omega`` so that ``W = 0``,
+    ``a = 0`` is the exact non-interacting ground state. Derivatives of ``log F``:
+
+        d/dx_m   = -(x_m - a_m)/sigma^2 + sum_n W_mn sigmoid(Q_n) / sigma^2
+        d2/dx_m2 = -1/sigma^2 + sum_n W_mn^2 sigmoid(Q_n)(1 - sigmoid(Q_n)) / sigma^4
+        d/da_m = (x_m - a_m)/sigma^2,   d/db_n = sigmoid(Q_n),   d/dW_mn = x_m sigmoid(Q_n) / sigma^2
+
+    (the last is the one the course codes got wrong), each multiplied by ``power``.
+    """
+
+    def __init__(self, n_particles: int, dim: int, n_hidden: int, *, omega: float = 1.0, power: float = 0.5,
+                 rng=None, weight_scale: float = 0.01):
+        if power not in (0.5, 1.0):
+            raise ValueError(f"power must be 0.5 (|psi|^2 = F, the lecture) or 1 (psi = F), got {power}")
+        self.M = n_particles * dim
+        self.N = integer(n_hidden, "n_hidden", minimum=1)
+        self.power = power
+        self.sigma2 = power / positive(omega, "omega")
+        rng = make_rng(rng)
+        self.params = np.concatenate([rng.normal(0, weight_scale, self.M), rng.normal(0, weight_scale, self.N),
+                                      rng.normal(0, weight_scale, self.M * self.N)])
+
+    def unpack(self, theta=None):
+        theta = self.params if theta is None else theta
+        a, b = theta[: self.M], theta[self.M: self.M + self.N]
+        return a, b, theta[self.M + self.N:].reshape(self.M, self.N)
+
+    def log_psi(self, X, xp=np):
+        a, b, W = self.unpack()
+        x = xp.reshape(X, (X.shape[0], self.M))
+        Q = b + xp.dot(x, W) / self.sigma2
+        return self.power * (-xp.sum((x - a) ** 2, axis=1) / (2 * self.sigma2) + xp.sum(_softplus(Q, xp), axis=1))
+
+    def evaluate(self, X, derivatives=True):
+        a, b, W = self.unpack()
+        s2, k = self.sigma2, self.power
+        x = X.reshape(X.shape[0], self.M)
+        Q = b + x @ W / s2
+        log_psi = k * (-np.sum((x - a) ** 2, axis=1) / (2 * s2) + np.sum(_softplus(Q), axis=1))
+        if not derivatives:
+            return log_psi, None, None, None
+        sig = expit(Q)
+        grad = k * (-(x - a) / s2 + sig @ W.T / s2)
+        lap = k * np.sum(-1.0 / s2 + (sig * (1 - sig)) @ (W**2).T / s2**2, axis=1)
+        dW = (x[:, :, None] * sig[:, None, :] / s2).reshape(len(x), -1)
+        param_grad = k * np.concatenate([(x - a) / s2, sig, dW], axis=1)
+        return log_psi, grad.reshape(X.shape), lap, param_grad
+
+
+def _shell_quantum_numbers(n_orbitals: int, dim: int):
+    """Harmonic-oscillator quantum numbers ``(n_1..n_D)`` of the lowest orbitals, filled shell by shell."""
+    numbers, shell = [], 0
+    while len(numbers) < n_orbitals:
+        numbers += sorted(q for q in iproduct(range(shell + 1), repeat=dim) if sum(q) == shell)
+        shell += 1
+    return numbers[:n_orbitals], shell
+
+
+def closed_shell_numbers(dim: int, max_particles: int = 100):
+    """Particle numbers that fill harmonic-oscillator shells with both spins (2D: 2, 6, 12, 20, ...)."""
+    out, total, shell = [], 0, 0
+    while True:
+        total += 2 * sum(1 for q in iproduct(range(shell + 1), repeat=dim) if sum(q) == shell)
+        if total > max_particles:
+            return out
+        out.append(total)
+        shell += 1
+
+
+class Slater(Factor):
+    """Slater determinants (spin up, spin down) of the polynomial parts of harmonic-oscillator orbitals.
+
+    Orbital ``k`` is ``prod_d H_{n_d}(sqrt(omega) x_d)`` (Hermite polynomials); the
+    Gaussian ``exp(-alpha r^2 / 2)`` common to all orbitals is a separate
+    :class:`Gaussian` factor. No variational parameters. Closed shells only.
+    """
+
+    def __init__(self, n_particles: int, dim: int, omega: float = 1.0):
+        allowed = closed_shell_numbers(dim)
+        if n_particles not in allowed:
+            raise ValueError(f"n_particles={n_particles} does not fill closed shells in {dim}D; "
+                             f"use one of {allowed[:6]}")
+        self.n_half = n_particles // 2
+        self.quanta, _ = _shell_quantum_numbers(self.n_half, dim)
+        self.Q = np.array(self.quanta)                      # (K, D) quantum numbers
+        self.sqrt_omega = np.sqrt(positive(omega, "omega"))
+        self.params = np.zeros(0)
+
+    def _orbitals(self, Xs):
+        """Values, gradients and Laplacians of the orbital polynomials: shapes (W, n, k), (W, n, k, D), (W, n, k)."""
+        c = self.sqrt_omega
+        xi = c * Xs                                         # (W, n, D)
+        max_n = int(self.Q.max())
+        H = [np.ones_like(xi), 2.0 * xi]                    # Hermite recursion H_{m+1} = 2 xi H_m - 2 m H_{m-1}
+        for m in range(1, max_n + 1):
+            H.append(2.0 * xi * H[m] - 2.0 * m * H[m - 1])
+        H = np.stack(H[: max_n + 2], axis=-1)               # (W, n, D, max_n + 2)
+        m = np.arange(H.shape[-1])
+        dH = np.zeros_like(H)
+        dH[..., 1:] = 2 * m[1:] * H[..., :-1]               # H_m' = 2 m H_{m-1}
+        d2H = np.zeros_like(H)
+        d2H[..., 2:] = 4 * m[2:] * (m[2:] - 1) * H[..., :-2]
+        dims = np.arange(Xs.shape[2])
+        HQ = H[:, :, dims, self.Q]                          # (W, n, K, D): H_{q_d}(xi_d) for orbital k
+        dHQ = c * dH[:, :, dims, self.Q]
+        d2HQ = c * c * d2H[:, :, dims, self.Q]
+        ones = np.ones_like(HQ[..., :1])
+        prefix = np.cumprod(np.concatenate([ones, HQ[..., :-1]], axis=-1), axis=-1)
+        suffix = np.cumprod(np.concatenate([ones, HQ[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = prefix * suffix                            # product over the other dimensions
+        return HQ.prod(axis=-1), dHQ * others, np.sum(d2HQ * others, axis=-1)
+
+    def _orbital_values(self, Xs, xp=np):
+        """Orbital polynomials by the Hermite recursion ``H_{m+1} = 2 xi H_m - 2 m H_{m-1}`` (autograd-friendly)."""
+        xi = self.sqrt_omega * Xs
+        max_n = max(max(q) for q in self.quanta)
+        H = [xp.ones_like(xi), 2.0 * xi]
+        for m in range(1, max_n):
+            H.append(2.0 * xi * H[m] - 2.0 * m * H[m - 1])
+        cols = []
+        for q in self.quanta:
+            col = 1.0
+            for d, n in enumerate(q):
+                col = col * H[n][..., d]
+            cols.append(col)
+        return xp.stack(cols, axis=-1)
+
+    def log_psi(self, X, xp=np):
+        return (xp.linalg.slogdet(self._orbital_values(X[:, : self.n_half], xp))[1]
+                + xp.linalg.slogdet(self._orbital_values(X[:, self.n_half:], xp))[1])
+
+    def evaluate(self, X, derivatives=True):
+        log_psi = np.zeros(X.shape[0])
+        grad = np.zeros_like(X) if derivatives else None
+        lap = np.zeros(X.shape[0]) if derivatives else None
+        for part in (slice(0, self.n_half), slice(self.n_half, 2 * self.n_half)):
+            vals, grads, laps = self._orbitals(X[:, part])
+            sign, logdet = np.linalg.slogdet(vals)
+            log_psi += logdet
+            if derivatives:
+                inv = np.linalg.inv(vals)                   # (W, k, n): D^-1
+                g = np.einsum("wikd,wki->wid", grads, inv)  # grad_i log det = sum_k grad phi_k(r_i) D^-1_ki
+                grad[:, part] = g
+                lap += np.einsum("wik,wki->w", laps, inv) - np.sum(g**2, axis=(1, 2))
+        return log_psi, grad, lap, (np.zeros((X.shape[0], 0)) if derivatives else None)
+
+
+class Product(Factor):
+    """Product of factors: logs, gradients and Laplacians add; parameters are concatenated."""
+
+    def __init__(self, *factors):
+        self.factors = list(factors)
+
+    @property
+    def params(self):
+        return np.concatenate([f.params for f in self.factors]) if self.factors else np.zeros(0)
+
+    def set_params(self, theta):
+        theta = np.asarray(theta, dtype=float)
+        if theta.size != self.n_params:
+            raise ValueError(f"expected {self.n_params} parameters, got {theta.size}")
+        i = 0
+        for f in self.factors:
+            f.set_params(theta[i:i + f.n_params])
+            i += f.n_params
+
+    @property
+    def n_params(self):
+        return sum(f.n_params for f in self.factors)
+
+    def log_psi(self, X, xp=np):
+        return sum(f.log_psi(X, xp) for f in self.factors)
+
+    def evaluate(self, X, derivatives=True):
+        parts = [f.evaluate(X, derivatives) for f in self.factors]
+        log_psi = sum(p[0] for p in parts)
+        if not derivatives:
+            return log_psi, None, None, None
+        return (log_psi, sum(p[1] for p in parts), sum(p[2] for p in parts),
+                np.concatenate([p[3] for p in parts], axis=1))
+
+
+def local_energy(wf: Factor, H: Hamiltonian, X, *, return_param_grad: bool = False):
+    """``E_L = -1/2 sum(nabla^2 log psi + |nabla log psi|^2) + V`` for each walker (analytic derivatives)."""
+    log_psi, grad, lap, pgrad = wf.evaluate(X)
+    e = -0.5 * (lap + np.sum(grad**2, axis=(1, 2))) + H.potential(X)
+    return (e, pgrad) if return_param_grad else e
+
+
+def local_energy_autograd(wf: Factor, H: Hamiltonian, X):
+    """The same local energy with all derivatives taken by autograd (the oracle, and the slow way)."""
+    import autograd.numpy as anp
+    from autograd import elementwise_grad
+
+    W, P, D = X.shape
+    flat = X.reshape(W, P * D)
+
+    def logpsi(flat_x):
+        return wf.log_psi(anp.reshape(flat_x, (W, P, D)), xp=anp)
+
+    first = elementwise_grad(logpsi)
+    g = first(flat)
+    lap = np.zeros(W)
+    for m in range(P * D):
+        lap += elementwise_grad(lambda z, m=m: first(z)[:, m])(flat)[:, m]
+    return -0.5 * (lap + np.sum(g**2, axis=1)) + H.potential(X)
+
+
+# ============================================================================ samplers
+
+@dataclass
+class WalkerState:
+    """Positions of all walkers with their cached ``log psi`` and gradient."""
+
+    X: np.ndarray
+    log_psi: np.ndarray
+    grad: np.ndarray | None = None
+
+
+class Metropolis:
+    """Random-walk Metropolis: move all particles of each walker by ``step * N(0, 1)``; accept with ``|psi'/psi|^2``."""
+
+    def __init__(self, step: float = 1.0):
+        self.step = positive(step, "step")
+
+    def init(self, wf, X):
+        return WalkerState(X, wf.evaluate(X, derivatives=False)[0])
+
+    def sweep(self, wf, state, rng):
+        Xn = state.X + self.step * rng.standard_normal(state.X.shape)
+        lp = wf.evaluate(Xn, derivatives=False)[0]
+        accept = np.log(rng.random(len(lp))) < 2.0 * (lp - state.log_psi)
+        state.X[accept] = Xn[accept]
+        state.log_psi[accept] = lp[accept]
+        return accept.mean()
+
+
+class Langevin:
+    """Importance sampling: ``X' = X + D F dt + sqrt(dt) xi`` with ``F = 2 grad log psi``, ``D = 1/2``.
+
+    The drift *adds* ``D F dt`` to the position; the Metropolis-Hastings ratio
+    includes the Green's functions ``G(y|x) ~ exp(-(y - x - drift(x))^2 / (4 D dt))``.
+    Near a node of psi the drift ``D F dt = v dt`` (``v = grad_i log psi``) diverges
+    and a walker that lands there proposes only enormous jumps: it is stuck, and
+    the run is biased for any practical length. As in Umrigar, Nightingale and
+    Runge (J. Chem. Phys. 99, 2865 (1993)) the drift of each particle is
+    therefore limited, ``v dt -> v dt (sqrt(1 + 2 a v^2 dt) - 1) / (a v^2 dt)`` with
+    ``a = 1/2``; the same limited drift enters both Green's functions, so the
+    sampling stays exact. Without nodes and for small ``v^2 dt`` this is the plain drift.
+    """
+
+    D = 0.5
+    drift_limit = 0.5
+
+    def __init__(self, dt: float = 0.05):
+        self.dt = positive(dt, "dt")
+
+    def init(self, wf, X):
+        lp, g, _, _ = wf.evaluate(X)
+        return WalkerState(X, lp, g)
+
+    def drift(self, grad):
+        """Displacement ``D F dt = v dt``, limited per particle near nodes (see class docstring)."""
+        dt, a = self.dt, self.drift_limit
+        v2 = np.sum(grad**2, axis=-1, keepdims=True)
+        x = a * v2 * dt
+        factor = np.where(x > 1e-8, (np.sqrt(1.0 + 2.0 * x) - 1.0) / np.where(x > 1e-8, x, 1.0), 1.0 - 0.5 * x)
+        return factor * grad * dt
+
+    def sweep(self, wf, state, rng):
+        dt, D = self.dt, self.D
+        shift = self.drift(state.grad)
+        Xn = state.X + shift + np.sqrt(dt) * rng.standard_normal(state.X.shape)
+        lpn, gn, _, _ = wf.evaluate(Xn)
+        log_g_forward = -np.sum((Xn - state.X - shift) ** 2, axis=(1, 2)) / (4 * D * dt)
+        log_g_backward = -np.sum((state.X - Xn - self.drift(gn)) ** 2, axis=(1, 2)) / (4 * D * dt)
+        log_ratio = 2.0 * (lpn - state.log_psi) + log_g_backward - log_g_forward
+        accept = np.log(rng.random(len(lpn))) < log_ratio
+        state.X[accept] = Xn[accept]
+        state.log_psi[accept] = lpn[accept]
+        state.grad[accept] = gn[accept]
+        return accept.mean()
+
+
+def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, rng=None, X0=None,
+           keep_positions: int = 0):
+    """Run ``n_walkers`` chains; returns per-step mean local energies, all local energies, acceptance, final state.
+
+    ``keep_positions`` > 0 stores the positions of every walker at that many
+    evenly spaced steps (for one-body densities).
+    """
+    n_walkers = integer(n_walkers, "n_walkers", minimum=1)
+    n_steps = integer(n_steps, "n_steps", minimum=1)
+    burn_in = integer(burn_in, "burn_in", minimum=0)
+    rng = make_rng(rng)
+    X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim)) if X0 is None else X0.copy()
+    state = sampler.init(wf, X)
+    for _ in range(burn_in):
+        sampler.sweep(wf, state, rng)
+    means, acc, kept = np.empty(n_steps), 0.0, []
+    all_e = np.empty((n_steps, n_walkers))
+    keep_at = set(np.linspace(0, n_steps - 1, keep_positions).astype(int)) if keep_positions else set()
+    for t in range(n_steps):
+        acc += sampler.sweep(wf, state, rng)
+        e = local_energy(wf, H, state.X)
+        all_e[t] = e
+        means[t] = e.mean()
+        if t in keep_at:
+            kept.append(state.X.copy())
+    positions = np.concatenate(kept) if kept else None
+    return means, all_e, acc / n_steps, state, positions
+
+
+# ============================================================================ optimiser and driver
+
+class Adam:
+    """Adam on a flat parameter vector."""
+
+    def __init__(self, lr: float = 0.01, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = positive(lr, "lr"), beta1, beta2, eps
+        self.m = self.v = None
+        self.t = 0
+
+    def step(self, theta, grad):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(theta), np.zeros_like(theta)
+        self.t += 1
+        self.m = self.beta1 * self.m + (1 - self.beta1) * grad
+        self.v = self.beta2 * self.v + (1 - self.beta2) * grad**2
+        mh, vh = self.m / (1 - self.beta1**self.t), self.v / (1 - self.beta2**self.t)
+        return theta - self.lr * mh / (np.sqrt(vh) + self.eps)
+
+
+class SGD:
+    """Plain gradient descent ``theta <- theta - lr * grad``."""
+
+    def __init__(self, lr: float = 0.01):
+        self.lr = positive(lr, "lr")
+
+    def step(self, theta, grad):
+        return theta - self.lr * grad
+
+
+def energy_gradient(e_local, param_grad):
+    """The lecture's ``dE/dtheta_k = 2 (<E_L O_k> - <E_L><O_k>)`` from samples."""
+    return 2.0 * (np.mean(e_local[:, None] * param_grad, axis=0) - np.mean(e_local) * np.mean(param_grad, axis=0))
+
+
+def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_steps: int, burn_in: int = 50,
+             rng=None, progress: bool = False):
+    """Stochastic-gradient optimisation of ``wf``; returns the history (iteration energies) and the walker state."""
+    rng = make_rng(rng)
+    X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim))
+    state = sampler.init(wf, X)
+    for _ in range(burn_in):
+        sampler.sweep(wf, state, rng)
+    history = {"energy": [], "variance": [], "acceptance": []}
+    iterator = range(integer(n_iterations, "n_iterations", minimum=0))
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="VMC optimisation")
+    try:
+        for _ in iterator:
+            acc, es, gs = 0.0, [], []
+            for _ in range(n_steps):
+                acc += sampler.sweep(wf, state, rng)
+                e, g = local_energy(wf, H, state.X, return_param_grad=True)
+                es.append(e)
+                gs.append(g)
+            e, g = np.concatenate(es), np.concatenate(gs)
+            history["energy"].append(float(e.mean()))
+            history["variance"].append(float(e.var()))
+            history["acceptance"].append(acc / n_steps)
+            if wf.n_params:
+                wf.set_params(optimizer.step(wf.params, energy_gradient(e, g)))
+                state = sampler.init(wf, state.X)  # cached log psi and gradient belong to the old parameters
+    except KeyboardInterrupt:
+        history["interrupted"] = True
+    return history, state
+
+
+@dataclass
+class VMCResult:
+    """Outcome of :func:`ground_state`: energy with blocking error, variance of E_L, acceptance, history."""
+
+    energy: float
+    error: float
+    variance: float
+    acceptance: float
+    history: dict
+    wavefunction: Factor
+    hamiltonian: Hamiltonian
+    positions: np.ndarray | None = None
+    seconds: float = 0.0
+    energy_series: np.ndarray = field(default=None, repr=False)
+
+
+def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float = 1.0, n_hidden: int = 4,
+                       rng=None, power: float = 0.5, coulomb: bool = True):
+    """Construct one of :data:`ANSATZE` at its natural starting point.
+
+    The Pade-Jastrow factor carries the Coulomb cusp only if ``coulomb``.
+    """
+    if ansatz not in ANSATZE:
+        raise ValueError(f"ansatz={ansatz!r} is unknown; use one of {ANSATZE}")
+    rng = make_rng(rng)
+
+    def PadeJastrow(P, D):  # noqa: N802 - the factor, with the cusp switched by the interaction
+        return globals()["PadeJastrow"](P, D, cusp=coulomb and n_particles > 1 and dim > 1)
+
+    if ansatz == "gaussian":
+        return Product(Gaussian(0.9 * omega))
+    if ansatz == "gaussian-jastrow":
+        return Product(Gaussian(0.9 * omega), PadeJastrow(n_particles, dim))
+    if ansatz == "rbm":
+        return Product(RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng))
+    if ansatz == "rbm-jastrow":
+        return Product(RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng),
+                       PadeJastrow(n_particles, dim))
+    slater = Slater(n_particles, dim, omega)
+    if ansatz == "slater-jastrow":
+        return Product(slater, Gaussian(omega), PadeJastrow(n_particles, dim))
+    return Product(slater, RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng),
+                   PadeJastrow(n_particles, dim))
+
+
+def run_settings(scale=None, *, n_particles: int = 2):
+    """Class- and paper-scale sizes for :func:`ground_state`."""
+    heavy = n_particles > 2
+    return by_scale(scale,
+                    class_value=dict(n_iterations=150 if heavy else 300, n_walkers=400 if heavy else 1000,
+                                     opt_steps=5, n_steps=1000 if heavy else 2000, burn_in=1000 if heavy else 200,
+                                     lr=0.02, dt=0.1 if heavy else 0.05),
+                    paper_value=dict(n_iterations=1000, n_walkers=2000, opt_steps=10, n_steps=20000, burn_in=2000,
+                                     lr=0.01, dt=0.1 if heavy else 0.05))
+
+
+def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, seed=0, scale=None):
+    """Optimise a trial wave function by VMC and measure its energy with blocking error bars.
+
+    ``ansatz``: "gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", or for
+    closed-shell fermions "slater-rbm" / "slater-jastrow". Importance (Langevin)
+    sampling with ``dt = 0.05 / omega`` (0.1 / omega beyond two particles). The
+    production run uses fresh samples after optimisation; ``error`` is the
+    blocking standard error of the per-step walker-averaged energy.
+    """
+    H = Hamiltonian(integer(n_particles, "n_particles", minimum=1), integer(dim, "dim", minimum=1),
+                    float(omega), bool(coulomb))
+    n_hidden = integer(n_hidden, "n_hidden", minimum=1)
+    settings = run_settings(scale, n_particles=n_particles)
+    rng = make_rng(seed)
+    wf = build_wavefunction(ansatz, n_particles, dim, omega=omega, n_hidden=n_hidden, rng=rng, coulomb=coulomb)
+    sampler = Langevin(dt=settings["dt"] / omega)
+    start = time.perf_counter()
+    history, state = optimise(wf, H, sampler, Adam(settings["lr"]), n_iterations=settings["n_iterations"],
+                              n_walkers=settings["n_walkers"], n_steps=settings["opt_steps"],
+                              burn_in=settings["burn_in"], rng=rng)
+    means, all_e, acc, _, positions = sample(wf, H, sampler, n_walkers=settings["n_walkers"],
+                                             n_steps=settings["n_steps"], burn_in=settings["burn_in"], rng=rng,
+                                             X0=state.X, keep_positions=20)
+    energy, error = stats.blocking(means)
+    return VMCResult(energy=energy, error=error, variance=float(all_e.var()), acceptance=acc, history=history,
+                     wavefunction=wf, hamiltonian=H, positions=positions, seconds=time.perf_counter() - start,
+                     energy_series=means)
