@@ -2,23 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 from . import registry
 from .config import SCALES
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def main(argv=None) -> int:
@@ -51,18 +39,8 @@ def main(argv=None) -> int:
         rows = registry.reproduce([chapter], scale=scale, progress=not args.no_progress)
         claims.extend(rows)
         if args.record:
-            Path(args.record).mkdir(parents=True, exist_ok=True)
-            record = {
-                "chapter": chapter,
-                "scale": scale,
-                "command": f"python -m mlphys reproduce {chapter} --scale {scale}",
-                "commit": _git_commit(),
-                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                "rows": [c.as_row() for c in rows],
-            }
-            with open(Path(args.record) / f"{chapter}.json", "w") as fh:
-                json.dump(record, fh, indent=1)
-                fh.write("\n")
+            registry.write_record(rows, Path(args.record) / f"{chapter}.json", chapter=chapter, scale=scale,
+                                  command=f"python -m mlphys reproduce {chapter} --scale {scale}")
     print(f"scale: {scale}")
     print(registry.format_table(claims))
     if args.json:

@@ -22,6 +22,7 @@ CHAPTERS = {
     "chapter2": "mlphys.claims.chapter2",
     "chapter3": "mlphys.claims.chapter3",
     "chapter4": "mlphys.claims.chapter4",
+    "chapter5": "mlphys.claims.chapter5",
 }
 
 
@@ -99,7 +100,7 @@ def _fmt(value) -> str:
         return "-"
     if isinstance(value, float) and (value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5)):
         return f"{value:.3g}"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def format_table(claims, *, markdown: bool = False) -> str:
@@ -123,6 +124,60 @@ def write_json(claims, path) -> None:
     with open(path, "w") as fh:
         json.dump([c.as_row() for c in claims], fh, indent=1)
         fh.write("\n")
+
+
+def git_commit() -> str:
+    """The current commit of the repository holding this package, or "unknown"."""
+    import subprocess
+    from pathlib import Path
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def write_record(claims, path, *, chapter: str, scale: str, command: str) -> None:
+    """Write a record ``{chapter, scale, command, [commit, date], rows}`` for the scorecard.
+
+    Paper-scale records carry the commit and date that produced them; class-scale
+    records (rewritten whenever a chapter notebook runs) leave them out so that
+    the file only changes when a number does.
+    """
+    import datetime
+    from pathlib import Path
+
+    record = {"chapter": chapter, "scale": get_scale(scale), "command": command}
+    if record["scale"] == "paper":
+        record["commit"] = git_commit()
+        record["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    record["rows"] = [c.as_row() for c in claims]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        json.dump(record, fh, indent=1)
+        fh.write("\n")
+
+
+def notebook_results(claims, *, notebook: str, scale: str | None = None):
+    """A chapter's Results cell: record its claims for the scorecard and return them as a Markdown table.
+
+    Writes ``results/<scale>/<notebook>.json`` in the repository the package is
+    installed from (editable install); elsewhere it only returns the table.
+    """
+    from pathlib import Path
+
+    from IPython.display import Markdown
+
+    claims = list(claims)
+    scale = get_scale(scale)
+    results = Path(__file__).resolve().parent.parent / "results"
+    if results.is_dir():
+        write_record(claims, results / scale / f"{notebook}.json", chapter=claims[0].chapter if claims else "",
+                     scale=scale, command=f"notebooks/{notebook}.ipynb")
+    return Markdown(format_table(claims, markdown=True))
 
 
 def load_rows(path) -> list[Claim]:

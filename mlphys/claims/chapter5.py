@@ -1,0 +1,92 @@
+"""Chapter 5 - variational Monte Carlo with RBM neural-network quantum states for quantum dots.
+
+The lecture shows figures but prints no energies, so the "paper" column is empty.
+References: the exact non-interacting energies; Taut's exact two-electron
+energies (Taut, Phys. Rev. A 48, 3561 (1993)): E = 3 at omega = 1 and E = 2/3 at
+omega = 1/6; the Hartree-Fock energy 3.1619 at omega = 1; and the diffusion
+Monte Carlo energy 20.1597 for six electrons at omega = 1 (Pedersen Lohne et al.,
+Phys. Rev. B 84, 115302 (2011)).
+"""
+from __future__ import annotations
+
+from .. import vmc
+from ..registry import Claim
+
+TITLE = "Variational Monte Carlo with RBM neural-network quantum states for quantum dots"
+CHAPTER = "chapter5"
+
+TAUT_OMEGA_1 = 3.0
+TAUT_OMEGA_1_6 = 2.0 / 3.0
+HARTREE_FOCK_OMEGA_1 = 3.1619
+DMC_SIX_ELECTRONS = 20.1597
+
+#: name -> (n_particles, dim, omega, coulomb, ansatz, n_hidden, seed)
+RUNS_TWO = {
+    "1 particle 1D, RBM": (1, 1, 1.0, False, "rbm", 2, 0),
+    "2 particles 2D, no interaction, RBM": (2, 2, 1.0, False, "rbm", 4, 0),
+    "2 electrons 2D, RBM": (2, 2, 1.0, True, "rbm", 4, 0),
+    "2 electrons 2D, RBM x Pade-Jastrow": (2, 2, 1.0, True, "rbm-jastrow", 4, 0),
+    "2 electrons 2D, omega = 1/6, RBM x Pade-Jastrow": (2, 2, 1.0 / 6.0, True, "rbm-jastrow", 4, 0),
+}
+RUNS_SIX = {
+    "6 particles 2D, no interaction, Slater": (6, 2, 1.0, False, "slater-jastrow", 4, 0),
+    "6 electrons 2D, Slater x Pade-Jastrow": (6, 2, 1.0, True, "slater-jastrow", 4, 0),
+    "6 electrons 2D, Slater x RBM x Pade-Jastrow": (6, 2, 1.0, True, "slater-rbm", 4, 0),
+}
+
+
+def run(name: str, scale=None):
+    """Run one of the named calculations with :func:`mlphys.vmc.ground_state`."""
+    spec = {**RUNS_TWO, **RUNS_SIX}[name]
+    P, D, omega, coulomb, ansatz, n_hidden, seed = spec
+    return vmc.ground_state(P, D, omega=omega, coulomb=coulomb, ansatz=ansatz, n_hidden=n_hidden, seed=seed,
+                            scale=scale)
+
+
+def claims_from_results(results: dict):
+    """Claims for whichever of the named runs are in ``results`` (name -> VMCResult)."""
+    rows = []
+
+    def add(name, quantity, ours, reference, tolerance, comparison="close", note=""):
+        if name in results:
+            rows.append(Claim(CHAPTER, quantity, float(ours(results[name])), reference, tolerance,
+                              comparison=comparison, note=note))
+
+    E, err, var = (lambda r: r.energy), (lambda r: r.error), (lambda r: r.variance)
+    n = "1 particle 1D, RBM"
+    add(n, n + ": E", E, 0.5, 1e-5, note="exact 1/2")
+    add(n, n + ": Var(E_L)", var, 1e-5, 0.0, "at_most")
+    n = "2 particles 2D, no interaction, RBM"
+    add(n, n + ": E", E, 2.0, 1e-4, note="exact 2")
+    add(n, n + ": error", err, 1e-4, 0.0, "at_most")
+    n = "2 electrons 2D, RBM"
+    if n in results:
+        r = results[n]
+        rows.append(Claim(CHAPTER, n + ": E (above exact: variational)", r.energy, TAUT_OMEGA_1, 3 * r.error,
+                          comparison="at_least", note="Taut 1993; no cusp, so it plateaus"))
+        rows.append(Claim(CHAPTER, n + ": E (below Hartree-Fock)", r.energy, HARTREE_FOCK_OMEGA_1, 0.0,
+                          comparison="at_most"))
+    n = "2 electrons 2D, RBM x Pade-Jastrow"
+    add(n, n + ": E", E, TAUT_OMEGA_1, 3e-4, note="Taut 1993: exactly 3")
+    add(n, n + ": error", err, 1e-4, 0.0, "at_most")
+    n = "2 electrons 2D, omega = 1/6, RBM x Pade-Jastrow"
+    add(n, n + ": E", E, TAUT_OMEGA_1_6, 3e-4, note="Taut 1993: exactly 2/3")
+    n = "6 particles 2D, no interaction, Slater"
+    add(n, n + ": E", E, 10.0, 1e-4, note="exact 10")
+    for n in ("6 electrons 2D, Slater x Pade-Jastrow", "6 electrons 2D, Slater x RBM x Pade-Jastrow"):
+        if n in results:
+            r = results[n]
+            rows.append(Claim(CHAPTER, n + ": E", r.energy, DMC_SIX_ELECTRONS, 3 * r.error, comparison="at_least",
+                              note="DMC 20.1597 (Pedersen Lohne et al. 2011); variational bound"))
+            rows.append(Claim(CHAPTER, n + ": (E - DMC) / DMC", (r.energy - DMC_SIX_ELECTRONS) / DMC_SIX_ELECTRONS,
+                              0.005, 0.0, comparison="at_most", note="within 0.5% of DMC"))
+    return rows
+
+
+def claims(scale=None, progress=True):
+    names = list(RUNS_TWO) + list(RUNS_SIX)
+    if progress:
+        from tqdm.auto import tqdm
+
+        names = tqdm(names, desc="chapter5 VMC runs")
+    return claims_from_results({name: run(name, scale) for name in names})

@@ -1,0 +1,171 @@
+import numpy as np
+import pytest
+
+from mlphys import stats, vmc
+
+CASES = [("gaussian", 1, 1, False), ("gaussian-jastrow", 2, 2, True), ("gaussian-jastrow", 3, 3, True),
+         ("rbm", 2, 2, True), ("rbm", 1, 3, False), ("rbm-jastrow", 2, 2, True), ("rbm-jastrow", 3, 2, True),
+         ("slater-jastrow", 2, 2, True), ("slater-jastrow", 6, 2, True), ("slater-rbm", 6, 2, True),
+         ("slater-jastrow", 4, 1, False), ("slater-jastrow", 8, 3, True), ("slater-jastrow", 12, 2, True)]
+
+
+@pytest.mark.parametrize("ansatz, P, D, coulomb", CASES)
+def test_local_energy_matches_autograd(ansatz, P, D, coulomb):
+    rng = np.random.default_rng(P * 10 + D)
+    H = vmc.Hamiltonian(P, D, 0.7, coulomb)
+    wf = vmc.build_wavefunction(ansatz, P, D, omega=0.7, rng=rng, coulomb=coulomb)
+    wf.set_params(wf.params + 0.2 * rng.standard_normal(wf.n_params))
+    X = rng.normal(size=(6, P, D))
+    np.testing.assert_allclose(vmc.local_energy(wf, H, X), vmc.local_energy_autograd(wf, H, X), rtol=1e-10)
+    np.testing.assert_allclose(wf.evaluate(X)[0], wf.log_psi(X), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("ansatz, P, D, coulomb", CASES)
+def test_parameter_and_coordinate_derivatives_match_autograd(ansatz, P, D, coulomb):
+    import autograd.numpy as anp
+    from autograd import elementwise_grad, jacobian
+
+    rng = np.random.default_rng(P + 100 * D)
+    wf = vmc.build_wavefunction(ansatz, P, D, rng=rng, coulomb=coulomb)
+    X = rng.normal(size=(4, P, D))
+    _, grad, _, pgrad = wf.evaluate(X)
+    np.testing.assert_allclose(grad, elementwise_grad(lambda Z: wf.log_psi(Z, xp=anp))(X), rtol=1e-10, atol=1e-12)
+    if wf.n_params:
+        theta0 = wf.params
+
+        def log_psi_of(theta):
+            i = 0
+            for f in wf.factors:
+                f.params = theta[i:i + f.n_params]
+                i += f.n_params
+            return wf.log_psi(X, xp=anp)
+
+        jac = jacobian(log_psi_of)(theta0)
+        wf.set_params(theta0)
+        np.testing.assert_allclose(pgrad, jac, rtol=1e-9, atol=1e-12)
+
+
+def test_rbm_weight_derivative_is_x_times_sigmoid_over_sigma2():
+    f = vmc.RBM(1, 2, 3, omega=2.0, power=1.0, rng=0, weight_scale=0.5)
+    X = np.array([[[0.3, -0.7]]])
+    a, b, W = f.unpack()
+    x = X.reshape(1, 2)
+    Q = b + x @ W / f.sigma2
+    expected = (x[0][:, None] / (1 + np.exp(-Q[0]))[None, :] / f.sigma2).ravel()
+    np.testing.assert_allclose(f.evaluate(X)[3][0, 2 + 3:], expected)
+
+
+@pytest.mark.parametrize("ansatz, P, D, omega", [("gaussian", 3, 2, 0.5), ("rbm", 2, 3, 1.3),
+                                                  ("slater-jastrow", 6, 2, 1.0), ("slater-jastrow", 8, 3, 0.8)])
+def test_exact_wave_functions_have_zero_variance(ansatz, P, D, omega):
+    H = vmc.Hamiltonian(P, D, omega, coulomb=False)
+    wf = vmc.build_wavefunction(ansatz, P, D, omega=omega, rng=0, coulomb=False)
+    # the exact non-interacting state: Gaussian alpha = omega, RBM with W = a = 0
+    if ansatz == "gaussian":
+        wf.set_params([omega])
+    elif ansatz == "rbm":
+        wf.set_params(np.zeros(wf.n_params))
+    else:
+        wf.set_params([omega, 0.5])
+    e = vmc.local_energy(wf, H, np.random.default_rng(1).normal(size=(50, P, D)))
+    np.testing.assert_allclose(e, e[0], rtol=1e-12)
+    expected = {("gaussian", 3): 3 * 2 / 2, ("rbm", 2): 2 * 3 / 2, ("slater-jastrow", 6): 10.0,
+                ("slater-jastrow", 8): 2 * 1.5 + 6 * 2.5}[(ansatz, P)] * omega
+    assert e[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_samplers_reproduce_the_gaussian_distribution():
+    # |psi|^2 for exp(-alpha r^2/2) is a Gaussian with variance 1/(2 alpha) per coordinate
+    alpha = 0.8
+    H = vmc.Hamiltonian(1, 2, 1.0)
+    wf = vmc.Product(vmc.Gaussian(alpha))
+    for sampler in (vmc.Metropolis(1.0), vmc.Langevin(0.2)):
+        rng = np.random.default_rng(0)
+        state = sampler.init(wf, rng.normal(size=(2000, 1, 2)))
+        xs = []
+        for t in range(300):
+            sampler.sweep(wf, state, rng)
+            if t >= 100 and t % 10 == 0:
+                xs.append(state.X.copy())
+        xs = np.concatenate(xs).ravel()
+        assert np.var(xs) == pytest.approx(1 / (2 * alpha), rel=0.03)
+        assert np.mean(xs**4) == pytest.approx(3 / (2 * alpha) ** 2, rel=0.06)
+
+
+def test_langevin_is_unbiased_with_nodes():
+    # orbitals {1, x} e^{-0.8 x^2/2} for 4 fermions in 1D: E = (0.5 + 1.5) * 2 * (0.4 + 0.625) = 4.1
+    H = vmc.Hamiltonian(4, 1, 1.0)
+    wf = vmc.Product(vmc.Slater(4, 1), vmc.Gaussian(0.8))
+    means, *_ = vmc.sample(wf, H, vmc.Langevin(0.05), n_walkers=500, n_steps=1024, burn_in=300, rng=1)
+    energy, error = stats.blocking(means)
+    assert abs(energy - 4.1) < 4 * error + 1e-3
+
+
+def test_energy_gradient_matches_finite_difference_of_the_closed_form():
+    # dE/dalpha for the Gaussian trial function from samples, against d/dalpha of the closed form
+    P, D, alpha = 2, 2, 0.7
+    H = vmc.Hamiltonian(P, D, 1.0)
+    wf = vmc.Product(vmc.Gaussian(alpha))
+    _, _, _, state, _ = vmc.sample(wf, H, vmc.Langevin(0.1), n_walkers=4000, n_steps=1, burn_in=200, rng=3)
+    grads = []
+    rng = np.random.default_rng(4)
+    sampler = vmc.Langevin(0.1)
+    for _ in range(60):
+        sampler.sweep(wf, state, rng)
+        e, g = vmc.local_energy(wf, H, state.X, return_param_grad=True)
+        grads.append(vmc.energy_gradient(e, g)[0])
+    exact = P * D * (0.25 - 1 / (4 * alpha**2))
+    assert np.mean(grads) == pytest.approx(exact, rel=0.05)
+
+
+def test_ground_state_one_particle_is_exact():
+    r = vmc.ground_state(1, 1, ansatz="gaussian", seed=0)
+    assert r.energy == pytest.approx(0.5, abs=1e-4)
+    assert r.variance < 1e-4 and 0.9 < r.acceptance <= 1
+    assert len(r.history["energy"]) > 10
+
+
+def test_blocking_recovers_ar1_standard_error():
+    n, phi = 2**16, 0.8
+    errors = []
+    for seed in range(4):
+        g = np.random.default_rng(seed)
+        noise = g.standard_normal(n)
+        x = np.empty(n)
+        x[0] = noise[0] / np.sqrt(1 - phi**2)
+        for t in range(1, n):
+            x[t] = phi * x[t - 1] + noise[t]
+        errors.append(stats.blocking(x)[1])
+    assert np.mean(errors) == pytest.approx(1 / ((1 - phi) * np.sqrt(n)), rel=0.15)
+
+
+def test_blocking_on_independent_samples_equals_naive_error():
+    x = np.random.default_rng(0).standard_normal(2**14)
+    assert stats.blocking(x)[1] == pytest.approx(stats.naive_error(x), rel=0.1)
+
+
+def test_radial_density_is_normalised():
+    X = np.random.default_rng(0).normal(size=(2000, 3, 2))
+    r, rho = stats.radial_density(X, r_max=8.0, n_bins=200)
+    dr = r[1] - r[0]
+    assert np.sum(rho * 2 * np.pi * r * dr) == pytest.approx(3.0, rel=1e-2)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: vmc.Hamiltonian(2, 2, omega=-1.0), "omega"),
+    (lambda: vmc.Hamiltonian(2, 4), "dim"),
+    (lambda: vmc.Slater(5, 2), "closed shells"),
+    (lambda: vmc.Slater(3, 2), "closed shells"),
+    (lambda: vmc.Metropolis(step=0.0), "step"),
+    (lambda: vmc.Langevin(dt=-0.1), "dt"),
+    (lambda: vmc.ground_state(2, 2, ansatz="neural"), "ansatz"),
+    (lambda: vmc.ground_state(3, 2, ansatz="slater-jastrow"), "closed shells"),
+    (lambda: vmc.sample(vmc.Product(vmc.Gaussian()), vmc.Hamiltonian(1, 1), vmc.Metropolis(), n_walkers=0,
+                        n_steps=10), "n_walkers"),
+    (lambda: vmc.Product(vmc.Gaussian()).set_params([np.nan]), "NaN"),
+    (lambda: vmc.RBM(2, 2, 2, power=2.0), "power"),
+    (lambda: stats.blocking(np.ones(8)), "16 samples"),
+])
+def test_bad_inputs_raise_valueerror(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
