@@ -23,7 +23,34 @@ import math
 import numpy as np
 
 
-class Value:
+class _Arithmetic:
+    """Operators derived from ``__add__``, ``__mul__``, ``__pow__`` and ``_lift`` (shared by Value and Dual)."""
+
+    __slots__ = ()
+
+    def __neg__(self):
+        return self * -1.0
+
+    def __sub__(self, other):
+        return self + (-self._lift(other))
+
+    def __truediv__(self, other):
+        return self * self._lift(other) ** -1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return self._lift(other) - self
+
+    def __rtruediv__(self, other):
+        return self._lift(other) / self
+
+
+class Value(_Arithmetic):
     """A scalar node of a computation graph that can back-propagate its gradient."""
 
     __slots__ = ("data", "grad", "_parents", "_local_grads", "op")
@@ -55,24 +82,6 @@ class Value:
         if not isinstance(exponent, (int, float)):
             raise ValueError("Value ** exponent supports int or float exponents only")
         return Value(self.data**exponent, (self,), (exponent * self.data ** (exponent - 1),), f"**{exponent}")
-
-    def __neg__(self):
-        return self * -1.0
-
-    def __sub__(self, other):
-        return self + (-self._lift(other))
-
-    def __truediv__(self, other):
-        return self * self._lift(other) ** -1
-
-    __radd__ = __add__
-    __rmul__ = __mul__
-
-    def __rsub__(self, other):
-        return self._lift(other) - self
-
-    def __rtruediv__(self, other):
-        return self._lift(other) / self
 
     def exp(self):
         e = math.exp(self.data)
@@ -119,7 +128,7 @@ class Value:
                 parent.grad += local * node.grad
 
 
-class Dual:
+class Dual(_Arithmetic):
     """Forward-mode AD number ``value + dot * eps`` with ``eps^2 = 0``."""
 
     __slots__ = ("value", "dot")
@@ -141,24 +150,6 @@ class Dual:
 
     def __pow__(self, exponent):
         return Dual(self.value**exponent, exponent * self.value ** (exponent - 1) * self.dot)
-
-    def __neg__(self):
-        return Dual(-self.value, -self.dot)
-
-    def __sub__(self, other):
-        return self + (-self._lift(other))
-
-    def __truediv__(self, other):
-        return self * self._lift(other) ** -1
-
-    __radd__ = __add__
-    __rmul__ = __mul__
-
-    def __rsub__(self, other):
-        return self._lift(other) - self
-
-    def __rtruediv__(self, other):
-        return self._lift(other) / self
 
     def exp(self):
         e = math.exp(self.value)
@@ -214,6 +205,11 @@ def central_differences(f, x, h: float = 1e-6):
 
 # ----------------------------------------------------------------------------- a network made of Values
 
+def _number(x) -> float:
+    """The plain float inside a Value, a Dual, or a number."""
+    return x.data if isinstance(x, Value) else x.value if isinstance(x, Dual) else float(x)
+
+
 def network_loss_scalar(params, X, Y, *, hidden: str, output: str, loss: str, l2: float = 0.0):
     """Loss of :class:`mlphys.nn.Network` computed scalar by scalar, so ``params`` may hold Values or Duals.
 
@@ -231,7 +227,7 @@ def network_loss_scalar(params, X, Y, *, hidden: str, output: str, loss: str, l2
             z = [sum((a[i] * W[i][j] for i in range(len(a))), b[j]) for j in range(len(b))]
             name = hidden if l < n_layers - 1 else output
             if name == "softmax":
-                zmax = max(zj.data if isinstance(zj, Value) else getattr(zj, "value", zj) for zj in z)
+                zmax = max(_number(zj) for zj in z)  # a constant shift: it needs no derivative
                 e = [(zj - zmax).exp() for zj in z]
                 s = sum(e[1:], e[0])
                 a = [ej / s for ej in e]

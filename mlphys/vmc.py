@@ -70,7 +70,12 @@ class Hamiltonian:
 # ============================================================================ wave-function factors
 
 class Factor:
-    """A factor of the wave function; subclasses set ``params`` and implement :meth:`evaluate`."""
+    """A factor of the wave function.
+
+    Subclasses set ``params`` and provide ``log_psi(X, xp=np)`` (written over the
+    array module ``xp`` so that autograd can check it) and ``evaluate(X, derivatives=True)``
+    returning ``(log_psi, grad, laplacian, param_grad)``.
+    """
 
     params: np.ndarray
 
@@ -85,13 +90,6 @@ class Factor:
         if not np.all(np.isfinite(theta)):
             raise ValueError("parameters contain NaN or infinite values")
         self.params = theta.copy()
-
-    def log_psi(self, X, xp=np):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def evaluate(self, X, derivatives: bool = True):
-        """Return ``(log_psi, grad, laplacian, param_grad)`` (the last three None if not ``derivatives``)."""
-        raise NotImplementedError  # pragma: no cover
 
 
 class Gaussian(Factor):
