@@ -15,7 +15,7 @@ The seams follow NetKet: Hamiltonian | wave function | sampler | optimiser | sta
 * **Samplers**: random-walk Metropolis and Langevin importance sampling
   (Metropolis-Hastings with drift ``D F dt``, ``F = 2 nabla log psi``, ``D = 1/2``).
 * **Optimiser**: the lecture's gradient ``dE/dtheta_k = 2 (<E_L O_k> - <E_L><O_k>)``
-  with SGD or Adam.
+  with SGD or Adam from :mod:`mlphys.nn`.
 * **Statistics**: :func:`mlphys.stats.blocking` for error bars.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from itertools import product as iproduct
 import numpy as np
 from scipy.special import expit
 
-from . import stats
+from . import nn, stats
 from .config import by_scale, make_rng
 from .validate import as_array, integer, positive
 
@@ -480,34 +480,6 @@ def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, 
 
 # ============================================================================ optimiser and driver
 
-class Adam:
-    """Adam on a flat parameter vector."""
-
-    def __init__(self, lr: float = 0.01, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.lr, self.beta1, self.beta2, self.eps = positive(lr, "lr"), beta1, beta2, eps
-        self.m = self.v = None
-        self.t = 0
-
-    def step(self, theta, grad):
-        if self.m is None:
-            self.m, self.v = np.zeros_like(theta), np.zeros_like(theta)
-        self.t += 1
-        self.m = self.beta1 * self.m + (1 - self.beta1) * grad
-        self.v = self.beta2 * self.v + (1 - self.beta2) * grad**2
-        mh, vh = self.m / (1 - self.beta1**self.t), self.v / (1 - self.beta2**self.t)
-        return theta - self.lr * mh / (np.sqrt(vh) + self.eps)
-
-
-class SGD:
-    """Plain gradient descent ``theta <- theta - lr * grad``."""
-
-    def __init__(self, lr: float = 0.01):
-        self.lr = positive(lr, "lr")
-
-    def step(self, theta, grad):
-        return theta - self.lr * grad
-
-
 def energy_gradient(e_local, param_grad):
     """The lecture's ``dE/dtheta_k = 2 (<E_L O_k> - <E_L><O_k>)`` from samples."""
     return 2.0 * (np.mean(e_local[:, None] * param_grad, axis=0) - np.mean(e_local) * np.mean(param_grad, axis=0))
@@ -515,7 +487,10 @@ def energy_gradient(e_local, param_grad):
 
 def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_steps: int, burn_in: int = 50,
              rng=None, progress: bool = False):
-    """Stochastic-gradient optimisation of ``wf``; returns the history (iteration energies) and the walker state."""
+    """Stochastic-gradient optimisation of ``wf``; returns the history (iteration energies) and the walker state.
+
+    ``optimizer`` is :class:`mlphys.nn.Adam` or :class:`mlphys.nn.SGD` (the same optimisers that train networks).
+    """
     rng = make_rng(rng)
     X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim))
     state = sampler.init(wf, X)
@@ -540,7 +515,9 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
             history["variance"].append(float(e.var()))
             history["acceptance"].append(acc / n_steps)
             if wf.n_params:
-                wf.set_params(optimizer.step(wf.params, energy_gradient(e, g)))
+                params = [wf.params]                # mlphys.nn optimisers update a list of arrays in place
+                optimizer.step(params, [energy_gradient(e, g)])
+                wf.set_params(params[0])
                 state = sampler.init(wf, state.X)  # cached log psi and gradient belong to the old parameters
     except KeyboardInterrupt:
         history["interrupted"] = True
@@ -620,7 +597,7 @@ def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hid
     wf = build_wavefunction(ansatz, n_particles, dim, omega=omega, n_hidden=n_hidden, rng=rng, coulomb=coulomb)
     sampler = Langevin(dt=settings["dt"] / omega)
     start = time.perf_counter()
-    history, state = optimise(wf, H, sampler, Adam(settings["lr"]), n_iterations=settings["n_iterations"],
+    history, state = optimise(wf, H, sampler, nn.Adam(settings["lr"]), n_iterations=settings["n_iterations"],
                               n_walkers=settings["n_walkers"], n_steps=settings["opt_steps"],
                               burn_in=settings["burn_in"], rng=rng)
     means, all_e, acc, _, positions = sample(wf, H, sampler, n_walkers=settings["n_walkers"],
