@@ -312,6 +312,29 @@ class Slater(Factor):
         return log_psi, grad, lap, (np.zeros((X.shape[0], 0)) if derivatives else None)
 
 
+def determinant_ratio(inverse, i, new_row):
+    """``det D' / det D`` when row ``i`` of D is replaced by ``new_row``: ``sum_k new_row_k (D^-1)_{k i}``.
+
+    Costs O(n) instead of O(n^3): with a single-particle move only particle i's
+    orbitals change. Batched over a leading walker axis: ``inverse`` (W, n, n), ``new_row`` (W, n).
+    """
+    return np.einsum("wk,wk->w", new_row, inverse[:, :, i])
+
+
+def inverse_update(inverse, i, new_row, ratio):
+    """Sherman-Morrison update of ``D^-1`` after replacing row ``i`` of D by ``new_row`` (O(n^2)).
+
+    ``(D'^-1)_{kj} = (D^-1)_{kj} - (D^-1)_{ki} sum_l new_row_l (D^-1)_{lj} / R`` for ``j != i``, and
+    ``(D'^-1)_{ki} = (D^-1)_{ki} / R``, with ``R`` from :func:`determinant_ratio`.
+    """
+    inv = inverse.copy()
+    s = np.einsum("wl,wlj->wj", new_row, inverse)          # (W, n)
+    col = inverse[:, :, i] / ratio[:, None]               # new column i
+    inv -= col[:, :, None] * s[:, None, :]
+    inv[:, :, i] = col
+    return inv
+
+
 class Product(Factor):
     """Product of factors: logs, gradients and Laplacians add; parameters are concatenated."""
 

@@ -169,3 +169,16 @@ def test_radial_density_is_normalised():
 def test_bad_inputs_raise_valueerror(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_single_particle_determinant_ratio_and_sherman_morrison_update():
+    rng = np.random.default_rng(5)
+    D = rng.normal(size=(7, 4, 4))
+    inv = np.linalg.inv(D)
+    for i in range(4):
+        row = rng.normal(size=(7, 4))
+        Dn = D.copy()
+        Dn[:, i] = row
+        ratio = vmc.determinant_ratio(inv, i, row)
+        np.testing.assert_allclose(ratio, np.linalg.det(Dn) / np.linalg.det(D), rtol=1e-10)
+        np.testing.assert_allclose(vmc.inverse_update(inv, i, row, ratio), np.linalg.inv(Dn), rtol=1e-8, atol=1e-10)
