@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .config import make_rng
+from .config import make_rng, progress_bar
 from .linreg import design_matrix, make_linear_data
 from .validate import as_array, fraction, integer, positive
 
@@ -161,11 +161,7 @@ def coverage(n_datasets: int, n_points: int, *, level: float = 0.95, noise_sd: f
     level = fraction(level, "level")
     rng = make_rng(rng)
     hits = 0
-    iterator = range(n_datasets)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc=f"coverage ({n_datasets} data sets)")
+    iterator = progress_bar(range(n_datasets), progress, f"coverage ({n_datasets} data sets)")
     for _ in iterator:
         x, y = make_linear_data(n_points, slope=slope, intercept=intercept, noise_sd=noise_sd, rng=rng)
         post = posterior(design_matrix(x, 1), y, noise_sd=noise_sd, prior_sd=prior_sd)

@@ -83,3 +83,12 @@ def setup_notebook(seed: int = 2024, scale: str | None = None) -> NotebookContex
 
     matplotlib.rcParams.update(PLOT_STYLE)
     return NotebookContext(rng=make_rng(seed), scale=get_scale(scale), seed=seed)
+
+
+def progress_bar(iterable, enabled: bool, desc: str):
+    """Wrap ``iterable`` in a tqdm progress bar if ``enabled`` (long runs show progress), else return it."""
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc)

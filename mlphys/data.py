@@ -1,7 +1,6 @@
 """Data sets used by the book: generated, or shipped inside a pip package (no downloads)."""
 from __future__ import annotations
 
-import numpy as np
 
 from .config import make_rng
 from .validate import fraction

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import make_rng
-from .validate import as_array, fraction, integer, positive
+from .config import make_rng, progress_bar
+from .validate import as_array, integer, positive
 
 
 def check_spins(s, name: str = "s") -> np.ndarray:
@@ -174,11 +174,7 @@ def capacity_curve(N: int, alphas, *, n_seeds: int = 5, n_probe: int = 20, flip_
         raise ValueError("alphas must be positive loads P/N")
     Ps = np.maximum(1, np.round(alphas * N)).astype(int)
     means, errors = [], []
-    iterator = list(Ps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc=f"capacity, N = {N}")
+    iterator = progress_bar(list(Ps), progress, f"capacity, N = {N}")
     for P in iterator:
         per_seed = []
         for _ in range(n_seeds):

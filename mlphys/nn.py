@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import make_rng
+from .config import make_rng, progress_bar
 from .validate import as_array, integer, positive
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
@@ -285,11 +285,7 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
     optimizer = optimizer or Adam()
     rng = make_rng(rng)
     history = History()
-    epoch_iter = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        epoch_iter = tqdm(epoch_iter, desc="training")
+    epoch_iter = progress_bar(range(epochs), progress, "training")
     start = time.perf_counter()
     try:
         for _ in epoch_iter:
@@ -336,7 +332,7 @@ def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", res
         net.params[0] = rng.normal(0, 5.0, net.params[0].shape)
         net.params[1] = -net.params[0][0] * rng.uniform(x.min(), x.max(), width)
 
-        def fun(theta):
+        def fun(theta, net=net):
             net.set_flat(theta)
             loss, grads = net.backward(X, Y)
             return loss, np.concatenate([g.ravel() for g in grads])

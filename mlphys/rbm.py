@@ -27,7 +27,7 @@ from itertools import product
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from .config import make_rng
+from .config import make_rng, progress_bar
 from .validate import as_array, integer, positive
 
 MAX_ENUMERATION_UNITS = 22
@@ -211,11 +211,7 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
     batch_size = len(data) if batch_size is None else integer(batch_size, "batch_size", minimum=1)
     chains = rng.integers(0, 2, (integer(n_chains, "n_chains", minimum=1), rbm.n_visible)).astype(float)
     history = RBMHistory()
-    iterator = range(1, epochs + 1)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc=f"RBM ({method})")
+    iterator = progress_bar(range(1, epochs + 1), progress, f"RBM ({method})")
     try:
         if record_every:
             history.epochs.append(0)

@@ -9,10 +9,13 @@ functions the command line does::
 """
 from __future__ import annotations
 
+import datetime
 import importlib
 import json
 import math
+import subprocess
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from .config import get_scale
 
@@ -128,9 +131,6 @@ def write_json(claims, path) -> None:
 
 def git_commit() -> str:
     """The current commit of the repository holding this package, or "unknown"."""
-    import subprocess
-    from pathlib import Path
-
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
                              cwd=Path(__file__).resolve().parent)
@@ -146,9 +146,6 @@ def write_record(claims, path, *, chapter: str, scale: str, command: str) -> Non
     records (rewritten whenever a chapter notebook runs) leave them out so that
     the file only changes when a number does.
     """
-    import datetime
-    from pathlib import Path
-
     record = {"chapter": chapter, "scale": get_scale(scale), "command": command}
     if record["scale"] == "paper":
         record["commit"] = git_commit()
@@ -167,8 +164,6 @@ def notebook_results(claims, *, notebook: str, scale: str | None = None):
     Writes ``results/<scale>/<notebook>.json`` in the repository the package is
     installed from (editable install); elsewhere it only returns the table.
     """
-    from pathlib import Path
-
     from IPython.display import Markdown
 
     claims = list(claims)

@@ -28,8 +28,8 @@ import numpy as np
 from scipy.special import expit
 
 from . import nn, stats
-from .config import by_scale, make_rng
-from .validate import as_array, integer, positive
+from .config import by_scale, make_rng, progress_bar
+from .validate import integer, positive
 
 ANSATZE = ("gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", "slater-rbm", "slater-jastrow")
 
@@ -520,11 +520,7 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
     for _ in range(burn_in):
         sampler.sweep(wf, state, rng)
     history = {"energy": [], "variance": [], "acceptance": []}
-    iterator = range(integer(n_iterations, "n_iterations", minimum=0))
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc="VMC optimisation")
+    iterator = progress_bar(range(integer(n_iterations, "n_iterations", minimum=0)), progress, "VMC optimisation")
     try:
         for _ in iterator:
             acc, es, gs = 0.0, [], []
@@ -572,24 +568,23 @@ def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float 
     if ansatz not in ANSATZE:
         raise ValueError(f"ansatz={ansatz!r} is unknown; use one of {ANSATZE}")
     rng = make_rng(rng)
+    cusp = coulomb and n_particles > 1 and dim > 1
 
-    def PadeJastrow(P, D):  # noqa: N802 - the factor, with the cusp switched by the interaction
-        return globals()["PadeJastrow"](P, D, cusp=coulomb and n_particles > 1 and dim > 1)
+    def jastrow():
+        return PadeJastrow(n_particles, dim, cusp=cusp)
 
     if ansatz == "gaussian":
         return Product(Gaussian(0.9 * omega))
     if ansatz == "gaussian-jastrow":
-        return Product(Gaussian(0.9 * omega), PadeJastrow(n_particles, dim))
+        return Product(Gaussian(0.9 * omega), jastrow())
     if ansatz == "rbm":
         return Product(RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng))
     if ansatz == "rbm-jastrow":
-        return Product(RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng),
-                       PadeJastrow(n_particles, dim))
+        return Product(RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng), jastrow())
     slater = Slater(n_particles, dim, omega)
     if ansatz == "slater-jastrow":
-        return Product(slater, Gaussian(omega), PadeJastrow(n_particles, dim))
-    return Product(slater, RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng),
-                   PadeJastrow(n_particles, dim))
+        return Product(slater, Gaussian(omega), jastrow())
+    return Product(slater, RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng), jastrow())
 
 
 def run_settings(scale=None, *, n_particles: int = 2):

@@ -1,5 +1,3 @@
-import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
 from hypothesis import given, settings

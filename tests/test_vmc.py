@@ -77,7 +77,6 @@ def test_exact_wave_functions_have_zero_variance(ansatz, P, D, omega):
 def test_samplers_reproduce_the_gaussian_distribution():
     # |psi|^2 for exp(-alpha r^2/2) is a Gaussian with variance 1/(2 alpha) per coordinate
     alpha = 0.8
-    H = vmc.Hamiltonian(1, 2, 1.0)
     wf = vmc.Product(vmc.Gaussian(alpha))
     for sampler in (vmc.Metropolis(1.0), vmc.Langevin(0.2)):
         rng = np.random.default_rng(0)

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .. import autodiff, data, nn
-from ..config import by_scale, make_rng
+from ..config import by_scale, make_rng, progress_bar
 from ..registry import Claim
 
 TITLE = "Feed-forward networks, back-propagation and automatic differentiation"
@@ -95,10 +95,7 @@ def uat_sweep(scale=None, progress=False):
     restarts = by_scale(scale, class_value=s["restarts"], paper_value=10)
     results = {}
     items = [(name, f, w) for name, f in uat_targets().items() for w in s["widths"]]
-    if progress:
-        from tqdm.auto import tqdm
-
-        items = tqdm(items, desc="universal approximation")
+    items = progress_bar(items, progress, "universal approximation")
     for name, f, width in items:
         net, mse = nn.fit_one_hidden_layer(x, f(x), width, restarts=restarts, maxiter=s["maxiter"], rng=s["seed"])
         results.setdefault(name, []).append((width, net, mse))

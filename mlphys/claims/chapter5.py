@@ -10,6 +10,7 @@ Phys. Rev. B 84, 115302 (2011)).
 from __future__ import annotations
 
 from .. import vmc
+from ..config import progress_bar
 from ..registry import Claim
 
 TITLE = "Variational Monte Carlo with RBM neural-network quantum states for quantum dots"
@@ -85,8 +86,5 @@ def claims_from_results(results: dict):
 
 def claims(scale=None, progress=True):
     names = list(RUNS_TWO) + list(RUNS_SIX)
-    if progress:
-        from tqdm.auto import tqdm
-
-        names = tqdm(names, desc="chapter5 VMC runs")
+    names = progress_bar(names, progress, "chapter5 VMC runs")
     return claims_from_results({name: run(name, scale) for name in names})
