@@ -26,6 +26,7 @@ CHAPTERS = {
     "chapter3": "mlphys.claims.chapter3",
     "chapter4": "mlphys.claims.chapter4",
     "chapter5": "mlphys.claims.chapter5",
+    "chapter6": "mlphys.claims.chapter6",
 }
 
 

@@ -1,0 +1,114 @@
+"""Chapter 6 - analytical derivatives of deep feed-forward networks (Rodini).
+
+Paper: S. Rodini, "Analytical derivatives of Neural Networks" (Section 4 results).
+References: closed forms where they exist (harmonic 1/2, linear harmonic 3/8,
+Morse 1 - (sqrt 2 - 1/2)^2 / 2 - *not* the paper's printed 1 - ((sqrt 2 - 2)/2)^2),
+otherwise exact diagonalisation of an 8th-order finite-difference Hamiltonian on
+a wide domain (:func:`mlphys.variational.reference_energies`), Richardson-
+extrapolated for the kink of e^|x|. The derivative engine is checked against autograd.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dfnn, variational
+from ..config import by_scale, progress_bar
+from ..registry import Claim
+
+TITLE = "Analytical derivatives of deep feed-forward networks (Rodini)"
+CHAPTER = "chapter6"
+
+#: The paper's wrong closed form for the Morse ground-state energy (its Eq. 41).
+PAPER_MORSE_E0 = 1.0 - ((np.sqrt(2.0) - 2.0) / 2.0) ** 2
+#: Perturbation theory for x^2/2 + lam x^4: E0 = 1/2 + 3/4 lam - 21/8 lam^2 + O(lam^3).
+PT_FIRST_ORDER = 0.5 + 0.75 * 0.01
+PT_SECOND_ORDER = PT_FIRST_ORDER - 21 / 8 * 0.01**2
+
+
+def settings(scale=None):
+    """Grid size and Adam stages: the paper's 1e4 points and 12,000 steps, or a class-sized run."""
+    return by_scale(scale,
+                    class_value=dict(n_points=500, schedule=((600, 1e-2), (600, 1e-3), (300, 1e-4))),
+                    paper_value=dict(n_points=10_000, schedule=((4000, 1e-2), (4000, 1e-3), (4000, 1e-4))))
+
+
+def whole_line_energy(V, domain, pad: float = 6.0, n_points: int = 16_000) -> float:
+    """Ground-state energy on the whole line: FD diagonalisation on the padded domain, Richardson in h."""
+    wide = (domain[0] - pad, domain[1] + pad)
+    e1 = variational.reference_energies(V, wide, n_points, 1)[0]
+    e2 = variational.reference_energies(V, wide, 2 * n_points, 1)[0]
+    return float((4 * e2 - e1) / 3)        # removes the O(h^2) error the kink of e^|x| leaves
+
+
+def exact_energy(case: variational.Case) -> float:
+    """The closed form where the case has one, else :func:`whole_line_energy`."""
+    return case.exact if case.exact is not None else whole_line_energy(case.V, case.domain)
+
+
+def run_case(name: str, scale=None, progress: bool = False):
+    c, s = variational.case(name), settings(scale)
+    return variational.ground_state(c.V, c.domain, hidden=c.hidden, n_points=s["n_points"], seed=0, scale=scale,
+                                    schedule=s["schedule"], progress=progress)
+
+
+def derivative_deviation(seed: int = 0) -> dict:
+    """Max relative deviation of the recursion from autograd for the paper's 1-(10 x 6)-1 network and a 3-2 net."""
+    out = {}
+    for label, sizes in (("1-(10x6)-1", (1,) + (10,) * 6 + (1,)), ("3-(5x3)-2", (3, 5, 5, 5, 2))):
+        net = dfnn.DFNN(sizes, seed=seed)
+        X = np.random.default_rng(seed).normal(size=(2, sizes[0]))
+        deriv, grads = net.jacobians(X, "full")
+        ref, ref_grads = dfnn.autograd_reference(net, X, "full")
+        dev = 0.0
+        for key in ("value", "gradient", "hessian"):
+            a, b = getattr(deriv, key), getattr(ref, key)
+            dev = max(dev, np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b))))
+            for g, r in zip(grads, ref_grads):
+                dev = max(dev, np.max(np.abs(g[key] - r[key])) / max(1.0, np.max(np.abs(r[key]))))
+        out[label] = float(dev)
+    return out
+
+
+def derivative_claims():
+    return [Claim(CHAPTER, f"derivatives of {label} network: max rel. deviation from autograd", dev, 1e-10, 0.0,
+                  comparison="at_most", note="value, gradient, Hessian and all their parameter gradients")
+            for label, dev in derivative_deviation().items()]
+
+
+def reference_claims():
+    """The independent references themselves: where the paper's closed forms are right and where not."""
+    morse = variational.case("morse")
+    e_morse = whole_line_energy(morse.V, morse.domain)
+    e_quartic = whole_line_energy(variational.quartic, (-4.0, 4.0))
+    return [
+        Claim(CHAPTER, "Morse E0: finite differences vs closed form", e_morse, variational.MORSE_E0, 1e-7,
+              paper=PAPER_MORSE_E0, note="paper's Eq. 41 prints 1 - ((sqrt2 - 2)/2)^2 = 0.914; correct: "
+                                         "1 - (sqrt2 - 1/2)^2 / 2"),
+        Claim(CHAPTER, "quartic lambda = 0.01: exact E0 vs 2nd-order perturbation theory", e_quartic,
+              PT_SECOND_ORDER, 3e-5, paper=PT_FIRST_ORDER, note="paper compares with 1st order, 0.5075"),
+    ]
+
+
+def section4_claims(results: dict, scale=None):
+    """``E`` of each Section 4 case vs the exact energy (tolerance: 1e-4 in class, the paper's bound at paper scale)."""
+    rows = []
+    for c in variational.SECTION4:
+        if c.name not in results:
+            continue
+        r = results[c.name]
+        tol = by_scale(scale, class_value=1e-4, paper_value=max(1e-6, c.paper_bound or 0.0))
+        rows.append(Claim(CHAPTER, f"{c.label}: E", r.energy, exact_energy(c), tol, paper=c.paper_energy,
+                          note=f"paper: {c.paper}"))
+        rows.append(Claim(CHAPTER, f"{c.label}: |<phi|phi> - 1|", r.norm_error,
+                          by_scale(scale, class_value=1e-3, paper_value=1e-5), 0.0, comparison="at_most"))
+    return rows
+
+
+def claims(scale=None, progress=True):
+    results = {}
+    for name in progress_bar([c.name for c in variational.SECTION4], progress, "chapter6 Section 4"):
+        results[name] = r = run_case(name, scale)
+        if progress:    # long paper-scale runs: show each result as it arrives
+            print(f"{name}: E = {r.energy:.8f}, |<phi|phi> - 1| = {r.norm_error:.1e}, G = {r.goodness:.1e}, "
+                  f"{r.seconds:.0f} s", flush=True)
+    return derivative_claims() + reference_claims() + section4_claims(results, scale)

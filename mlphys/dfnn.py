@@ -1,0 +1,460 @@
+"""Analytical input and parameter derivatives of deep feed-forward networks (Chapter 6, Rodini Sec. 2).
+
+A DFNN with layers ``l = 0..L`` (paper Eqs. 1-2)::
+
+    z^(l) = b^(l) + W^(l) y^(l-1),    y^(l) = sigma_l(z^(l)),    y^(0) = xi (identity input layer),
+
+``sigma_l`` = tanh, sigmoid or softplus for the hidden layers and the identity for
+the output layer. Rodini's recursion (Eqs. 3-21) gives, for every point ``xi``,
+
+* the outputs ``O_k``, their input gradient ``d_a O_k`` and Hessian ``d_a d_b O_k``
+  (full, or only its diagonal ``d_a d_a O_k``: the cheaper mode of Sec. 5);
+* the gradient of each of these with respect to every weight and bias.
+
+How it works, in the paper's notation. The **forward sweep** carries ``y^(l)``,
+its input derivatives ``d_a y^(l)`` and ``d_a d_b y^(l)`` (Eqs. 7-8, 17) and the
+input derivatives of ``ydot^(l) = sigma_l'(z^(l))`` (Eq. 7 with ``n = 1``, which
+needs ``sigma'''`` for the Hessian). The **backward sweep** is the Sigma recursion:
+``Sigma^(l)_{ki} = dO_k / dy^(l)_i`` with ``Sigma^(L) = 1`` (Eq. 5),
+
+    G^(l) = Sigma^(l) * ydot^(l)    (= dO/dz^(l): the bias gradient, Eq. 3),
+    Sigma^(l-1) = G^(l) W^(l),
+
+and the same recursion differentiated once (Eqs. 12-14) and twice (Eqs. 18-21)
+with respect to the inputs, by the product rule:
+
+    d_a G      = d_a Sigma * ydot + Sigma * d_a ydot,
+    d_ab G     = d_ab Sigma * ydot + d_a Sigma * d_b ydot + d_b Sigma * d_a ydot + Sigma * d_ab ydot,
+    d_a Sigma^(l-1) = d_a G^(l) W^(l),    d_ab Sigma^(l-1) = d_ab G^(l) W^(l).
+
+``G, d_a G, d_ab G`` are the bias gradients of ``O, d_a O, d_ab O``; the weight
+gradients follow from ``dO/dW_ij = G_i y_j`` by the product rule (Eqs. 3, 6, 16):
+
+    d(d_a O)/dW_ij  = d_a G_i y_j + G_i d_a y_j,
+    d(d_ab O)/dW_ij = d_ab G_i y_j + d_a G_i d_b y_j + d_b G_i d_a y_j + G_i d_ab y_j.
+
+Everything is vectorised over a batch of points. :meth:`DFNN.jacobians` returns
+these per point; :meth:`DFNN.vjp` contracts them at once with per-point weights
+(what a loss such as an energy functional needs), never forming the per-point
+tensors - that is the fast path. :func:`output` is the same network written for
+autograd, the oracle of the tests.
+
+Array conventions (B points, N0 inputs, NL outputs): values ``(B, NL)``,
+gradients ``(B, NL, N0)``, Hessians ``(B, NL, N0, N0)``, Hessian diagonals ``(B, NL, N0)``.
+Weights ``W^(l)`` have shape ``(N_l, N_{l-1})`` as the paper's ``omega^(l)_{kj}``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import make_rng
+from .validate import as_array, integer
+
+ACTIVATIONS = ("tanh", "sigmoid", "softplus")
+MODES = ("first", "diag", "full")
+
+
+def activation_derivatives(name: str, z, order: int = 3):
+    """``[sigma(z), sigma'(z), sigma''(z), sigma'''(z)]`` up to ``order``, analytically."""
+    if name == "tanh":
+        s = np.tanh(z)
+        d1 = 1.0 - s * s
+        out = [s, d1, -2.0 * s * d1, d1 * (6.0 * s * s - 2.0)]
+    elif name == "sigmoid":
+        s = 0.5 * (1.0 + np.tanh(0.5 * z))
+        d1 = s * (1.0 - s)
+        out = [s, d1, d1 * (1.0 - 2.0 * s), d1 * (1.0 - 6.0 * d1)]
+    elif name == "softplus":
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))          # the logistic function, sigma'
+        d2 = p * (1.0 - p)
+        out = [np.logaddexp(0.0, z), p, d2, d2 * (1.0 - 2.0 * p)]
+    elif name == "identity":
+        out = [z, np.ones_like(z), np.zeros_like(z), np.zeros_like(z)]
+    else:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    return out[:order + 1]
+
+
+def _matmul(A, M):
+    """``A @ M`` over the last axis of ``A`` as one 2-D product (numpy's batched matmul of tiny matrices is slow)."""
+    return (A.reshape(-1, A.shape[-1]) @ M).reshape(A.shape[:-1] + (M.shape[1],))
+
+
+def _activation_xp(name, z, xp):
+    if name == "tanh":
+        return xp.tanh(z)
+    if name == "sigmoid":
+        return 0.5 * (1.0 + xp.tanh(0.5 * z))
+    if name == "softplus":
+        return xp.logaddexp(0.0, z)
+    return z
+
+
+def output(params, X, activation: str = "tanh", xp=np):
+    """The network value ``O(X)`` from a flat list ``[W1, b1, W2, b2, ...]``, written over ``xp`` for autograd."""
+    y = X
+    n_layers = len(params) // 2
+    for l in range(n_layers):
+        z = xp.dot(y, params[2 * l].T) + params[2 * l + 1]
+        y = z if l == n_layers - 1 else _activation_xp(activation, z, xp)
+    return y
+
+
+@dataclass
+class Derivatives:
+    """Network outputs and their input derivatives at a batch of points (``hessian`` or ``hessian_diag`` by mode)."""
+
+    value: np.ndarray
+    gradient: np.ndarray
+    hessian: np.ndarray | None = None
+    hessian_diag: np.ndarray | None = None
+
+    @property
+    def laplacian(self) -> np.ndarray:
+        """``sum_a d_a d_a O_k``, shape ``(B, NL)``."""
+        if self.hessian_diag is not None:
+            return self.hessian_diag.sum(axis=-1)
+        return np.trace(self.hessian, axis1=-2, axis2=-1)
+
+
+class DFNN:
+    """Deep feed-forward network ``sizes = (N0, N1, ..., NL)`` with analytic derivatives.
+
+    Parameters live in ``self.params = [W1, b1, ..., WL, bL]`` (the list the
+    optimisers of :mod:`mlphys.nn` update in place). Weights are drawn from
+    ``N(0, 1/N_{l-1})`` and biases from ``N(0, 0.1^2)`` with ``numpy.random.Generator(seed)``.
+    """
+
+    def __init__(self, sizes, activation: str = "tanh", seed=0):
+        sizes = tuple(sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"sizes needs at least an input and an output layer, e.g. (1, 10, 1); got {sizes}")
+        for k, n in enumerate(sizes):
+            integer(n, f"sizes[{k}]", minimum=1)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.sizes, self.activation = sizes, activation
+        rng = make_rng(seed)
+        self.params = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            self.params += [rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_out, n_in)), rng.normal(0.0, 0.1, n_out)]
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def n_layers(self) -> int:
+        """``L``: the number of weight layers."""
+        return len(self.sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.size for p in self.params)
+
+    def get_flat(self) -> np.ndarray:
+        return np.concatenate([p.ravel() for p in self.params])
+
+    def set_flat(self, theta) -> None:
+        theta = as_array(theta, "theta", ndim=1)
+        if theta.size != self.n_params:
+            raise ValueError(f"theta must have {self.n_params} entries for sizes {self.sizes}, got {theta.size}")
+        k = 0
+        for i, p in enumerate(self.params):
+            self.params[i] = theta[k:k + p.size].reshape(p.shape).copy()
+            k += p.size
+
+    def _check_X(self, X):
+        X = as_array(X, "X", ndim=(1, 2))
+        if X.ndim == 1:
+            X = X[:, None] if self.sizes[0] == 1 else X[None, :]
+        if X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X must have {self.sizes[0]} column(s) (the network's inputs), got shape {X.shape}")
+        return X
+
+    @staticmethod
+    def _check_mode(mode):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES} (first derivatives, Hessian diagonal, full Hessian), "
+                             f"got {mode!r}")
+        return mode
+
+    def __call__(self, X) -> np.ndarray:
+        """Network values ``(B, NL)``."""
+        return output(self.params, self._check_X(X), self.activation)
+
+    # ------------------------------------------------------------------ forward sweep (Eqs. 2, 7-9, 17)
+    def _forward(self, X, mode):
+        B, N0 = X.shape
+        y = X
+        dy = np.broadcast_to(np.eye(N0), (B, N0, N0))
+        d2y = None if mode == "first" else np.zeros((B, N0, N0, N0) if mode == "full" else (B, N0, N0))
+        layers = []
+        for l in range(self.n_layers):
+            W, b = self.params[2 * l], self.params[2 * l + 1]
+            name = "identity" if l == self.n_layers - 1 else self.activation
+            z = y @ W.T + b
+            dz = _matmul(dy, W.T)                                          # (B, N0, N_l): d_a z
+            s = activation_derivatives(name, z, 2 if mode == "first" else 3)
+            cache = dict(y=y, dy=dy, d2y=d2y, ydot=s[1], dydot=s[2][:, None, :] * dz)
+            y = s[0]
+            new_dy = s[1][:, None, :] * dz
+            if mode != "first":
+                d2z = _matmul(d2y, W.T)
+                if mode == "full":
+                    dzdz = dz[:, :, None, :] * dz[:, None, :, :]
+                    d2y = s[2][:, None, None, :] * dzdz + s[1][:, None, None, :] * d2z
+                    cache["d2ydot"] = s[3][:, None, None, :] * dzdz + s[2][:, None, None, :] * d2z
+                else:
+                    d2y = s[2][:, None, :] * dz * dz + s[1][:, None, :] * d2z
+                    cache["d2ydot"] = s[3][:, None, :] * dz * dz + s[2][:, None, :] * d2z
+            dy = new_dy
+            layers.append(cache)
+        deriv = Derivatives(y, np.swapaxes(dy, 1, 2))
+        if mode == "full":
+            deriv.hessian = np.moveaxis(d2y, 3, 1)
+        elif mode == "diag":
+            deriv.hessian_diag = np.swapaxes(d2y, 1, 2)
+        return deriv, layers
+
+    # ------------------------------------------------------------------ backward sweep: the Sigma recursion
+    def _backward(self, layers, mode):
+        """Yield ``(l, G, dG, d2G)`` from the output layer down (Eqs. 5, 12-14, 18-21)."""
+        B = layers[0]["y"].shape[0]
+        N0, NL = self.sizes[0], self.sizes[-1]
+        sigma = np.broadcast_to(np.eye(NL), (B, NL, NL))             # Sigma^(L) = delta (Eq. 5)
+        dsigma = np.zeros((B, N0, NL, NL))                            # Eq. 14
+        d2sigma = None
+        if mode == "full":
+            d2sigma = np.zeros((B, N0, N0, NL, NL))                   # Eq. 21
+        elif mode == "diag":
+            d2sigma = np.zeros((B, N0, NL, NL))
+        for l in range(self.n_layers - 1, -1, -1):
+            c = layers[l]
+            ydot, dydot = c["ydot"], c["dydot"]
+            G = sigma * ydot[:, None, :]
+            dG = dsigma * ydot[:, None, None, :] + sigma[:, None] * dydot[:, :, None, :]
+            d2G = None
+            if mode == "full":
+                d2ydot = c["d2ydot"]
+                cross = dsigma[:, :, None] * dydot[:, None, :, None, :]      # d_a Sigma * d_b ydot
+                d2G = (d2sigma * ydot[:, None, None, None, :] + cross + np.swapaxes(cross, 1, 2)
+                       + sigma[:, None, None] * d2ydot[:, :, :, None, :])
+            elif mode == "diag":
+                d2G = (d2sigma * ydot[:, None, None, :] + 2.0 * dsigma * dydot[:, :, None, :]
+                       + sigma[:, None] * c["d2ydot"][:, :, None, :])
+            yield l, G, dG, d2G
+            if l > 0:
+                W = self.params[2 * l]
+                sigma, dsigma = _matmul(G, W), _matmul(dG, W)
+                d2sigma = None if d2G is None else _matmul(d2G, W)
+
+    # ------------------------------------------------------------------ public API
+    def derivatives(self, X, mode: str = "full") -> Derivatives:
+        """Values, input gradients and (full or diagonal) Hessians at the points ``X`` (forward sweep only)."""
+        return self._forward(self._check_X(X), self._check_mode(mode))[0]
+
+    def jacobians(self, X, mode: str = "full"):
+        """Per-point parameter gradients of ``O``, ``d_a O`` and (mode ``diag``/``full``) the Hessian.
+
+        Returns ``(deriv, grads)``; ``grads`` is a list parallel to ``self.params`` of
+        dicts with keys ``value`` ``(B, NL, *p.shape)``, ``gradient`` ``(B, NL, N0, *p.shape)``
+        and ``hessian`` ``(B, NL, N0, N0, *p.shape)`` or ``hessian_diag`` ``(B, NL, N0, *p.shape)``.
+        """
+        mode = self._check_mode(mode)
+        deriv, layers = self._forward(self._check_X(X), mode)
+        grads = [None] * len(self.params)
+        for l, G, dG, d2G in self._backward(layers, mode):
+            c = layers[l]
+            y, dy = c["y"], c["dy"]
+            gW = {"value": G[..., None] * y[:, None, None, :]}
+            gb = {"value": G}
+            # d(d_a O)/dW_ij = d_a G_i y_j + G_i d_a y_j; stored as (B, NL, N0, i, j)
+            dGk = np.swapaxes(dG, 1, 2)                                       # (B, NL, N0, N_l)
+            gW["gradient"] = (dGk[..., None] * y[:, None, None, None, :]
+                              + G[:, :, None, :, None] * dy[:, None, :, None, :])
+            gb["gradient"] = dGk
+            if mode == "full":
+                d2Gk = np.moveaxis(d2G, 3, 1)                                 # (B, NL, N0, N0, N_l)
+                d2y = c["d2y"]
+                cross = dGk[:, :, :, None, :, None] * dy[:, None, None, :, None, :]   # d_a G_i d_b y_j
+                gW["hessian"] = (d2Gk[..., None] * y[:, None, None, None, None, :] + cross
+                                 + np.swapaxes(cross, 2, 3)
+                                 + G[:, :, None, None, :, None] * d2y[:, None, :, :, None, :])
+                gb["hessian"] = d2Gk
+            elif mode == "diag":
+                d2Gk = np.swapaxes(d2G, 1, 2)
+                d2y = c["d2y"]
+                gW["hessian_diag"] = (d2Gk[..., None] * y[:, None, None, None, :]
+                                      + 2.0 * dGk[..., None] * dy[:, None, :, None, :]
+                                      + G[:, :, None, :, None] * d2y[:, None, :, None, :])
+                gb["hessian_diag"] = d2Gk
+            grads[2 * l], grads[2 * l + 1] = gW, gb
+        return deriv, grads
+
+    def vjp(self, X, cotangent, mode: str = "diag"):
+        """See :meth:`vjp_general`; one input and one output (the 1D problems of Sec. 4) take a lean path."""
+        if self.sizes[0] == 1 and self.sizes[-1] == 1 and mode in ("diag", "full"):
+            return self._vjp_scalar(self._check_X(X), cotangent, mode)
+        return self.vjp_general(X, cotangent, mode)
+
+    def _vjp_scalar(self, X, cotangent, mode):
+        """:meth:`vjp_general` for N0 = NL = 1, in feature-major layout with one matrix product per layer.
+
+        Each layer keeps ``Y = [y | y' | y'']`` as one ``(N_l, 3B)`` array, so
+        ``W @ Y`` propagates the value and both input derivatives at once; the
+        backward sweep stacks ``G = [G | G' | G'']`` the same way and the weight
+        gradient of a layer is one product ``[g_z | a_1 | a_2] @ Y^T``.
+        """
+        B = X.shape[0]
+        L = self.n_layers
+        Y = np.zeros((1, 3 * B))
+        Y[0, :B], Y[0, B:2 * B] = X[:, 0], 1.0
+        cache = []
+        for l in range(L):
+            W, b = self.params[2 * l], self.params[2 * l + 1]
+            Z = W @ Y
+            Z[:, :B] += b[:, None]
+            if l == L - 1:                                             # identity output layer
+                cache.append((Y, None))
+                Y = Z
+                break
+            z, dz, d2z = Z[:, :B], Z[:, B:2 * B], Z[:, 2 * B:]
+            s0, s1, s2, s3 = activation_derivatives(self.activation, z)
+            dz2 = dz * dz
+            D = np.empty((3,) + z.shape)                               # ydot and its two input derivatives
+            np.multiply(s2, dz, out=D[1])
+            np.multiply(s3, dz2, out=D[2])
+            D[2] += s2 * d2z
+            D[0] = s1
+            cache.append((Y, D))
+            Y = np.empty_like(Z)
+            Y[:, :B] = s0
+            np.multiply(s1, dz, out=Y[:, B:2 * B])
+            np.multiply(s2, dz2, out=Y[:, 2 * B:])
+            Y[:, 2 * B:] += s1 * d2z
+        deriv = Derivatives(Y[:, :B].T.copy(), Y[:, B:2 * B].T[:, :, None].copy())
+        d2 = Y[:, 2 * B:].T[:, :, None].copy()
+        if mode == "full":
+            deriv.hessian = d2[..., None]
+        else:
+            deriv.hessian_diag = d2
+        c0, c1, c2 = cotangent(deriv)
+        c0 = c0[:, 0]
+        c2 = np.zeros(B) if c2 is None else c2.reshape(B)
+        grads = [None] * len(self.params)
+        S = np.zeros((1, 3 * B))                                      # [Sigma | Sigma' | Sigma'']
+        S[0, :B] = 1.0
+        for l in range(L - 1, -1, -1):
+            Yp, D = cache[l]
+            if D is None:
+                G = S
+            else:
+                sg, dsg, d2sg = S[:, :B], S[:, B:2 * B], S[:, 2 * B:]
+                G = np.empty_like(S)
+                np.multiply(sg, D[0], out=G[:, :B])
+                np.multiply(dsg, D[0], out=G[:, B:2 * B])
+                G[:, B:2 * B] += sg * D[1]
+                np.multiply(d2sg, D[0], out=G[:, 2 * B:])
+                G[:, 2 * B:] += 2.0 * dsg * D[1]
+                G[:, 2 * B:] += sg * D[2]
+            g, dg, d2g = G[:, :B], G[:, B:2 * B], G[:, 2 * B:]
+            A = np.empty_like(G)                                       # cotangents on [y | y' | y''] of layer l-1
+            np.multiply(c0, g, out=A[:, :B])
+            A[:, :B] += c2 * d2g
+            np.multiply(2.0 * c2, dg, out=A[:, B:2 * B])
+            np.multiply(c2, g, out=A[:, 2 * B:])
+            if c1 is not None:
+                c1v = c1.reshape(B)
+                A[:, :B] += c1v * dg
+                A[:, B:2 * B] += c1v * g
+            grads[2 * l], grads[2 * l + 1] = A @ Yp.T, A[:, :B].sum(axis=1)
+            if l > 0:
+                S = self.params[2 * l].T @ G
+        return deriv, grads
+
+    def vjp_general(self, X, cotangent, mode: str = "diag"):
+        """``sum over points and outputs`` of cotangent-weighted parameter gradients (the fast path).
+
+        ``cotangent(deriv)`` is called with the :class:`Derivatives` at ``X`` and
+        returns ``(c0, c1, c2)``: weights of shape ``(B, NL)`` for the values, ``(B, NL, N0)``
+        or None for the gradients, and ``(B, NL, N0)`` (mode ``diag``) / ``(B, NL, N0, N0)``
+        (mode ``full``) or None for the Hessian. Returns ``(deriv, grads)`` with
+        ``grads[i]`` the gradient of ``sum c0*O + sum c1*dO + sum c2*d2O`` w.r.t. ``params[i]``.
+        """
+        mode = self._check_mode(mode)
+        deriv, layers = self._forward(self._check_X(X), mode)
+        c0, c1, c2 = cotangent(deriv)
+        if c2 is not None and mode == "first":
+            raise ValueError("a Hessian cotangent needs mode='diag' or 'full'")
+        grads = [None] * len(self.params)
+        for l, G, dG, d2G in self._backward(layers, mode):
+            c = layers[l]
+            g = np.einsum("bk,bki->bi", c0, G)                   # cotangent on z^(l)
+            A1 = None                                             # ... on d_a y^(l-1)
+            A2 = None                                             # ... on d_a d_b y^(l-1)
+            if c1 is not None:
+                g = g + np.einsum("bka,baki->bi", c1, dG)
+                A1 = np.einsum("bka,bki->bai", c1, G)
+            if c2 is not None:
+                if mode == "full":
+                    g = g + np.einsum("bkae,baeki->bi", c2, d2G)
+                    a1 = np.einsum("bkae,beki->bai", c2 + np.swapaxes(c2, 2, 3), dG)
+                    A2 = np.einsum("bkae,bki->baei", c2, G)
+                else:
+                    g = g + np.einsum("bka,baki->bi", c2, d2G)
+                    a1 = 2.0 * np.einsum("bka,baki->bai", c2, dG)
+                    A2 = np.einsum("bka,bki->bai", c2, G)
+                A1 = a1 if A1 is None else A1 + a1
+            gW = g.T @ c["y"]
+            if A1 is not None:
+                gW = gW + np.einsum("bai,baj->ij", A1, c["dy"])
+            if A2 is not None:
+                gW = gW + (np.einsum("baei,baej->ij", A2, c["d2y"]) if mode == "full"
+                           else np.einsum("bai,baj->ij", A2, c["d2y"]))
+            grads[2 * l], grads[2 * l + 1] = gW, g.sum(axis=0)
+        return deriv, grads
+
+
+def autograd_reference(net: DFNN, X, mode: str = "full"):
+    """:meth:`DFNN.jacobians` computed by autograd, point by point (the oracle; slow)."""
+    import warnings
+
+    import autograd.numpy as anp
+    from autograd import jacobian
+
+    warnings.filterwarnings("ignore", "Output seems independent of input", UserWarning)
+    mode = net._check_mode(mode)
+    X = net._check_X(X)
+    params = list(net.params)
+
+    def f(ps, x):
+        return output(ps, x[None, :], net.activation, anp)[0]
+
+    def with_param(fun, i):
+        def g(p, x):
+            ps = list(params)
+            ps[i] = p
+            return fun(ps, x)
+        return g
+
+    grad_x = jacobian(f, 1)
+    hess_x = jacobian(grad_x, 1)
+    funcs = {"value": f, "gradient": grad_x}
+    if mode != "first":
+        funcs["hessian"] = hess_x
+    value = np.array([f(params, x) for x in X])
+    deriv = Derivatives(value, np.array([grad_x(params, x) for x in X]))
+    if mode != "first":
+        H = np.array([hess_x(params, x) for x in X])
+        if mode == "full":
+            deriv.hessian = H
+        else:
+            deriv.hessian_diag = np.diagonal(H, axis1=2, axis2=3)
+    grads = []
+    for i in range(len(params)):
+        d = {key: np.array([jacobian(with_param(fun, i), 0)(params[i], x) for x in X]) for key, fun in funcs.items()}
+        if mode == "diag":
+            d["hessian_diag"] = np.diagonal(d.pop("hessian"), axis1=2, axis2=3)
+            d["hessian_diag"] = np.moveaxis(d["hessian_diag"], -1, 2)
+        grads.append(d)
+    return deriv, grads

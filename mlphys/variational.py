@@ -1,0 +1,268 @@
+"""The 1D variational ground-state problem with a DFNN trial function (Chapter 6, Rodini Secs. 3-4).
+
+The trial function ``phi(x)`` is a :class:`mlphys.dfnn.DFNN` with one input and
+one output. On a uniform grid of ``n`` points over ``Omega = [a, b]`` (rectangle
+rule, spacing ``h``) the energy functional (paper Eq. 28) is
+
+    E[phi] = sum_i phi_i (H phi)_i / sum_i phi_i^2,    H phi = -phi''/2 + V phi   (hbar = m = 1),
+
+with ``phi''`` from the analytic recursion, and its parameter gradient is one
+cotangent-weighted pass of :meth:`mlphys.dfnn.DFNN.vjp` (no autograd):
+
+    dE/dpi = h/N sum_i [(2 V phi - phi''/2 - 2 E phi)_i dphi_i/dpi - phi_i/2 dphi''_i/dpi],   N = h sum phi^2.
+
+A penalty ``mu (N - 1)^2`` fixes the otherwise free scale of ``phi`` so that
+``|<phi|phi> - 1|`` is a diagnostic, as in the paper. The minimiser is Adam in
+stages of decreasing step size. Diagnostics: ``E - E0``, ``|<phi|phi> - 1|``
+and the goodness ``G(N) = 1/N sum (H phi - E phi)^2`` of Eq. 30 on ``N = 10^5`` points.
+
+:func:`reference_energies` is the independent check: exact diagonalisation of
+``H`` with an 8th-order finite-difference Laplacian and Dirichlet walls at the
+ends of the domain (sparse shift-invert eigensolver of scipy).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import eigsh
+
+from . import nn
+from .config import by_scale, progress_bar
+from .dfnn import DFNN
+from .validate import as_array, integer, positive
+
+# 8th-order central stencil of f'' (weights of f(x + k h), k = 0..4; symmetric).
+_D2_STENCIL = np.array([-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560])
+
+
+def check_domain(domain):
+    """``domain = (a, b)`` with finite ``a < b``."""
+    try:
+        a, b = (float(v) for v in domain)
+    except (TypeError, ValueError):
+        raise ValueError(f"domain must be a pair (a, b) of numbers, got {domain!r}") from None
+    if not (np.isfinite(a) and np.isfinite(b)) or a >= b:
+        raise ValueError(f"domain must satisfy a < b with finite ends, got {domain!r}")
+    return a, b
+
+
+def evaluate_potential(V, x):
+    """``V(x)`` as a finite float array of the same shape as ``x`` (ValueError otherwise)."""
+    if not callable(V):
+        raise ValueError(f"V must be a callable potential V(x), got {type(V).__name__}")
+    v = np.asarray(V(x), dtype=float)
+    if v.shape != x.shape:
+        raise ValueError(f"V(x) must return an array of the same shape as x {x.shape}, got shape {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("V(x) returned NaN or infinite values on the domain; check the potential and the domain")
+    return v
+
+
+def grid(domain, n_points: int):
+    """Midpoint grid of ``n_points`` on ``[a, b]`` and its spacing (the rectangle rule of Sec. 4)."""
+    a, b = check_domain(domain)
+    n_points = integer(n_points, "n_points", minimum=10)
+    h = (b - a) / n_points
+    return a + h * (np.arange(n_points) + 0.5), h
+
+
+def reference_energies(V, domain, n_points: int, k: int = 1) -> np.ndarray:
+    """The ``k`` lowest eigenvalues of ``-1/2 d^2/dx^2 + V`` on ``domain`` with Dirichlet walls.
+
+    Exact diagonalisation of the 8th-order finite-difference Hamiltonian on
+    ``n_points`` interior points (error ~ h^8); independent of any network.
+    """
+    a, b = check_domain(domain)
+    n_points = integer(n_points, "n_points", minimum=20)
+    k = integer(k, "k", minimum=1)
+    if k > n_points // 2:
+        raise ValueError(f"k must be at most n_points // 2 = {n_points // 2}, got {k}")
+    h = (b - a) / (n_points + 1)
+    x = a + h * np.arange(1, n_points + 1)
+    v = evaluate_potential(V, x)
+    offsets = np.arange(-len(_D2_STENCIL) + 1, len(_D2_STENCIL))
+    bands = [np.full(n_points - abs(o), -0.5 * _D2_STENCIL[abs(o)] / h**2) for o in offsets]
+    H = sparse.diags(bands, offsets, format="csc") + sparse.diags(v, format="csc")
+    # shift-invert about a point below the spectrum: the eigenvalues nearest to it are the lowest ones
+    sigma = float(v.min()) - 1.0
+    return np.sort(eigsh(H, k=k, sigma=sigma, which="LM", return_eigenvectors=False))
+
+
+def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0):
+    """``E``, ``<phi|phi>`` and the gradient of ``E + penalty (<phi|phi> - 1)^2`` w.r.t. ``net.params``."""
+    out = {}
+
+    def cotangent(d):
+        phi, lap = d.value[:, 0], d.hessian_diag[:, 0, 0]
+        norm = h * np.dot(phi, phi)
+        e = h * np.dot(phi, v * phi - 0.5 * lap) / norm
+        out.update(energy=e, norm=norm)
+        c0 = (h / norm) * (2.0 * v * phi - 0.5 * lap - 2.0 * e * phi) + penalty * 4.0 * h * (norm - 1.0) * phi
+        c2 = (-0.5 * h / norm) * phi
+        return c0[:, None], None, c2[:, None, None]
+
+    _, grads = net.vjp(x[:, None], cotangent, mode="diag")
+    return out["energy"], out["norm"], grads
+
+
+def goodness(net: DFNN, V, domain, energy: float, n_points: int = 100_000) -> float:
+    """``G(N) = 1/N sum_i (H phi(x_i) - E phi(x_i))^2`` (paper Eq. 30) on ``N`` uniform points."""
+    x, _ = grid(domain, n_points)
+    d = net.derivatives(x[:, None], mode="diag")
+    phi, lap = d.value[:, 0], d.hessian_diag[:, 0, 0]
+    return float(np.mean((-0.5 * lap + evaluate_potential(V, x) * phi - energy * phi) ** 2))
+
+
+def default_schedule(scale=None):
+    """Adam stages ``(steps, learning rate)``: three stages of decreasing step, as the paper's reference code."""
+    return by_scale(scale, class_value=((1500, 1e-2), (1500, 1e-3), (1000, 1e-4)),
+                    paper_value=((4000, 1e-2), (4000, 1e-3), (4000, 1e-4)))
+
+
+@dataclass
+class GroundState:
+    """Result of :func:`ground_state` (``phi`` is the raw network output on the grid ``x``)."""
+
+    energy: float
+    norm_error: float
+    goodness: float
+    x: np.ndarray = field(repr=False)
+    phi: np.ndarray = field(repr=False)
+    history: dict = field(repr=False)
+    network: DFNN = field(repr=False)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def steps(self) -> int:
+        return len(self.history["energy"])
+
+
+def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, seed=0, scale=None, *, schedule=None,
+                 penalty: float = 1.0, activation: str = "tanh", progress: bool = False) -> GroundState:
+    """Minimise the energy functional of ``V`` on ``domain`` with a ``1-hidden-1`` DFNN trained by Adam.
+
+    ``schedule`` is a sequence of ``(steps, learning_rate)`` stages (default
+    :func:`default_schedule` for ``scale``). Ctrl-C stops training and returns the
+    current state with ``interrupted=True``.
+    """
+    x, h = grid(domain, n_points)
+    v = evaluate_potential(V, x)
+    hidden = tuple(hidden)
+    if not hidden:
+        raise ValueError("hidden must list at least one hidden-layer width, e.g. (10,) * 6")
+    penalty = positive(penalty, "penalty", allow_zero=True)
+    schedule = tuple(default_schedule(scale) if schedule is None else schedule)
+    for i, stage in enumerate(schedule):
+        if len(stage) != 2:
+            raise ValueError(f"schedule[{i}] must be a pair (steps, learning_rate), got {stage!r}")
+        integer(stage[0], f"schedule[{i}] steps", minimum=1)
+        positive(stage[1], f"schedule[{i}] learning rate")
+    net = DFNN((1, *hidden, 1), activation=activation, seed=seed)
+    history = {"energy": [], "norm": []}
+    total = sum(s for s, _ in schedule)
+    bar = progress_bar(range(total), progress, "Adam")
+    start, interrupted = time.perf_counter(), False
+    try:
+        it = iter(bar)
+        for steps, lr in schedule:
+            opt = nn.Adam(lr=lr)
+            for _ in range(steps):
+                next(it, None)
+                e, norm, grads = energy_and_gradient(net, x, v, h, penalty)
+                history["energy"].append(e)
+                history["norm"].append(norm)
+                opt.step(net.params, grads)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if hasattr(bar, "close"):
+            bar.close()
+    e, norm, _ = energy_and_gradient(net, x, v, h, penalty)
+    phi = net(x[:, None])[:, 0]
+    if phi[np.argmax(np.abs(phi))] < 0:                      # fix the sign: phi and -phi are equally good
+        net.params[-2], net.params[-1] = -net.params[-2], -net.params[-1]
+        phi = -phi
+    return GroundState(energy=float(e), norm_error=float(abs(norm - 1.0)), goodness=goodness(net, V, domain, e),
+                       x=x, phi=phi, history={k: np.array(val) for k, val in history.items()}, network=net,
+                       seconds=time.perf_counter() - start, interrupted=interrupted)
+
+
+# ----------------------------------------------------------------------------- Section 4 potentials
+
+def harmonic(x):
+    return 0.5 * x**2
+
+
+def linear_harmonic(x, lam=0.5):
+    return 0.5 * x**2 - lam * x
+
+
+def quartic(x, lam=0.01):
+    return 0.5 * x**2 + lam * x**4
+
+
+def exponential(x):
+    return np.exp(np.abs(x))
+
+
+def morse(x):
+    return np.exp(-2 * x) - 2 * np.exp(-x) + 1
+
+
+MORSE_E0 = 1.0 - 0.5 * (np.sqrt(2.0) - 0.5) ** 2          # hbar omega (1/2) - (hbar omega)^2 / (16 D), omega = sqrt(2)
+
+
+def morse_psi0(x):
+    """Normalised Morse ground state ``~ exp(-lambda e^-x) e^{-(lambda - 1/2) x}``, ``lambda = sqrt 2``."""
+    lam = np.sqrt(2.0)
+    from scipy.special import gammaln
+    s = 2 * lam - 1
+    log_norm = 0.5 * (s * np.log(2 * lam) - gammaln(s))     # int psi^2 dx = Gamma(s) / (2 lam)^s
+    return np.exp(log_norm - lam * np.exp(-x) - (lam - 0.5) * x)
+
+
+def gaussian_psi0(x, center=0.0):
+    return np.exp(-0.5 * (x - center) ** 2) / np.pi**0.25
+
+
+@dataclass(frozen=True)
+class Case:
+    """One of the paper's Section 4 potentials with its network, domain and published numbers."""
+
+    name: str
+    label: str
+    V: object
+    domain: tuple
+    hidden: tuple
+    paper: str                          # what the paper prints, in words
+    paper_energy: float | None = None   # the paper's E, where it prints one
+    paper_bound: float | None = None    # the paper's E - E0, where it prints one
+    exact: float | None = None          # closed-form E0 on the whole line, where one exists
+    psi0: object = None                 # closed-form ground state, where one exists
+
+
+SECTION4 = (
+    Case("harmonic", "x^2/2", harmonic, (-4.0, 4.0), (10,) * 6, "E - E0 < 1e-6", paper_bound=1e-6, exact=0.5,
+         psi0=gaussian_psi0),
+    Case("linear", "x^2/2 - x/2", linear_harmonic, (-4.0, 4.0), (10,) * 6, "E - E0 = 1e-6", paper_bound=1e-6,
+         exact=0.375, psi0=lambda x: gaussian_psi0(x, 0.5)),
+    Case("quartic-0.01", "x^2/2 + 0.01 x^4", quartic, (-4.0, 4.0), (10,) * 6,
+         "E - E0^(1) ~ 1e-4 with first-order E0^(1) = 0.5075"),
+    Case("quartic-1", "x^2/2 + x^4", lambda x: quartic(x, 1.0), (-3.0, 3.0), (20, 20, 10, 10, 10, 10),
+         "E = 0.803771", paper_energy=0.803771),
+    Case("exponential", "exp|x|", exponential, (-3.0, 3.0), (20, 20, 10, 10, 10, 10), "E = 2.060040",
+         paper_energy=2.060040),
+    Case("morse", "e^-2x - 2e^-x + 1", morse, (-2.0, 9.0), (20,) * 6, "E - E0 = 2e-6", paper_bound=2e-6,
+         exact=MORSE_E0, psi0=morse_psi0),
+)
+
+
+def case(name: str) -> Case:
+    for c in SECTION4:
+        if c.name == name:
+            return c
+    raise ValueError(f"unknown case {name!r}; choose one of {[c.name for c in SECTION4]}")
