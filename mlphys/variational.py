@@ -108,6 +108,25 @@ def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0):
     return out["energy"], out["norm"], grads
 
 
+def energy_and_gradient_autograd(net: DFNN, x, v, h, penalty: float = 1.0):
+    """:func:`energy_and_gradient` with ``phi''`` and the parameter gradient by autograd (oracle and baseline)."""
+    import autograd.numpy as anp
+    from autograd import elementwise_grad, value_and_grad
+
+    from .dfnn import output
+
+    def loss(params):
+        f = lambda xx: output(params, xx[:, None], net.activation, anp)[:, 0]  # noqa: E731
+        phi, lap = f(x), elementwise_grad(elementwise_grad(f))(x)
+        norm = h * anp.dot(phi, phi)
+        e = h * anp.dot(phi, v * phi - 0.5 * lap) / norm
+        return e + penalty * (norm - 1.0) ** 2, (e, norm)
+
+    value, grads = value_and_grad(lambda p: loss(p)[0])(list(net.params))
+    e, norm = loss(list(net.params))[1]
+    return float(e), float(norm), grads
+
+
 def goodness(net: DFNN, V, domain, energy: float, n_points: int = 100_000) -> float:
     """``G(N) = 1/N sum_i (H phi(x_i) - E phi(x_i))^2`` (paper Eq. 30) on ``N`` uniform points."""
     x, _ = grid(domain, n_points)
@@ -266,3 +285,101 @@ def case(name: str) -> Case:
         if c.name == name:
             return c
     raise ValueError(f"unknown case {name!r}; choose one of {[c.name for c in SECTION4]}")
+
+
+# ----------------------------------------------------------------------------- beyond the paper: 2D by Monte Carlo
+
+@dataclass(frozen=True)
+class Trap:
+    """One particle in ``V = sum_d omega_d^2 x_d^2 / 2`` (duck-types :class:`mlphys.vmc.Hamiltonian`)."""
+
+    omegas: tuple = (1.0, 1.0)
+    n_particles: int = 1
+
+    def __post_init__(self):
+        if len(self.omegas) < 1 or not all(np.isfinite(w) and w > 0 for w in self.omegas):
+            raise ValueError(f"omegas must be positive trap frequencies, got {self.omegas}")
+
+    @property
+    def dim(self) -> int:
+        return len(self.omegas)
+
+    @property
+    def omega(self) -> float:          # the samplers start walkers at the width of the softest direction
+        return float(min(self.omegas))
+
+    @property
+    def exact_energy(self) -> float:
+        return 0.5 * float(sum(self.omegas))
+
+    def potential(self, X, xp=np):
+        w2 = np.asarray(self.omegas, dtype=float) ** 2
+        return 0.5 * xp.sum(w2 * X[:, 0, :] ** 2, axis=1)
+
+
+class NetworkState:
+    """``psi(x) = exp(N(x) - c |x|^2)`` with a DFNN ``N``: a :class:`mlphys.vmc.Factor` for one particle in D dims.
+
+    A tanh network is bounded, so ``exp(N)`` alone is not normalisable and the
+    walkers would drift away; the fixed envelope ``exp(-c |x|^2)`` (default
+    ``c = 1/4``, matching neither trap) confines them and the network learns the
+    rest. The local energy needs ``grad log psi = grad N - 2 c x`` and
+    ``lap log psi = sum_a d_a d_a N - 2 c D`` (the Hessian-diagonal mode of the
+    recursion); the VMC gradient needs ``d log psi / d pi = dN / d pi``: all from
+    one call to :meth:`mlphys.dfnn.DFNN.jacobians`.
+    """
+
+    def __init__(self, dim: int = 2, hidden=(10, 10), seed=0, envelope: float = 0.25):
+        self.net = DFNN((integer(dim, "dim", minimum=1), *hidden, 1), seed=seed)
+        self.dim, self.envelope = dim, positive(envelope, "envelope")
+
+    @property
+    def params(self):
+        return self.net.get_flat()
+
+    @property
+    def n_params(self) -> int:
+        return self.net.n_params
+
+    def set_params(self, theta):
+        self.net.set_flat(theta)
+
+    def log_psi(self, X, xp=np):
+        from .dfnn import output
+        x = X[:, 0, :]
+        return output(self.net.params, x, self.net.activation, xp)[:, 0] - self.envelope * xp.sum(x * x, axis=1)
+
+    def evaluate(self, X, derivatives=True):
+        x = X[:, 0, :]
+        r2 = np.sum(x * x, axis=1)
+        if not derivatives:
+            return self.net(x)[:, 0] - self.envelope * r2, None, None, None
+        d, grads = self.net.jacobians(x, "diag")
+        pgrad = np.concatenate([g["value"].reshape(len(x), -1) for g in grads], axis=1)
+        grad = d.gradient[:, 0, :] - 2.0 * self.envelope * x
+        lap = d.hessian_diag[:, 0].sum(axis=1) - 2.0 * self.envelope * self.dim
+        return d.value[:, 0] - self.envelope * r2, grad[:, None, :], lap, pgrad
+
+
+def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), seed=0, scale=None, progress=False):
+    """Minimise ``<H>`` for ``psi = exp(N(x))`` in a D-dimensional trap by VMC (Metropolis sampling, Adam).
+
+    Returns the :class:`mlphys.vmc.VMCResult`-like dict: energy and blocking error of a fresh production run,
+    the exact energy ``sum omega_d / 2``, the optimisation history and the trained state.
+    """
+    from . import stats, vmc
+
+    H = Trap(tuple(float(w) for w in omegas))
+    s = by_scale(scale, class_value=dict(n_iterations=300, n_walkers=200, opt_steps=5, n_steps=1000, lr=0.02),
+                 paper_value=dict(n_iterations=1000, n_walkers=1000, opt_steps=10, n_steps=10000, lr=0.01))
+    rng = np.random.default_rng(seed)
+    wf = NetworkState(H.dim, hidden, seed=rng)
+    sampler = vmc.Metropolis(step=1.0)
+    start = time.perf_counter()
+    history, state = vmc.optimise(wf, H, sampler, nn.Adam(s["lr"]), n_iterations=s["n_iterations"],
+                                  n_walkers=s["n_walkers"], n_steps=s["opt_steps"], rng=rng, progress=progress)
+    means, all_e, acc, _, _ = vmc.sample(wf, H, sampler, n_walkers=s["n_walkers"], n_steps=s["n_steps"],
+                                         burn_in=100, rng=rng, X0=state.X)
+    energy, error = stats.blocking(means)
+    return dict(energy=energy, error=error, exact=H.exact_energy, variance=float(all_e.var()), acceptance=acc,
+                history=history, state=wf, seconds=time.perf_counter() - start)

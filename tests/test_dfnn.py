@@ -10,7 +10,7 @@ def rel_err(a, b):
     return np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b)))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(n_in=st.integers(1, 4), n_out=st.integers(1, 3), hidden=st.lists(st.integers(1, 4), min_size=1, max_size=6),
        activation=st.sampled_from(dfnn.ACTIVATIONS), mode=st.sampled_from(dfnn.MODES), seed=st.integers(0, 2**16))
 def test_recursion_equals_autograd(n_in, n_out, hidden, activation, mode, seed):

@@ -112,3 +112,34 @@ def claims(scale=None, progress=True):
             print(f"{name}: E = {r.energy:.8f}, |<phi|phi> - 1| = {r.norm_error:.1e}, G = {r.goodness:.1e}, "
                   f"{r.seconds:.0f} s", flush=True)
     return derivative_claims() + reference_claims() + section4_claims(results, scale)
+
+
+def paper_scale_energies(path=None) -> dict:
+    """``label -> E`` from the recorded paper-scale run (``results/paper/chapter6.json``), if there is one."""
+    from pathlib import Path
+
+    from ..registry import load_rows
+
+    path = Path(path) if path else Path(__file__).resolve().parents[2] / "results" / "paper" / "chapter6.json"
+    if not path.is_file():
+        return {}
+    return {row.quantity[:-len(": E")]: float(row.ours) for row in load_rows(path) if row.quantity.endswith(": E")}
+
+
+_TEX = {"exponential": r"e^{\vert x\vert}", "morse": r"e^{-2x} - 2e^{-x} + 1"}
+
+
+def section4_table(results: dict, paper_scale: dict | None = None) -> str:
+    """The Section 4 table as Markdown: potential | paper | ours (class) | ours (paper scale) | exact | E - E0."""
+    fmt = lambda v: "-" if v is None else f"{v:.7f}"  # noqa: E731
+    paper_scale = paper_scale or {}
+    lines = ["| potential | domain | network | paper | ours (this run) | ours (paper scale) | exact E0 | "
+             "ours - exact |", "|---|---|---|---|---|---|---|---|"]
+    for c in variational.SECTION4:
+        if c.name not in results:
+            continue
+        e, exact = results[c.name].energy, exact_energy(c)
+        width = "-".join(str(n) for n in c.hidden)
+        lines.append(f"| ${_TEX.get(c.name, c.label)}$ | [{c.domain[0]:g}, {c.domain[1]:g}] | 1-{width}-1 | {c.paper} | {fmt(e)} | "
+                     f"{fmt(paper_scale.get(c.label))} | {fmt(exact)} | {e - exact:.1e} |")
+    return "\n".join(lines)

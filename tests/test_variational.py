@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+
+from mlphys import dfnn, variational as va, vmc
+from mlphys.claims import chapter6 as ch6
+
+
+def test_reference_energies_reproduce_closed_forms():
+    assert np.allclose(va.reference_energies(va.harmonic, (-10, 10), 4000, 3), [0.5, 1.5, 2.5], atol=1e-8)
+    assert va.reference_energies(va.linear_harmonic, (-10, 10), 4000)[0] == pytest.approx(0.375, abs=1e-8)
+    assert va.reference_energies(va.morse, (-4, 20), 8000)[0] == pytest.approx(va.MORSE_E0, abs=1e-8)
+    # the paper's printed Morse energy is not an eigenvalue
+    assert abs(ch6.PAPER_MORSE_E0 - va.MORSE_E0) > 0.3
+
+
+def test_closed_form_ground_states_are_normalised_eigenfunctions():
+    x = np.linspace(-8, 25, 40001)
+    for c in va.SECTION4:
+        if c.psi0 is None:
+            continue
+        psi = c.psi0(x)
+        assert np.trapezoid(psi**2, x) == pytest.approx(1.0, abs=1e-6)
+        d2 = np.gradient(np.gradient(psi, x), x)
+        residual = (-0.5 * d2 + c.V(x) * psi - c.exact * psi)[100:-100]
+        assert np.max(np.abs(residual)) < 1e-4
+
+
+def test_energy_gradient_equals_autograd_and_finite_differences():
+    net = dfnn.DFNN((1, 6, 6, 1), seed=3)
+    x, h = va.grid((-4, 4), 400)
+    v = va.quartic(x, 0.3)
+    e, norm, grads = va.energy_and_gradient(net, x, v, h, penalty=0.7)
+    e2, norm2, ref = va.energy_and_gradient_autograd(net, x, v, h, penalty=0.7)
+    assert e == pytest.approx(e2, rel=1e-12) and norm == pytest.approx(norm2, rel=1e-12)
+    for g, r in zip(grads, ref):
+        assert np.allclose(g, r, rtol=1e-9, atol=1e-12)
+    theta, eps = net.get_flat(), 1e-6
+    flat = np.concatenate([g.ravel() for g in grads])
+
+    def loss(t):
+        net.set_flat(t)
+        e, n, _ = va.energy_and_gradient(net, x, v, h, penalty=0.7)
+        return e + 0.7 * (n - 1) ** 2
+
+    for k in (0, 7, 20, len(theta) - 1):
+        step = np.zeros_like(theta)
+        step[k] = eps
+        fd = (loss(theta + step) - loss(theta - step)) / (2 * eps)
+        assert fd == pytest.approx(flat[k], rel=1e-5, abs=1e-8)
+
+
+def test_short_training_approaches_the_harmonic_ground_state():
+    r = va.ground_state(va.harmonic, (-4, 4), hidden=(8, 8), n_points=200, seed=1,
+                        schedule=((300, 1e-2), (200, 1e-3)))
+    assert r.steps == 500 and not r.interrupted
+    assert abs(r.energy - 0.5) < 5e-3
+    assert r.history["energy"][-1] < r.history["energy"][0]
+    assert r.norm_error < 0.05 and r.goodness < 0.05
+    assert np.max(r.phi) > 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(domain=(1.0, -1.0)), "domain"),
+    (dict(domain=(0.0, np.inf)), "domain"),
+    (dict(n_points=5), "n_points"),
+    (dict(V=lambda x: np.full_like(x, np.nan)), "NaN"),
+    (dict(V=lambda x: x[:-1]), "same shape"),
+    (dict(V=3.0), "callable"),
+    (dict(hidden=()), "hidden"),
+    (dict(schedule=((10,),)), "schedule"),
+    (dict(schedule=((10, -1.0),)), "learning rate"),
+])
+def test_ground_state_rejects_bad_input(kwargs, match):
+    args = dict(V=va.harmonic, domain=(-4, 4), n_points=100, schedule=((1, 1e-3),))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        va.ground_state(**args)
+
+
+def test_reference_energies_reject_bad_input():
+    with pytest.raises(ValueError, match="n_points"):
+        va.reference_energies(va.harmonic, (-4, 4), 5)
+    with pytest.raises(ValueError, match="k must be"):
+        va.reference_energies(va.harmonic, (-4, 4), 40, k=30)
+
+
+def test_network_state_local_energy_equals_autograd():
+    H = va.Trap((1.0, 2.0))
+    wf = va.NetworkState(2, (5, 5), seed=2)
+    X = np.random.default_rng(0).normal(size=(7, 1, 2))
+    assert np.allclose(vmc.local_energy(wf, H, X), vmc.local_energy_autograd(wf, H, X), rtol=1e-10)
+    lp, _, _, pgrad = wf.evaluate(X)
+    theta, eps = wf.params, 1e-6
+    for k in (0, 9, wf.n_params - 1):
+        step = np.zeros_like(theta)
+        step[k] = eps
+        wf.set_params(theta + step)
+        up = wf.evaluate(X, derivatives=False)[0]
+        wf.set_params(theta - step)
+        down = wf.evaluate(X, derivatives=False)[0]
+        assert np.allclose((up - down) / (2 * eps), pgrad[:, k], atol=1e-7)
+    assert H.exact_energy == 1.5
+    with pytest.raises(ValueError, match="omegas"):
+        va.Trap((1.0, -1.0))
