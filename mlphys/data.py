@@ -1,6 +1,7 @@
 """Data sets used by the book: generated, or shipped inside a pip package (no downloads)."""
 from __future__ import annotations
 
+import numpy as np
 
 from .config import make_rng
 from .validate import fraction
@@ -22,3 +23,65 @@ def load_digits_split(*, test_fraction: float = 0.25, rng=None):
     n_test = int(round(test_fraction * len(y)))
     test, train = perm[:n_test], perm[n_test:]
     return X[train], X[test], y[train], y[test]
+
+
+# ----------------------------------------------------------------------------- MNIST IDX files (user-supplied)
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+MNIST_FILES = {"X_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+               "X_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (the MNIST format; ``.gz`` compressed or not) into an array of its stored shape."""
+    import gzip
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"IDX file {path} does not exist")
+    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
+    dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: header says shape {shape} but the file holds {data.size} values")
+    return data.reshape(shape)
+
+
+def write_idx(path, array) -> None:
+    """Write an unsigned-byte array in IDX format (what :func:`read_idx` reads; used by the tests)."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"write_idx stores uint8 arrays only, got {array.dtype}")
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with open(path, "wb") as fh:
+        fh.write(header + array.tobytes())
+
+
+def load_mnist(path):
+    """MNIST from the four standard IDX files in directory ``path`` (``.gz`` or not); nothing is downloaded.
+
+    Returns ``(X_train, X_test, y_train, y_test)`` with images flattened to rows and scaled to [0, 1].
+    """
+    from pathlib import Path
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ValueError(f"path={path!r} is not a directory holding the MNIST IDX files")
+    arrays = {}
+    for key, name in MNIST_FILES.items():
+        candidates = [folder / name, folder / (name + ".gz")]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise ValueError(f"{folder} has no {name} (or {name}.gz); get the MNIST files and put them there")
+        arrays[key] = read_idx(found)
+    for part in ("train", "test"):
+        X, y = arrays["X_" + part], arrays["y_" + part]
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(f"MNIST {part} set: {X.shape[0]} images but {y.shape[0]} labels")
+    flat = lambda X: X.reshape(X.shape[0], -1).astype(float) / 255.0  # noqa: E731
+    return flat(arrays["X_train"]), flat(arrays["X_test"]), arrays["y_train"].astype(int), arrays["y_test"].astype(int)

@@ -176,8 +176,11 @@ class Network:
         return float(self.loss_from_params(self.params, X, Y))
 
     # -- back-propagation ----------------------------------------------------------
-    def backward(self, X, Y):
-        """Loss and gradients ``[dW0, db0, dW1, db1, ...]`` by back-propagation (equations above)."""
+    def backward(self, X, Y, *, input_gradient: bool = False):
+        """Loss and gradients ``[dW0, db0, dW1, db1, ...]`` by back-propagation (equations above).
+
+        With ``input_gradient=True`` also returns ``dLoss/dX`` (to back-propagate into layers before this network).
+        """
         X, Y = self._check_XY(X, Y)
         zs, acts = self.forward(X)
         n = X.shape[0]
@@ -193,7 +196,10 @@ class Network:
             grads[2 * l + 1] = delta.sum(axis=0)
             if l > 0:
                 delta = (delta @ W.T) * activation_derivative(self.hidden, zs[l - 1], acts[l])
-        return float(self.loss_from_params(self.params, X, Y)), grads
+        loss = float(self.loss_from_params(self.params, X, Y))
+        if input_gradient:
+            return loss, grads, delta @ self.params[0].T
+        return loss, grads
 
     # -- flat parameter vector (for optimisers from scipy and gradient checks) ---
     def get_flat(self) -> np.ndarray:

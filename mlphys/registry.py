@@ -27,6 +27,7 @@ CHAPTERS = {
     "chapter4": "mlphys.claims.chapter4",
     "chapter5": "mlphys.claims.chapter5",
     "chapter6": "mlphys.claims.chapter6",
+    "chapter9": "mlphys.claims.chapter9",
 }
 
 

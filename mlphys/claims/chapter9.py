@@ -1,0 +1,251 @@
+"""Chapter 9 - residual networks as PDEs, path integrals and neural ODEs (Imchitr).
+
+Source: V. Imchitr, "Analogous View Between Residual Networks and Partial Differential
+Equations" (B.Sc. thesis, Chulalongkorn 2020), after Yin et al. (arXiv:1904.07568) and
+Chen et al. (neural ODEs). The thesis' only numbers are its MNIST accuracies (Tables 4.1-4.2);
+its other claims are mathematical, so the references here are exact: layer-by-layer
+propagation, the Gaussian solution of the PDE, the exact discretised and continuum
+harmonic-oscillator path integrals, and autograd.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .. import data, neural_ode, pathint, resnet_pde
+from ..config import by_scale, make_rng, progress_bar
+from ..registry import Claim
+
+TITLE = "Residual networks as PDEs, path integrals and neural ODEs (Imchitr)"
+CHAPTER = "chapter9"
+MNIST_ENV = "MLPHYS_MNIST"
+
+#: Thesis Tables 4.1-4.2 (MNIST test accuracy after 50 epochs, learning rate 1e-3).
+THESIS_TABLE = {("pde", 5): 0.974, ("pde", 15): 0.965, ("pde", 27): 0.958, ("pde", 50): 0.892,
+                ("resnet", 5): 0.975, ("resnet", 15): 0.973, ("resnet", 27): 0.970, ("resnet", 50): 0.962,
+                ("pde-stable", 27): 0.970, ("pde-stable", 50): 0.969}
+DEPTHS = (5, 15, 27, 50)
+
+# ----------------------------------------------------------------------------- residual blocks and paths
+
+DIFFUSION = dict(alpha=0.8, beta=0.3, gamma=0.0, width=3.0, t=20.0)
+
+
+def gaussian_error(dx: float, ratio: float = 0.4, **p):
+    """Max error of the residual-block (explicit Euler) solution against the exact Gaussian at time ``t``.
+
+    The lattice has spacing ``dx`` and time step ``dt = ratio dx^2 / alpha^2``; error ``O(dt + dx^2) = O(dx^2)``.
+    """
+    p = {**DIFFUSION, **p}
+    dt = ratio * dx**2 / p["alpha"] ** 2
+    n_steps = int(round(p["t"] / dt))
+    x = np.arange(-60.0, 60.0 + dx / 2, dx)
+    psi0 = pathint.exact_gaussian(x, 0.0, p["alpha"], p["beta"], p["gamma"], p["width"])
+    kernel = pathint.pde_kernel(p["alpha"], p["beta"], p["gamma"], dt=dt, dx=dx)
+    out = pathint.propagate(kernel, psi0, n_steps)
+    exact = pathint.exact_gaussian(x, n_steps * dt, p["alpha"], p["beta"], p["gamma"], p["width"])
+    return float(np.max(np.abs(out - exact)))
+
+
+def convergence_order(spacings=(1.0, 0.5, 0.25)):
+    """Observed order of the residual-block PDE solution from the errors at successive spacings."""
+    errors = np.array([gaussian_error(dx) for dx in spacings])
+    return errors, np.log(errors[:-1] / errors[1:]) / np.log(np.asarray(spacings[:-1]) / np.asarray(spacings[1:]))
+
+
+def paths_vs_layers(seed: int = 0, n_layers: int = 6, sites: int = 12):
+    """Max |sum over paths - layer-by-layer| over random kernels, both boundaries."""
+    rng = make_rng(seed)
+    dev = 0.0
+    for boundary in pathint.BOUNDARIES:
+        for _ in range(3):
+            kernel, psi0 = rng.normal(0, 0.4, 3), rng.normal(size=sites)
+            a = pathint.sum_over_paths(kernel, psi0, n_layers, boundary)
+            b = pathint.propagate(kernel, psi0, n_layers, boundary)
+            dev = max(dev, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
+    return dev
+
+
+def monte_carlo_paths(seed: int = 0, n_paths: int = 20_000):
+    """MC over sampled lattice paths vs exact propagation, at the centre of a Gaussian after 20 blocks."""
+    kernel = pathint.pde_kernel(0.8, 0.2, 0.0)
+    x = np.arange(64) - 32.0
+    psi0 = np.exp(-x**2 / 18.0)
+    est, err = pathint.sample_paths(kernel, psi0, 20, 32, n_paths, rng=seed, boundary="zero")
+    return est, err, float(pathint.propagate(kernel, psi0, 20)[32])
+
+
+def pimc_settings(scale=None):
+    return by_scale(scale, class_value=dict(beta=12.0, slices=(16, 24, 32, 48), n_chains=200, n_sweeps=2000),
+                    paper_value=dict(beta=12.0, slices=(16, 24, 32, 48, 64), n_chains=1000, n_sweeps=20000))
+
+
+def pimc_experiment(scale=None, progress=False):
+    """PIMC energies at several Trotter numbers and their extrapolation to tau -> 0."""
+    s = pimc_settings(scale)
+    rows = [pathint.pimc_harmonic(s["beta"], P, n_chains=s["n_chains"], n_sweeps=s["n_sweeps"], rng=P)
+            for P in progress_bar(s["slices"], progress, "PIMC")]
+    E, err = np.array(rows).T
+    return s, E, err, pathint.trotter_extrapolation(s["beta"], s["slices"], E, err)
+
+
+def path_claims(scale=None, progress=False):
+    errors, order = convergence_order()
+    est, err, exact = monte_carlo_paths()
+    unstable = np.max(np.abs(pathint.amplification(pathint.pde_kernel(np.sqrt(1.2), 0.0, 0.0), np.pi)))
+    stable = np.max(np.abs(pathint.amplification(pathint.pde_kernel(np.sqrt(0.8), 0.0, 0.0),
+                                                 np.linspace(0, np.pi, 101))))
+    s, E, E_err, (E0, E0_err, _) = pimc_experiment(scale, progress)
+    thermal = 0.5 / np.tanh(s["beta"] / 2)
+    return [
+        Claim(CHAPTER, "sum over paths vs layer-by-layer propagation (max rel. deviation)", paths_vs_layers(),
+              1e-12, 0.0, comparison="at_most", note="Eqs. 26-33: random kernels, zero and periodic boundary"),
+        Claim(CHAPTER, "residual blocks solve the PDE: observed order in dx (dt ~ dx^2)", float(order[-1]), 2.0,
+              0.15, note="explicit Euler + central differences: error O(dt + dx^2)"),
+        Claim(CHAPTER, "stability: |growth| of the k = pi mode at alpha^2 = 1.2 (dt = dx = 1)", float(unstable), 1.0,
+              0.0, comparison="at_least", note="blows up: |1 - 2 alpha^2| > 1"),
+        Claim(CHAPTER, "stability: max |growth| at alpha^2 = 0.8", float(stable), 1.0, 1e-12, comparison="at_most"),
+        Claim(CHAPTER, "Monte Carlo over paths: |estimate - propagation| / error bar", abs(est - exact) / err, 2.0,
+              0.0, comparison="at_most", note="20 blocks, 20,000 sampled paths"),
+        Claim(CHAPTER, "PIMC harmonic oscillator: E0 extrapolated to tau -> 0", E0, float(thermal), 3 * E0_err,
+              note=f"beta = {s['beta']:g}: thermal 1/2 coth(beta/2) = {thermal:.6f}; tolerance 3 error bars"),
+    ]
+
+
+# ----------------------------------------------------------------------------- PDE networks vs ResNets
+
+def network_settings(scale=None):
+    return by_scale(scale, class_value=dict(data="digits", epochs=8, seeds=(0, 1, 2), depths=DEPTHS),
+                    paper_value=dict(data="mnist" if os.environ.get(MNIST_ENV) else "digits", epochs=50,
+                                     seeds=(0, 1, 2, 3, 4), depths=DEPTHS))
+
+
+def load_images(kind: str):
+    """``(X_train, X_test, y_train, y_test, side)``: the bundled digits, or MNIST from ``$MLPHYS_MNIST``."""
+    if kind == "mnist":
+        X_train, X_test, y_train, y_test = data.load_mnist(os.environ[MNIST_ENV])
+        return X_train, X_test, y_train, y_test, 28
+    return (*data.load_digits_split(rng=0), 8)
+
+
+def network_experiment(scale=None, progress=False):
+    """Final test accuracy of every kind x depth x seed, and of the classifier alone (depth 0, the baseline).
+
+    Returns ``(settings, {(kind, depth): accuracies over seeds}, {(kind, depth, seed): per-epoch accuracy})``;
+    the baseline is stored under ``("none", 0)``.
+    """
+    s = network_settings(scale)
+    X_train, X_test, y_train, y_test, side = load_images(s["data"])
+    basis = resnet_pde.shift_basis(side)
+    accuracy, histories = {}, {}
+    runs = [("none", 0, seed) for seed in s["seeds"]]
+    runs += [(k, d, seed) for k in resnet_pde.KINDS for d in s["depths"] for seed in s["seeds"]]
+    for kind, depth, seed in progress_bar(runs, progress, "PDE networks"):
+        model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=seed, basis=basis)
+        r = resnet_pde.train(model, X_train, y_train, epochs=s["epochs"], rng=seed, X_test=X_test,
+                             labels_test=y_test)
+        accuracy.setdefault((kind, depth), []).append(r.test_accuracy[-1])
+        histories[kind, depth, seed] = r.test_accuracy
+    return s, {k: np.array(v) for k, v in accuracy.items()}, histories
+
+
+def network_claims(accuracy: dict, settings: dict):
+    """Each network against the classifier alone: residual layers should not make it worse (tolerance 0.03)."""
+    baseline = float(accuracy["none", 0].mean())
+    rows = []
+    for (kind, depth), acc in accuracy.items():
+        if kind == "none":
+            continue
+        rows.append(Claim(CHAPTER, f"{kind} depth {depth}: test accuracy ({settings['data']}, mean of "
+                                   f"{len(acc)} seeds)", float(acc.mean()), baseline, 0.03,
+                          paper=THESIS_TABLE.get((kind, depth)), comparison="at_least",
+                          note=f"seeds {acc.min():.3f}-{acc.max():.3f}; reference: classifier alone; paper: MNIST"))
+    return rows
+
+
+def network_table(accuracy: dict) -> str:
+    """Markdown: depth | thesis (MNIST) and ours (mean +- sd over seeds) for each kind."""
+    kinds = resnet_pde.KINDS
+    head = "| depth | " + " | ".join(f"{k} (thesis, MNIST) | {k} (ours)" for k in kinds) + " |"
+    lines = [head, "|---" * (1 + 2 * len(kinds)) + "|"]
+    depths = sorted({d for (k, d) in accuracy if k != "none"})
+    for d in depths:
+        cells = []
+        for k in kinds:
+            paper = THESIS_TABLE.get((k, d))
+            acc = accuracy.get((k, d))
+            cells.append("-" if paper is None else f"{100 * paper:.1f}%")
+            cells.append("-" if acc is None else f"{100 * acc.mean():.1f} +- {100 * acc.std(ddof=1):.1f}%")
+        lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- neural ODEs
+
+def adjoint_check(n_steps: int = 40, seed: int = 0):
+    """Relative deviation of adjoint gradients from autograd through the unrolled RK4 solver."""
+    rng = make_rng(seed)
+    f = neural_ode.ODEFunc(3, 8, rng=seed)
+    psi0, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    psi1 = neural_ode.odeint(f, psi0, 0.0, 1.0, n_steps)
+    _, g = neural_ode.adjoint_gradients(f, psi1, 2 * (psi1 - target), 0.0, 1.0, n_steps)
+    ref = neural_ode.autograd_gradients(f, psi0, lambda p, xp: xp.sum((p - target) ** 2), 0.0, 1.0, n_steps)
+    return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(g, ref))
+
+
+def memory_scan(steps=(10, 100, 800), seed: int = 0):
+    """Peak memory (bytes) of one gradient by the adjoint method and by autograd, against the number of steps."""
+    rng = make_rng(seed)
+    f = neural_ode.ODEFunc(3, 8, rng=seed)
+    psi0, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    out = {"adjoint": [], "autograd": []}
+    for n in steps:
+        def adjoint():
+            psi1 = neural_ode.odeint(f, psi0, 0.0, 1.0, n)
+            neural_ode.adjoint_gradients(f, psi1, 2 * (psi1 - target), 0.0, 1.0, n)
+        out["adjoint"].append(neural_ode.peak_memory(adjoint))
+        out["autograd"].append(neural_ode.peak_memory(
+            lambda: neural_ode.autograd_gradients(f, psi0, lambda p, xp: xp.sum((p - target) ** 2), 0.0, 1.0, n)))
+    return np.array(steps), {k: np.array(v) for k, v in out.items()}
+
+
+def euler_order(blocks=(10, 100, 1000), seed: int = 0):
+    """Errors of N-block Euler ResNets against the ODE solution, and the observed order."""
+    rng = make_rng(seed)
+    f = neural_ode.ODEFunc(2, 8, rng=seed, scale=1.5)
+    psi0 = rng.normal(size=(20, 2))
+    exact = neural_ode.odeint(f, psi0, 0.0, 1.0, 2000)
+    errors = np.array([np.max(np.abs(neural_ode.euler_resnet(f, psi0, n) - exact)) for n in blocks])
+    return np.array(blocks), errors, np.log(errors[:-1] / errors[1:]) / np.log(np.array(blocks[1:]) / blocks[:-1])
+
+
+def rings_experiment(seed: int = 0, iterations: int = 300):
+    X, y = neural_ode.rings(300, rng=seed)
+    X_test, y_test = neural_ode.rings(300, rng=seed + 100)
+    model = neural_ode.RingClassifier(rng=seed)
+    history = model.fit(X, y, iterations=iterations)
+    return model, history, (X, y), (X_test, y_test)
+
+
+def ode_claims():
+    steps, mem = memory_scan()
+    _, _, order = euler_order()
+    model, _, _, (X_test, y_test) = rings_experiment()
+    return [
+        Claim(CHAPTER, "adjoint vs autograd gradients, RK4 with 40 steps (max rel. deviation)", adjoint_check(),
+              1e-8, 0.0, comparison="at_most", note="continuous adjoint: agrees to O(h^4)"),
+        Claim(CHAPTER, "memory: adjoint peak at 800 steps / at 10 steps", float(mem["adjoint"][-1] / mem["adjoint"][0]),
+              1.5, 0.0, comparison="at_most", note="flat in the number of steps"),
+        Claim(CHAPTER, "memory: autograd peak at 800 steps / at 10 steps",
+              float(mem["autograd"][-1] / mem["autograd"][0]), 10.0, 0.0, comparison="at_least",
+              note="back-propagation stores every step"),
+        Claim(CHAPTER, "Euler ResNet -> ODE: observed order in 1/N", float(order[-1]), 1.0, 0.1),
+        Claim(CHAPTER, "concentric rings: augmented neural ODE test accuracy", model.accuracy(X_test, y_test), 0.95,
+              0.0, comparison="at_least"),
+    ]
+
+
+def claims(scale=None, progress=True):
+    s, accuracy, _ = network_experiment(scale, progress)
+    return path_claims(scale, progress) + network_claims(accuracy, s) + ode_claims()

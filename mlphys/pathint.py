@@ -1,0 +1,232 @@
+"""Residual blocks as PDE steps and as sums over paths; path-integral Monte Carlo (Chapter 9, Imchitr Chs. II-III).
+
+**The residual block as a PDE step** (thesis Eqs. 21-25). Explicit Euler for
+
+    d psi/dt = alpha^2/2 psi_xx + beta psi_x + gamma psi
+
+with central differences on a lattice of spacing ``dx`` and time step ``dt`` is
+``psi <- psi + f * psi`` with the 3-tap kernel acting on ``[psi(x+1), psi(x), psi(x-1)]``:
+
+    f = dt [alpha^2/(2 dx^2) + beta/(2 dx),  gamma - alpha^2/dx^2,  alpha^2/(2 dx^2) - beta/(2 dx)],
+
+at ``dt = dx = 1`` the thesis' ``[(alpha^2 + beta)/2, gamma - alpha^2, (alpha^2 - beta)/2]``. A residual
+block with this convolution *is* one Euler step; N blocks are N steps.
+
+**Sum over paths** (Eqs. 26-38). Unrolling N blocks, ``psi_N(x)`` is a sum over all
+lattice paths ``x_0 -> x_1 -> ... -> x_N = x`` with steps ``dx_t in {-1, 0, +1}`` of the product of
+the step weights ``w(-1) = f[0]``, ``w(0) = 1 + f[1]``, ``w(+1) = f[2]`` times ``psi_0(x_0)``. In the
+continuum the momentum integral turns each step into a Gaussian transition kernel
+``e^gamma N(dx; -beta, alpha^2)``, i.e. ``psi_N = sum_paths e^{-S} psi_0`` with the Euclidean action
+
+    S = sum_t [(xdot_t + beta)^2 / (2 alpha^2) - (gamma - log(alpha sqrt(2 pi)))].
+
+**Feynman's path integral** (Ch. II, Eqs. 10-20) in imaginary time: :func:`pimc_harmonic`
+samples discretised paths of a particle in ``V = x^2/2`` by Metropolis and estimates the
+energy; the Trotter error ``O(tau^2)`` is removed by extrapolation.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .config import make_rng, progress_bar
+from .validate import as_array, integer, positive
+
+BOUNDARIES = ("zero", "periodic")
+MAX_PATH_TERMS = 20_000_000
+
+
+def pde_kernel(alpha: float, beta: float, gamma: float, dt: float = 1.0, dx: float = 1.0) -> np.ndarray:
+    """The 3-tap kernel ``f`` of one explicit-Euler step (thesis Eq. 24 at ``dt = dx = 1``)."""
+    dt, dx = positive(dt, "dt"), positive(dx, "dx")
+    a2 = float(alpha) ** 2
+    return dt * np.array([a2 / (2 * dx**2) + beta / (2 * dx), gamma - a2 / dx**2, a2 / (2 * dx**2) - beta / (2 * dx)])
+
+
+def _check_kernel(kernel):
+    kernel = as_array(kernel, "kernel", ndim=1)
+    if kernel.shape != (3,):
+        raise ValueError(f"kernel must have 3 taps [on psi(x+1), psi(x), psi(x-1)], got shape {kernel.shape}")
+    return kernel
+
+
+def _check(kernel, psi0, n_layers, boundary):
+    kernel = _check_kernel(kernel)
+    psi0 = as_array(psi0, "psi0", ndim=1)
+    if psi0.size < 3:
+        raise ValueError(f"psi0 needs at least 3 lattice sites, got {psi0.size}")
+    n_layers = integer(n_layers, "n_layers", minimum=0)
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
+    return kernel, psi0, n_layers
+
+
+def residual_block(kernel, psi, boundary: str = "zero"):
+    """One block ``psi + f * psi`` (``f`` on ``[psi(x+1), psi(x), psi(x-1)]``); zero or periodic boundary."""
+    if boundary == "periodic":
+        up, down = np.roll(psi, -1), np.roll(psi, 1)
+    else:
+        up = np.concatenate([psi[1:], [0.0]])
+        down = np.concatenate([[0.0], psi[:-1]])
+    return psi + kernel[0] * up + kernel[1] * psi + kernel[2] * down
+
+
+def propagate(kernel, psi0, n_layers, boundary: str = "zero", *, return_all: bool = False):
+    """``n_layers`` residual blocks applied layer by layer; with ``return_all`` every layer ``(n_layers + 1, M)``."""
+    kernel, psi, n_layers = _check(kernel, psi0, n_layers, boundary)
+    layers = [psi]
+    for _ in range(n_layers):
+        psi = residual_block(kernel, psi, boundary)
+        layers.append(psi)
+    return np.array(layers) if return_all else psi
+
+
+def step_weights(kernel) -> np.ndarray:
+    """Weights of the steps ``dx = -1, 0, +1`` of a path: ``[f[0], 1 + f[1], f[2]]``."""
+    kernel = _check_kernel(kernel)
+    return np.array([kernel[0], 1.0 + kernel[1], kernel[2]])
+
+
+def sum_over_paths(kernel, psi0, n_layers, boundary: str = "zero"):
+    """``psi_N(x)`` as an explicit sum over all ``3^N`` lattice paths ending at each ``x`` (small N only).
+
+    Each path contributes the product of its step weights times ``psi0`` at its
+    start. With a zero boundary, paths that leave the lattice at any layer
+    contribute nothing (exactly what zero padding does layer by layer).
+    """
+    kernel, psi0, n_layers = _check(kernel, psi0, n_layers, boundary)
+    M = psi0.size
+    if 3**n_layers * M > MAX_PATH_TERMS:
+        raise ValueError(f"n_layers={n_layers} means 3^{n_layers} paths per site ({3**n_layers * M:.1e} terms for "
+                         f"{M} sites): too many to enumerate; use propagate() or n_layers <= "
+                         f"{int(np.log(MAX_PATH_TERMS / M) / np.log(3))}")
+    if n_layers == 0:
+        return psi0.copy()
+    w = step_weights(kernel)
+    steps = np.array(list(itertools.product((-1, 0, 1), repeat=n_layers)), dtype=int)
+    weight = np.prod(w[steps + 1], axis=1)
+    # offsets of x_t from the end point x_N, for t = N-1, ..., 0 (x_{t-1} = x_t - dx_t)
+    offsets = -np.cumsum(steps[:, ::-1], axis=1)
+    start = offsets[:, -1]
+    lo, hi = np.minimum(offsets.min(axis=1), 0), np.maximum(offsets.max(axis=1), 0)
+    out = np.zeros(M)
+    for x in range(M):
+        if boundary == "periodic":
+            out[x] = weight @ psi0[(x + start) % M]
+        else:
+            ok = (x + lo >= 0) & (x + hi <= M - 1)
+            out[x] = weight[ok] @ psi0[x + start[ok]]
+    return out
+
+
+def sample_paths(kernel, psi0, n_layers, x, n_paths: int, rng=None, boundary: str = "periodic"):
+    """Monte Carlo over paths: estimate ``psi_N(x)`` from ``n_paths`` random paths ending at ``x``.
+
+    Steps are drawn from the normalised weights ``p = w / sum(w)`` (all weights must
+    be >= 0), so ``psi_N(x) = (sum w)^N E[psi0(x_0)]``. Returns ``(estimate, standard error)``.
+    """
+    kernel, psi0, n_layers = _check(kernel, psi0, n_layers, boundary)
+    w = step_weights(kernel)
+    if np.any(w < 0):
+        raise ValueError(f"step weights {w} must be >= 0 to be sampled as probabilities (take alpha^2 <= 1)")
+    n_paths = integer(n_paths, "n_paths", minimum=2)
+    rng = make_rng(rng)
+    M = psi0.size
+    x = integer(x, "x", minimum=0)
+    if x >= M:
+        raise ValueError(f"x must be a lattice site 0..{M - 1}, got {x}")
+    steps = rng.choice(np.array([-1, 0, 1]), size=(n_paths, n_layers), p=w / w.sum())
+    positions = np.concatenate([np.full((n_paths, 1), x), x - np.cumsum(steps[:, ::-1], axis=1)], axis=1)
+    if boundary == "periodic":
+        values = psi0[positions[:, -1] % M]
+    else:
+        inside = np.all((positions >= 0) & (positions <= M - 1), axis=1)
+        values = np.where(inside, psi0[np.clip(positions[:, -1], 0, M - 1)], 0.0)
+    scale = w.sum() ** n_layers
+    return scale * values.mean(), scale * values.std(ddof=1) / np.sqrt(n_paths)
+
+
+def exact_gaussian(x, t, alpha, beta, gamma, width: float = 1.0):
+    """Solution of ``psi_t = alpha^2/2 psi_xx + beta psi_x + gamma psi`` from ``psi(x, 0) = exp(-x^2 / (2 width^2))``."""
+    x = np.asarray(x, dtype=float)
+    s2 = width**2 + alpha**2 * t
+    return np.exp(gamma * t) * width / np.sqrt(s2) * np.exp(-(x + beta * t) ** 2 / (2 * s2))
+
+
+def action(path, alpha, beta, gamma):
+    """Continuum Euclidean action of a path ``x_0..x_N`` with unit time steps (see the module docstring)."""
+    v = np.diff(np.asarray(path, dtype=float), axis=-1)
+    per_step = (v + beta) ** 2 / (2 * alpha**2) - (gamma - np.log(alpha * np.sqrt(2 * np.pi)))
+    return per_step.sum(axis=-1)
+
+
+def amplification(kernel, k):
+    """Growth factor of the Fourier mode ``e^{ikx}`` per block: ``1 + f1 + f0 e^{ik} + f2 e^{-ik}``."""
+    f = _check_kernel(kernel)
+    k = np.asarray(k, dtype=float)
+    return 1 + f[1] + f[0] * np.exp(1j * k) + f[2] * np.exp(-1j * k)
+
+
+# ----------------------------------------------------------------------------- PIMC for the harmonic oscillator
+
+def discretised_x2(beta: float, n_slices: int) -> float:
+    """Exact ``<x^2>`` of the primitive-action path integral of ``V = x^2/2`` (a Gaussian: normal modes)."""
+    tau = positive(beta, "beta") / integer(n_slices, "n_slices", minimum=1)
+    j = np.arange(n_slices)
+    eig = (2 - 2 * np.cos(2 * np.pi * j / n_slices)) / tau + tau
+    return float(np.mean(1.0 / eig))
+
+
+def pimc_harmonic(beta: float = 10.0, n_slices: int = 16, *, n_chains: int = 200, n_sweeps: int = 2000,
+                  burn_in: int = 200, step: float | None = None, rng=None, progress: bool = False):
+    """Path-integral Monte Carlo for ``H = p^2/2 + x^2/2`` at inverse temperature ``beta``.
+
+    Primitive (Trotter) action ``S = sum_k [(x_{k+1} - x_k)^2 / (2 tau) + tau x_k^2 / 2]``,
+    ``tau = beta / n_slices``, periodic in imaginary time. Each sweep moves all even,
+    then all odd beads of ``n_chains`` independent chains (checkerboard Metropolis), then
+    shifts each whole path. The energy uses the virial estimator, ``E = <V + x V'/2> = <x^2>``.
+    Returns ``(energy, error)``: the mean over chains and sweeps with a blocking error of the chain-averaged series.
+    """
+    from . import stats
+
+    n_slices = integer(n_slices, "n_slices", minimum=2)
+    if n_slices % 2:
+        raise ValueError(f"n_slices must be even (checkerboard updates), got {n_slices}")
+    n_chains = integer(n_chains, "n_chains", minimum=1)
+    n_sweeps = integer(n_sweeps, "n_sweeps", minimum=2)
+    burn_in = integer(burn_in, "burn_in", minimum=0)
+    tau = positive(beta, "beta") / n_slices
+    step = np.sqrt(tau) if step is None else positive(step, "step")
+    rng = make_rng(rng)
+    X = rng.normal(0.0, 0.7, (n_chains, n_slices))
+    series = np.empty(n_sweeps)
+    k = np.arange(n_slices)
+    for sweep in progress_bar(range(burn_in + n_sweeps), progress, "PIMC"):
+        for parity in (0, 1):
+            idx = k[parity::2]
+            left, right = X[:, (idx - 1) % n_slices], X[:, (idx + 1) % n_slices]
+            old = X[:, idx]
+            new = old + step * rng.standard_normal(old.shape)
+            dS = ((new - left) ** 2 + (right - new) ** 2 - (old - left) ** 2 - (right - old) ** 2) / (2 * tau) \
+                + tau * (new**2 - old**2) / 2
+            accept = np.log(rng.random(old.shape)) < -dS
+            X[:, idx] = np.where(accept, new, old)
+        shift = 0.5 * rng.standard_normal((n_chains, 1))
+        dS = tau * np.sum((X + shift) ** 2 - X**2, axis=1) / 2
+        X = np.where((np.log(rng.random(n_chains)) < -dS)[:, None], X + shift, X)
+        if sweep >= burn_in:
+            series[sweep - burn_in] = np.mean(X**2)
+    return stats.blocking(series)
+
+
+def trotter_extrapolation(beta: float, slices, energies, errors):
+    """Weighted fit ``E(tau) = E0 + c tau^2``; returns ``(E0, error of E0, c)``."""
+    tau = positive(beta, "beta") / as_array(slices, "slices", ndim=1)
+    E, err = as_array(energies, "energies", ndim=1), as_array(errors, "errors", ndim=1)
+    if not (tau.shape == E.shape == err.shape) or tau.size < 2:
+        raise ValueError("slices, energies and errors need the same length >= 2")
+    A = np.column_stack([np.ones_like(tau), tau**2]) / err[:, None]
+    coef, *_ = np.linalg.lstsq(A, E / err, rcond=None)
+    cov = np.linalg.inv(A.T @ A)
+    return float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1])
