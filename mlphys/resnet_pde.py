@@ -16,7 +16,8 @@ classifier with softmax (a :class:`mlphys.nn.Network`). The three kinds differ o
 Because the images are small, each convolution is applied as a dense ``n^2 x n^2``
 matrix ``M(K) = sum_s K_s B_s`` (``B_s``: the 0/1 shift matrices of the nine stencil
 offsets), so a layer is one matrix product on a batch, and its gradient
-``dL/dK_s = sum(dL/dM * B_s)``. Back-propagation is written out; :meth:`PDENet.loss_from_params`
+``dL/dK_s = sum(dL/dM * B_s)`` (for the PDE kinds, the five terms of the operator are
+precomputed the same way). Back-propagation is written out; :meth:`PDENet.loss_from_params`
 is the same network over ``xp`` for autograd.
 """
 from __future__ import annotations
@@ -71,32 +72,39 @@ class PDENet:
         self.B = shift_basis(side) if basis is None else basis
         if self.B.shape != (9, side * side, side * side):
             raise ValueError(f"basis must have shape (9, {side * side}, {side * side}); build it with shift_basis(side)")
+        self._B2 = self.B.reshape(9, -1)                       # stencil weights -> flattened operator
         if kind == "resnet":
             layers = [rng.normal(0.0, 0.1, (3, 3)) for _ in range(self.depth)]
         else:
             self.stencils = pde_stencils(kind)
+            self._A = self.stencils.reshape(5, 9) @ self._B2      # the five PDE terms as flattened operators
             layers = [np.concatenate([rng.normal(0.0, 0.1, 4), [0.0]]) for _ in range(self.depth)]
         self.head = nn.Network([side * side, hidden, n_classes], hidden="relu", output="softmax",
                                loss="cross_entropy", rng=rng)
         self.params = layers + self.head.params
 
     # ------------------------------------------------------------------ kernels
+    def _coefficients(self, p, xp=np):
+        """``[alpha^2/2, beta, sigma^2/2, rho, gamma]`` multiplying the five stencils."""
+        return xp.stack([0.5 * p[0] * p[0], p[1], 0.5 * p[2] * p[2], p[3], p[4]])
+
     def kernel(self, p, xp=np):
         """The 3x3 kernel of a layer from its parameters."""
         if self.kind == "resnet":
             return p
-        a, b, s, r, g = p[0], p[1], p[2], p[3], p[4]
-        coef = [0.5 * a * a, b, 0.5 * s * s, r, g]
-        return sum(c * S for c, S in zip(coef, self.stencils))
+        return xp.tensordot(self._coefficients(p, xp), self.stencils, 1)
 
     def operator(self, p, xp=np):
         """The dense ``side^2 x side^2`` convolution matrix of a layer."""
-        return xp.tensordot(xp.reshape(self.kernel(p, xp), (9,)), self.B, 1)
+        n = self.side * self.side
+        flat = xp.dot(xp.reshape(p, (9,)), self._B2) if self.kind == "resnet" else xp.dot(self._coefficients(p, xp), self._A)
+        return xp.reshape(flat, (n, n))
 
-    def _kernel_grad(self, p, dK):
+    def _param_grad(self, p, dM):
+        """Gradient of a layer's parameters from ``dL/dM`` (chain rule through :meth:`operator`)."""
         if self.kind == "resnet":
-            return dK
-        proj = np.tensordot(self.stencils, dK, axes=([1, 2], [0, 1]))     # <dK, S_i>
+            return (self._B2 @ dM.ravel()).reshape(3, 3)
+        proj = self._A @ dM.ravel()                                   # dL/d(coefficient_i)
         return np.array([p[0] * proj[0], proj[1], p[2] * proj[2], proj[3], proj[4]])
 
     # ------------------------------------------------------------------ forward / backward
@@ -138,9 +146,7 @@ class PDENet:
         grads = [None] * self.depth
         for l in range(self.depth - 1, -1, -1):
             g = g * (pres[l] > 0)
-            dM = g.T @ inputs[l]
-            dK = np.tensordot(self.B, dM, axes=([1, 2], [0, 1])).reshape(3, 3)
-            grads[l] = self._kernel_grad(self.params[l], dK)
+            grads[l] = self._param_grad(self.params[l], g.T @ inputs[l])
             g = g + g @ ops[l]
         return loss, grads + head_grads
 
