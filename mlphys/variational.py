@@ -137,7 +137,7 @@ def goodness(net: DFNN, V, domain, energy: float, n_points: int = 100_000) -> fl
 
 def default_schedule(scale=None):
     """Adam stages ``(steps, learning rate)``: three stages of decreasing step, as the paper's reference code."""
-    return by_scale(scale, class_value=((1500, 1e-2), (1500, 1e-3), (1000, 1e-4)),
+    return by_scale(scale, class_value=((600, 1e-2), (600, 1e-3), (300, 1e-4)),
                     paper_value=((4000, 1e-2), (4000, 1e-3), (4000, 1e-4)))
 
 

@@ -27,9 +27,8 @@ PT_SECOND_ORDER = PT_FIRST_ORDER - 21 / 8 * 0.01**2
 
 def settings(scale=None):
     """Grid size and Adam stages: the paper's 1e4 points and 12,000 steps, or a class-sized run."""
-    return by_scale(scale,
-                    class_value=dict(n_points=500, schedule=((600, 1e-2), (600, 1e-3), (300, 1e-4))),
-                    paper_value=dict(n_points=10_000, schedule=((4000, 1e-2), (4000, 1e-3), (4000, 1e-4))))
+    return dict(n_points=by_scale(scale, class_value=500, paper_value=10_000),
+                schedule=variational.default_schedule(scale))
 
 
 def whole_line_energy(V, domain, pad: float = 6.0, n_points: int = 16_000) -> float:
