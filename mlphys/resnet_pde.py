@@ -22,13 +22,10 @@ is the same network over ``xp`` for autograd.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from . import nn
-from .config import make_rng, progress_bar
+from .config import make_rng
 from .validate import as_array, integer, positive
 
 KINDS = ("resnet", "pde", "pde-stable")
@@ -123,12 +120,17 @@ class PDENet:
             states.append(psi)
         return states
 
-    def predict_proba(self, X):
+    def predict(self, X):
+        """Class probabilities ``(n, n_classes)``."""
         self.head.params = self.params[self.depth:]
         return self.head.predict(self.hidden_states(X)[-1])
 
     def accuracy(self, X, labels) -> float:
-        return float(np.mean(np.argmax(self.predict_proba(X), axis=1) == np.asarray(labels)))
+        return nn.accuracy(self, X, labels)
+
+    def _check_XY(self, X, Y):
+        X = self._check_X(X)
+        return X, self.head._check_XY(np.zeros((len(X), self.side**2)), Y)[1]
 
     def backward(self, X, Y):
         """Cross-entropy loss and gradients for ``self.params`` (blocks, then the classifier)."""
@@ -158,40 +160,13 @@ class PDENet:
         return self.head.loss_from_params(params[self.depth:], psi, Y, xp)
 
 
-@dataclass
-class TrainResult:
-    """Per-epoch loss and test accuracy of :func:`train`."""
-
-    loss: list = field(default_factory=list)
-    test_accuracy: list = field(default_factory=list)
-    seconds: float = 0.0
-    interrupted: bool = False
-
-
 def train(model: PDENet, X, labels, *, epochs: int, batch_size: int = 32, lr: float = 1e-3, rng=None,
-          X_test=None, labels_test=None, progress: bool = False) -> TrainResult:
-    """Adam (learning rate ``lr``, the thesis' 1e-3) on mini-batches; Ctrl-C stops and keeps what was learned."""
-    X = model._check_X(X)
-    labels = np.asarray(labels)
-    Y = nn.one_hot(labels, model.head.sizes[-1])
-    epochs = integer(epochs, "epochs", minimum=1)
-    batch_size = integer(batch_size, "batch_size", minimum=1)
-    opt, rng, result = nn.Adam(positive(lr, "lr")), make_rng(rng), TrainResult()
-    start = time.perf_counter()
-    try:
-        for _ in progress_bar(range(epochs), progress, f"{model.kind} depth {model.depth}"):
-            order, total = rng.permutation(len(X)), 0.0
-            for i in range(0, len(X), batch_size):
-                batch = order[i:i + batch_size]
-                loss, grads = model.backward(X[batch], Y[batch])
-                if not np.isfinite(loss):
-                    raise FloatingPointError(f"{model.kind} depth {model.depth}: the loss diverged")
-                opt.step(model.params, grads)
-                total += loss * len(batch)
-            result.loss.append(total / len(X))
-            if X_test is not None:
-                result.test_accuracy.append(model.accuracy(X_test, labels_test))
-    except KeyboardInterrupt:
-        result.interrupted = True
-    result.seconds = time.perf_counter() - start
-    return result
+          X_test=None, labels_test=None, progress: bool = False) -> nn.History:
+    """Adam (learning rate ``lr``, the thesis' 1e-3) on mini-batches, by :func:`mlphys.nn.train`.
+
+    Returns its :class:`mlphys.nn.History` (``val_accuracy``: the test accuracy after each epoch);
+    Ctrl-C stops and keeps what was learned.
+    """
+    Y = nn.one_hot(np.asarray(labels), model.head.sizes[-1])
+    return nn.train(model, X, Y, epochs=epochs, batch_size=batch_size, optimizer=nn.Adam(positive(lr, "lr")),
+                    rng=rng, X_val=X_test, labels_val=labels_test, progress=progress)

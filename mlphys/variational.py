@@ -32,7 +32,7 @@ from scipy.sparse.linalg import eigsh
 from . import nn
 from .config import by_scale, progress_bar
 from .dfnn import DFNN
-from .validate import as_array, integer, positive
+from .validate import integer, positive
 
 # 8th-order central stencil of f'' (weights of f(x + k h), k = 0..4; symmetric).
 _D2_STENCIL = np.array([-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560])

@@ -43,7 +43,7 @@ def test_training_learns_digits():
     model = resnet_pde.PDENet("pde", 3, rng=0)
     result = resnet_pde.train(model, X_train, y_train, epochs=4, rng=0, X_test=X_test, labels_test=y_test)
     assert result.loss[-1] < result.loss[0]
-    assert result.test_accuracy[-1] > 0.8
+    assert result.val_accuracy[-1] > 0.8
 
 
 def test_bad_input_raises():

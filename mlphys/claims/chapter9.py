@@ -145,8 +145,8 @@ def network_experiment(scale=None, progress=False):
         model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=seed, basis=basis)
         r = resnet_pde.train(model, X_train, y_train, epochs=s["epochs"], rng=seed, X_test=X_test,
                              labels_test=y_test)
-        accuracy.setdefault((kind, depth), []).append(r.test_accuracy[-1])
-        histories[kind, depth, seed] = r.test_accuracy
+        accuracy.setdefault((kind, depth), []).append(r.val_accuracy[-1])
+        histories[kind, depth, seed] = r.val_accuracy
         models.setdefault((kind, depth), model)
     return s, {k: np.array(v) for k, v in accuracy.items()}, histories, models
 
