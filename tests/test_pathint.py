@@ -60,7 +60,7 @@ def test_pimc_matches_the_exact_discretised_path_integral():
     slices = np.array([16, 24, 32, 48])
     values = [pathint.discretised_x2(12.0, P) for P in slices]
     E0, _, _ = pathint.trotter_extrapolation(12.0, slices, values, np.full(4, 1e-4))
-    assert E0 == pytest.approx(0.5 / np.tanh(6.0), abs=2e-3)
+    assert E0 == pytest.approx(0.5 / np.tanh(6.0), abs=3e-5)
 
 
 @pytest.mark.parametrize("call, match", [
@@ -71,6 +71,7 @@ def test_pimc_matches_the_exact_discretised_path_integral():
     (lambda: pathint.sum_over_paths([0.1, 0.2, 0.3], np.zeros(50), 20), "too many"),
     (lambda: pathint.sample_paths([-0.1, 0.2, 0.3], np.zeros(5), 2, 1, 100), ">= 0"),
     (lambda: pathint.pimc_harmonic(5.0, 15), "even"),
+    (lambda: pathint.trotter_extrapolation(5.0, [8, 16], [0.4, 0.45], [0.01, 0.01]), ">= 3"),
 ])
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
