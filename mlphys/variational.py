@@ -200,6 +200,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, seed=0, scale=Non
     finally:
         if hasattr(bar, "close"):
             bar.close()
+    seconds = time.perf_counter() - start
     e, norm, _ = energy_and_gradient(net, x, v, h, penalty)
     phi = net(x[:, None])[:, 0]
     if phi[np.argmax(np.abs(phi))] < 0:                      # fix the sign: phi and -phi are equally good
@@ -207,7 +208,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, seed=0, scale=Non
         phi = -phi
     return GroundState(energy=float(e), norm_error=float(abs(norm - 1.0)), goodness=goodness(net, V, domain, e),
                        x=x, phi=phi, history={k: np.array(val) for k, val in history.items()}, network=net,
-                       seconds=time.perf_counter() - start, interrupted=interrupted)
+                       seconds=seconds, interrupted=interrupted)
 
 
 # ----------------------------------------------------------------------------- Section 4 potentials
