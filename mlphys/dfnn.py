@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import make_rng
+from .nn import activation as activation_function
 from .validate import as_array, integer
 
 ACTIVATIONS = ("tanh", "sigmoid", "softplus")
@@ -82,23 +83,13 @@ def _matmul(A, M):
     return (A.reshape(-1, A.shape[-1]) @ M).reshape(A.shape[:-1] + (M.shape[1],))
 
 
-def _activation_xp(name, z, xp):
-    if name == "tanh":
-        return xp.tanh(z)
-    if name == "sigmoid":
-        return 0.5 * (1.0 + xp.tanh(0.5 * z))
-    if name == "softplus":
-        return xp.logaddexp(0.0, z)
-    return z
-
-
 def output(params, X, activation: str = "tanh", xp=np):
     """The network value ``O(X)`` from a flat list ``[W1, b1, W2, b2, ...]``, written over ``xp`` for autograd."""
     y = X
     n_layers = len(params) // 2
     for l in range(n_layers):
         z = xp.dot(y, params[2 * l].T) + params[2 * l + 1]
-        y = z if l == n_layers - 1 else _activation_xp(activation, z, xp)
+        y = z if l == n_layers - 1 else activation_function(activation, z, xp)
     return y
 
 

@@ -44,6 +44,8 @@ def activation(name: str, z, xp=np):
         return xp.tanh(z)
     if name == "relu":
         return xp.maximum(z, 0.0)
+    if name == "softplus":
+        return xp.logaddexp(0.0, z)
     if name == "identity":
         return z
     if name == "softmax":

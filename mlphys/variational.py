@@ -31,7 +31,7 @@ from scipy.sparse.linalg import eigsh
 
 from . import nn
 from .config import by_scale, progress_bar
-from .dfnn import DFNN
+from .dfnn import DFNN, output
 from .validate import integer, positive
 
 # 8th-order central stencil of f'' (weights of f(x + k h), k = 0..4; symmetric).
@@ -112,8 +112,6 @@ def energy_and_gradient_autograd(net: DFNN, x, v, h, penalty: float = 1.0):
     """:func:`energy_and_gradient` with ``phi''`` and the parameter gradient by autograd (oracle and baseline)."""
     import autograd.numpy as anp
     from autograd import elementwise_grad, value_and_grad
-
-    from .dfnn import output
 
     def loss(params):
         f = lambda xx: output(params, xx[:, None], net.activation, anp)[:, 0]  # noqa: E731
@@ -346,7 +344,6 @@ class NetworkState:
         self.net.set_flat(theta)
 
     def log_psi(self, X, xp=np):
-        from .dfnn import output
         x = X[:, 0, :]
         return output(self.net.params, x, self.net.activation, xp)[:, 0] - self.envelope * xp.sum(x * x, axis=1)
 
