@@ -43,7 +43,8 @@ nbval: $(STAMP)
 # the notebooks are not executed a second time.
 book-strict: $(STAMP)
 	@mkdir -p _build
-	sed -E 's/^( *execute_notebooks:).*/\1 "off"/' _config.yml > _build/_config.test.yml
+	sed -E -e 's/^( *execute_notebooks:).*/\1 "off"/' -e 's#(chapter_numbers:) book/_ext#\1 $(CURDIR)/book/_ext#' \
+		_config.yml > _build/_config.test.yml
 	$(JB) build . --config _build/_config.test.yml -W -n --keep-going --all
 
 # The built book in headless Chromium, offline: math typeset, images loaded, links resolve.
@@ -54,9 +55,10 @@ browser: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
-## make notebooks: re-execute and store every notebook's outputs (after changing a chapter).
+## make notebooks: re-execute and store every notebook's outputs and results/class tables (after changing a chapter).
+## One notebook: make notebooks NB=notebooks/chapter05_vmc_rbm.ipynb
 notebooks: $(STAMP)
-	$(PY) scripts/run_notebooks.py
+	MLPHYS_RECORD_RESULTS=1 $(PY) scripts/run_notebooks.py $(NB)
 
 reproduce: $(STAMP)
 	$(PY) -m mlphys reproduce --scale class

@@ -15,7 +15,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from mlphys import data, nn
-from mlphys.claims import chapter3
+from mlphys.claims import backprop
 
 
 def epoch_time_backprop(Xtr, Ytr, epochs):
@@ -45,8 +45,8 @@ def main():
     Ytr = nn.one_hot(ytr, 10)
     t_bp = epoch_time_backprop(Xtr, Ytr, args.epochs)
     t_ag = epoch_time_autograd(Xtr, Ytr, args.epochs)
-    _, t_sk, _ = chapter3.digits_sklearn()
-    t_sk /= chapter3.digits_epochs()
+    _, t_sk, _ = backprop.digits_sklearn()
+    t_sk /= backprop.digits_epochs()
     print(f"{len(Xtr)} training images, 64-50-10 network, batch 32, {args.epochs} epochs")
     print(f"{'method':32s} {'s/epoch':>9s} {'ratio':>7s}")
     for name, t in [("hand-written back-propagation", t_bp), ("autograd (same forward code)", t_ag),

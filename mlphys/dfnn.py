@@ -363,6 +363,65 @@ class DFNN:
                 S = self.params[2 * l].T @ G
         return deriv, grads
 
+    def vjp_first(self, X, cotangent):
+        """:meth:`vjp_general` in mode ``first`` for one output, the fast path (used by :mod:`mlphys.mpnn`).
+
+        Feature-major like :meth:`vjp`: a layer keeps ``[y | d_1 y | ... | d_N0 y]`` as one
+        ``(N_l, (1 + N0) B)`` array, so the forward sweep is one product per layer, and the
+        backward sweep is reverse mode through that stacked forward sweep: with adjoints
+        ``zbar`` of ``z`` and ``dzbar_a`` of ``d_a z``,
+
+            zbar = ybar sigma' + sum_a dybar_a sigma'' d_a z,   dzbar_a = dybar_a sigma',
+            Wbar = [zbar | dzbar_1 | ...] @ [y | d_1 y | ...]^T,   [ybar | dybar] = W^T [zbar | dzbar].
+
+        ``cotangent(value (B,), gradient (B, N0))`` returns ``(c0 (B,), c1 (B, N0) or None)``.
+        Returns ``(value, gradient, grads)``.
+        """
+        X = self._check_X(X)
+        if self.sizes[-1] != 1:
+            raise ValueError(f"vjp_first needs one output, the network has {self.sizes[-1]}; use vjp_general")
+        B, N0 = X.shape
+        L = self.n_layers
+        Y = np.zeros((N0, (1 + N0) * B))
+        Y[:, :B] = X.T
+        for a in range(N0):
+            Y[a, (1 + a) * B:(2 + a) * B] = 1.0
+        cache = []
+        for l in range(L):
+            W, b = self.params[2 * l], self.params[2 * l + 1]
+            Z = W @ Y
+            Z[:, :B] += b[:, None]
+            cache.append(Y)
+            if l == L - 1:
+                break
+            s0, s1, s2 = activation_derivatives(self.activation, Z[:, :B], 2)
+            cache[-1] = (Y, Z[:, B:], s1, s2)
+            Y = Z                                                      # in place: Z[:, B:] is kept in cache
+            cache[-1] = (cache[-1][0], Z[:, B:].copy(), s1, s2)
+            Y[:, :B] = s0
+            dY = Y[:, B:].reshape(-1, N0, B)
+            dY *= s1[:, None, :]
+        value, gradient = Z[0, :B].copy(), Z[0, B:].reshape(N0, B).T.copy()
+        c0, c1 = cotangent(value, gradient)
+        G = np.zeros((1, (1 + N0) * B))
+        G[0, :B] = c0
+        if c1 is not None:
+            G[0, B:] = np.asarray(c1).T.ravel()
+        grads = [None] * len(self.params)
+        for l in range(L - 1, -1, -1):
+            Yin = cache[l] if l == L - 1 else cache[l][0]
+            grads[2 * l], grads[2 * l + 1] = G @ Yin.T, G[:, :B].sum(axis=1)
+            if l == 0:
+                break
+            Ybar = self.params[2 * l].T @ G
+            _, dZ, s1, s2 = cache[l - 1]
+            G = Ybar                                                   # in place
+            dG = G[:, B:].reshape(-1, N0, B)
+            G[:, :B] *= s1
+            G[:, :B] += s2 * np.einsum("kab,kab->kb", dG, dZ.reshape(-1, N0, B))
+            dG *= s1[:, None, :]
+        return value, gradient, grads
+
     def vjp_general(self, X, cotangent, mode: str = "diag"):
         """``sum over points and outputs`` of cotangent-weighted parameter gradients (the fast path).
 

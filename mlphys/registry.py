@@ -1,11 +1,13 @@
 """The reproduction registry: each chapter's headline claims, ours vs paper vs reference.
 
-A chapter module in :mod:`mlphys.claims` exposes ``TITLE`` and
-``claims(scale=None, progress=True) -> list[Claim]``; :data:`CHAPTERS` maps the
-book's stable chapter ids to those modules. The notebooks call the same
-functions the command line does::
+Every numbered chapter of the book that computes headline numbers has an entry in
+:data:`CHAPTERS`: its book number, a short stable id that does not encode a position
+(``"vmc"``, ``"ground-states"``, ...), its title, its notebook and the function in
+:mod:`mlphys.claims` that computes its claims (``fn(scale=None, progress=True) -> list[Claim]``).
+The notebooks call the same functions the command line does::
 
-    python -m mlphys reproduce chapter1 --scale class --json rows.json
+    python -m mlphys reproduce vmc --scale class --json rows.json
+    python -m mlphys reproduce 7 8          # by book chapter number
 """
 from __future__ import annotations
 
@@ -13,22 +15,66 @@ import datetime
 import importlib
 import json
 import math
+import os
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config import get_scale
 
-#: Stable chapter ids (the book's plan) -> module under mlphys.claims. Only chapters that exist.
-CHAPTERS = {
-    "chapter1": "mlphys.claims.chapter1",
-    "chapter2": "mlphys.claims.chapter2",
-    "chapter3": "mlphys.claims.chapter3",
-    "chapter4": "mlphys.claims.chapter4",
-    "chapter5": "mlphys.claims.chapter5",
-    "chapter6": "mlphys.claims.chapter6",
-    "chapter9": "mlphys.claims.chapter9",
-}
+
+@dataclass(frozen=True)
+class Chapter:
+    """A numbered chapter of the book with registered claims."""
+
+    number: int
+    id: str
+    title: str
+    notebook: str
+    function: str   # "module:function" under mlphys.claims
+
+    def claims(self, scale=None, progress=True) -> list:
+        module, name = self.function.split(":")
+        return getattr(importlib.import_module(f"mlphys.claims.{module}"), name)(scale=scale, progress=progress)
+
+
+#: The book's numbering plan (DEVELOPERS.md): number -> id, title, notebook. Only chapters that exist.
+CHAPTERS = {c.id: c for c in [
+    Chapter(1, "regression", "Machine learning meets physics: the 2024 Nobel Prize",
+            "chapter01_ml_and_the_nobel_prize", "regression:claims"),
+    Chapter(2, "perceptron", "The perceptron and gradient descent", "chapter02_perceptron", "perceptron:claims"),
+    Chapter(3, "backprop", "Feed-forward networks, back-propagation and automatic differentiation",
+            "chapter03_backprop_autodiff", "backprop:claims"),
+    Chapter(4, "hopfield", "Hopfield networks and Boltzmann machines", "chapter04_hopfield_boltzmann",
+            "hopfield:claims"),
+    Chapter(5, "vmc", "Variational Monte Carlo with RBM quantum states", "chapter05_vmc_rbm",
+            "quantum_dots:vmc_claims"),
+    Chapter(6, "quantum-dots", "Six electrons in a quantum dot", "chapter06_quantum_dots",
+            "quantum_dots:dot_claims"),
+    Chapter(7, "derivatives", "Analytical derivatives of deep networks (Rodini)",
+            "chapter07_analytical_derivatives", "rodini:derivative_claims"),
+    Chapter(8, "ground-states", "Variational ground states with deep networks (Rodini)",
+            "chapter08_variational_ground_states", "rodini:ground_state_claims"),
+    Chapter(12, "path-integrals", "Residual networks as PDEs and path integrals (Imchitr)",
+            "chapter12_resnets_as_pdes", "imchitr:path_claims"),
+    Chapter(13, "pde-networks", "PDE networks versus ResNets (Imchitr)", "chapter13_pde_networks",
+            "imchitr:pde_network_claims"),
+    Chapter(14, "neural-odes", "Neural ODEs: the continuum limit (Imchitr)", "chapter14_neural_odes",
+            "imchitr:neural_ode_claims"),
+]}
+
+
+def chapter(key) -> Chapter:
+    """The registered chapter with id ``key`` (``"vmc"``) or book number ``key`` (``5`` or ``"5"``)."""
+    if isinstance(key, Chapter):
+        return key
+    if key in CHAPTERS:
+        return CHAPTERS[key]
+    for c in CHAPTERS.values():
+        if str(key).strip() == str(c.number):
+            return c
+    known = ", ".join(f"{c.number} ({c.id})" for c in CHAPTERS.values())
+    raise ValueError(f"chapter={key!r} is not registered; use a book chapter number or id: {known}")
 
 
 COMPARISONS = ("close", "at_most", "at_least")
@@ -83,20 +129,14 @@ class Claim:
         return row
 
 
-def chapter_module(chapter: str):
-    """Import the claims module of ``chapter`` (e.g. ``"chapter1"``)."""
-    if chapter not in CHAPTERS:
-        raise ValueError(f"chapter={chapter!r} is not registered; registered: {', '.join(CHAPTERS)}")
-    return importlib.import_module(CHAPTERS[chapter])
-
-
 def reproduce(chapters=None, *, scale: str | None = None, progress: bool = True) -> list[Claim]:
-    """Run the headline computations of ``chapters`` (default: all) and return their claims."""
+    """Run the headline computations of ``chapters`` (ids or book numbers; default: all) and return their claims."""
     scale = get_scale(scale)
-    chapters = list(CHAPTERS) if chapters is None else list(chapters)
+    keys = list(CHAPTERS) if chapters is None else list(chapters)
+    selected = list(dict.fromkeys(chapter(k) for k in keys))      # each chapter once, in the order given
     rows: list[Claim] = []
-    for chapter in chapters:
-        rows.extend(chapter_module(chapter).claims(scale=scale, progress=progress))
+    for c in selected:
+        rows.extend(c.claims(scale=scale, progress=progress))
     return rows
 
 
@@ -160,19 +200,28 @@ def write_record(claims, path, *, chapter: str, scale: str, command: str) -> Non
         fh.write("\n")
 
 
-def notebook_results(claims, *, notebook: str, scale: str | None = None):
-    """A chapter's Results cell: record its claims for the scorecard and return them as a Markdown table.
+#: Set to 1 to let the chapter notebooks write their Results tables to results/class (``make notebooks`` does).
+RECORD_ENV = "MLPHYS_RECORD_RESULTS"
 
-    Writes ``results/<scale>/<notebook>.json`` in the repository the package is
-    installed from (editable install); elsewhere it only returns the table.
+
+def results_dir() -> Path:
+    """``results/`` of the repository the package is installed from (editable install): class/ and paper/ tables."""
+    return Path(__file__).resolve().parent.parent / "results"
+
+
+def notebook_results(claims, *, notebook: str, scale: str | None = None):
+    """A chapter's Results cell: the claims as a Markdown table (rendered as a table in the web book).
+
+    Only when ``$MLPHYS_RECORD_RESULTS=1`` (``make notebooks``) does it also write
+    ``results/<scale>/<notebook>.json`` for the scorecard, so that running a notebook
+    never modifies tracked files.
     """
     from IPython.display import Markdown
 
     claims = list(claims)
     scale = get_scale(scale)
-    results = Path(__file__).resolve().parent.parent / "results"
-    if results.is_dir():
-        write_record(claims, results / scale / f"{notebook}.json", chapter=claims[0].chapter if claims else "",
+    if os.environ.get(RECORD_ENV, "").strip() == "1" and results_dir().is_dir():
+        write_record(claims, results_dir() / scale / f"{notebook}.json", chapter=claims[0].chapter if claims else "",
                      scale=scale, command=f"notebooks/{notebook}.ipynb")
     return Markdown(format_table(claims, markdown=True))
 
@@ -184,3 +233,31 @@ def load_rows(path) -> list[Claim]:
     rows = data["rows"] if isinstance(data, dict) else data
     fields = Claim.__dataclass_fields__
     return [Claim(**{k: v for k, v in row.items() if k in fields}) for row in rows]
+
+
+def scorecard(scale: str) -> tuple[str, int, int]:
+    """The scorecard section for ``scale``: one table per registered chapter, in book order.
+
+    Reads the records in ``results/<scale>/`` (class: one per notebook, written by
+    ``make notebooks``; paper: one per chapter id, written by ``--record``). A chapter
+    without a record says so. Returns (Markdown, claims within tolerance, claims).
+    """
+    scale = get_scale(scale)
+    folder = results_dir() / scale
+    parts, ok, total = [], 0, 0
+    for c in sorted(CHAPTERS.values(), key=lambda c: c.number):
+        path = folder / f"{c.notebook if scale == 'class' else c.id}.json"
+        parts.append(f"### {c.number}. {c.title}\n\nid `{c.id}`, notebook `notebooks/{c.notebook}.ipynb`")
+        if not path.is_file():
+            parts.append(f"{scale} scale: not recorded.")
+            continue
+        with open(path) as fh:
+            record = json.load(fh)
+        rows = load_rows(path)
+        ok += sum(r.within_tolerance for r in rows)
+        total += len(rows)
+        if scale == "paper":
+            parts.append(f"`{record['command']}` at commit `{record['commit'][:10]}`, {record['date']}"
+                         + (f" ({record['note']})" if record.get("note") else ""))
+        parts.append(format_table(rows, markdown=True))
+    return "\n\n".join(parts), ok, total

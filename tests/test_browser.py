@@ -27,7 +27,9 @@ import pytest
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["book/intro.html"] + [f"notebooks/{p.stem}.html" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+PAGES = ["book/intro.html", "book/plan.html", "book/notation.html"] + [
+    f"notebooks/{p.stem}.html" for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
+CHAPTERS = [p for p in PAGES if re.search(r"/chapter\d\d_", p)]
 CHAPTER1 = "notebooks/chapter01_ml_and_the_nobel_prize.html"
 
 PROBE = """
@@ -44,6 +46,16 @@ window.addEventListener('load', async () => {
     images: Array.from(document.images).map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0})),
     errors: document.querySelectorAll('.output.traceback, .output.error, .output.stderr').length,
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
+    h1_number: ((document.querySelector('h1 .section-number') || {}).textContent || '').trim(),
+    results_tables: (() => { const s = document.querySelector('section#results');
+                             return s ? s.querySelectorAll('table').length : -1; })(),
+    exercises: document.querySelectorAll('div.exercise').length,
+    solutions: document.querySelectorAll('div.solution').length,
+    visible_solutions: Array.from(document.querySelectorAll('div.solution > section'))
+                            .filter(s => s.offsetHeight > 0).length,
+    outputs_outside_solutions: (() => { const s = document.querySelector('section#exercises');
+      return s ? Array.from(s.querySelectorAll('.cell_output')).filter(o => !o.closest('div.solution')).length : 0; })(),
   };
   const pre = document.createElement('pre');
   pre.id = 'mlphys-probe';
@@ -84,7 +96,8 @@ def html_dir(tmp_path_factory):
         return path
     out = tmp_path_factory.mktemp("book")
     config = out / "_config.yml"
-    config.write_text(re.sub(r"(?m)^(\s*execute_notebooks:).*$", r'\1 "off"', (ROOT / "_config.yml").read_text()))
+    text = re.sub(r"(?m)^(\s*execute_notebooks:).*$", r'\1 "off"', (ROOT / "_config.yml").read_text())
+    config.write_text(text.replace("chapter_numbers: book/_ext", f"chapter_numbers: {ROOT / 'book/_ext'}"))
     jb = Path(sys.executable).parent / "jupyter-book"
     subprocess.run([str(jb), "build", str(ROOT), "--config", str(config), "--path-output", str(out), "-q"],
                    check=True, timeout=900)
@@ -160,19 +173,59 @@ def test_page_renders_offline(browser, server, page, tmp_path):
     assert report["errors"] == 0, f"{page} shows error or stderr output"
     assert "Traceback (most recent call last)" not in report["text"]
 
-    bad_links = []
-    for link in report["links"]:
-        parsed = urllib.parse.urlparse(link)
-        if not link.startswith(server) or not parsed.path:
-            continue
+    bad_links = [link for link in report["links"] if not link_resolves(server, link, page, report["ids"])]
+    assert not bad_links, f"links on {page} that do not resolve: {bad_links}"
+
+
+_PAGE_IDS = {}
+
+
+def link_resolves(server, link, page, own_ids):
+    """A same-site link resolves if its page exists and, with a #fragment, that page has an element with the id."""
+    parsed = urllib.parse.urlparse(link)
+    if not link.startswith(server) or not parsed.path:
+        return True
+    if parsed.path.lstrip("/") == page and parsed.fragment:
+        return urllib.parse.unquote(parsed.fragment) in own_ids
+    if parsed.path not in _PAGE_IDS:
         try:
             with urllib.request.urlopen(f"{server}{parsed.path}", timeout=10) as resp:
-                ok = resp.status == 200
+                body = resp.read().decode("utf-8", "replace") if resp.status == 200 else None
         except urllib.error.HTTPError:
-            ok = False
-        if not ok:
-            bad_links.append(link)
-    assert not bad_links, f"links on {page} that do not resolve: {bad_links}"
+            body = None
+        _PAGE_IDS[parsed.path] = None if body is None else set(re.findall(r'id="([^"]+)"', body))
+    ids = _PAGE_IDS[parsed.path]
+    if ids is None:
+        return False
+    return not parsed.fragment or urllib.parse.unquote(parsed.fragment) in ids
+
+
+RAW_TABLE = re.compile(r"\|\s*:?-{3,}:?\s*\||\|\s*chapter\s*\|\s*quantity\s*\|")
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_page_is_a_book_chapter(browser, server, page, tmp_path):
+    """The planned number in the heading, the Results as a real table, numbered exercises with hidden solutions."""
+    report = render(browser, f"{server}/{page}?probe=1", tmp_path)
+    planned = int(re.search(r"chapter(\d\d)_", page).group(1))
+    assert report["h1_number"] == f"{planned}.", f"{page}: heading numbered {report['h1_number']!r}, plan says {planned}"
+    assert report["results_tables"] >= 1, f"{page}: the Results section has no <table> (raw Markdown?)"
+    assert report["exercises"] >= 2 and report["solutions"] == report["exercises"], \
+        f"{page}: {report['exercises']} exercises, {report['solutions']} solutions"
+    assert report["visible_solutions"] == 0, f"{page}: {report['visible_solutions']} solutions shown before a click"
+    assert report["outputs_outside_solutions"] == 0, f"{page}: exercise answers printed outside their solutions"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_raw_markdown_tables(html_dir, page):
+    """No page shows pipe-table text: every Markdown table, also in cell outputs, renders as HTML."""
+    import html as html_lib
+
+    text = (html_dir / page).read_text()
+    text = re.sub(r"(?s)<(pre|code|script|style)\b.*?</\1>", " ", text)
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
+    m = RAW_TABLE.search(text)
+    assert not m, f"{page} shows raw Markdown table text: {text[max(0, m.start() - 80):m.end() + 80]!r}"
 
 
 def test_chapter1_content_is_there(browser, server, tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mlphys import neural_ode
-from mlphys.claims import chapter9 as ch9
+from mlphys.claims import imchitr as ch9
 
 
 def test_adjoint_matches_autograd_and_converges_at_fourth_order():

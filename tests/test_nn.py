@@ -55,9 +55,9 @@ def test_softmax_rows_sum_to_one_and_are_shift_invariant(rng):
 
 
 def test_xor_is_solved():
-    from mlphys.claims import chapter3
+    from mlphys.claims import backprop
 
-    net, X, y, hist = chapter3.xor_network()
+    net, X, y, hist = backprop.xor_network()
     assert np.all((net.predict(X)[:, 0] > 0.5) == y)
     assert hist.loss[-1] < hist.loss[0] / 100
 

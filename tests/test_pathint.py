@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlphys import pathint
-from mlphys.claims import chapter9 as ch9
+from mlphys.claims import imchitr as ch9
 
 
 @settings(max_examples=30, deadline=None)

@@ -20,6 +20,8 @@ def test_claim_tolerance_logic():
 def test_unknown_chapter_is_refused():
     with pytest.raises(ValueError, match="not registered"):
         registry.reproduce(["chapter99"])
+    with pytest.raises(ValueError, match="not registered"):
+        registry.reproduce([10])
 
 
 def test_markdown_table_escapes_pipes():
@@ -30,19 +32,24 @@ def test_markdown_table_escapes_pipes():
 
 def test_cli_reproduce_chapter1_writes_json(tmp_path):
     out = tmp_path / "rows.json"
-    proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", "chapter1", "--scale", "class",
+    proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", "1", "regression", "--scale", "class",
                            "--json", str(out), "--no-progress"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "within tolerance?" in proc.stdout
     rows = json.loads(out.read_text())
     assert rows and {"chapter", "quantity", "paper", "ours", "reference", "tolerance", "within_tolerance"} <= set(rows[0])
     assert all(r["within_tolerance"] is True for r in rows)
+    assert len(rows) == len({r["quantity"] for r in rows}), "chapter 1 given twice (number and id) must run once"
+    assert {r["chapter"] for r in rows} == {"regression"}
     assert registry.load_rows(out)[0].quantity == rows[0]["quantity"]
 
 
 def test_cli_list_and_bad_chapter():
     proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", "--list"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "chapter1" in proc.stdout
+    assert proc.returncode == 0
+    for c in registry.CHAPTERS.values():   # number, id, title and notebook of each chapter
+        assert any(line.split()[:2] == [str(c.number), c.id] and c.title in line and c.notebook in line
+                   for line in proc.stdout.splitlines()), c
     proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", "chapter42"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown chapter" in proc.stderr
 
@@ -74,15 +81,29 @@ def test_one_sided_comparisons():
     assert "<= 2" in table
 
 
-def test_every_registered_chapter_has_a_notebook_in_the_toc():
+def test_numbering_plan_is_used_everywhere():
+    """Every notebook is one chapter named by its planned number; registry, toc and README agree."""
+    import re
     from pathlib import Path
 
     root = Path(__file__).parent.parent
     toc = (root / "_toc.yml").read_text()
-    for chapter in registry.CHAPTERS:
-        number = int(chapter.removeprefix("chapter"))
-        notebooks = list((root / "notebooks").glob(f"chapter{number:02d}*_*.ipynb"))
-        assert notebooks, f"{chapter}: expected notebooks/chapter{number:02d}_*.ipynb (or 05a_, 05b_ parts)"
-        for nb in notebooks:
-            assert nb.stem in toc, f"{nb.name} is not in _toc.yml"
-        assert registry.chapter_module(chapter).TITLE
+    readme = (root / "README.md").read_text()
+    assert "sections:" not in toc, "no nested notebook sections: every notebook is one numbered chapter"
+    notebooks = sorted(p.stem for p in (root / "notebooks").glob("chapter*.ipynb"))
+    for stem in notebooks:
+        assert re.fullmatch(r"chapter\d\d_[a-z0-9_]+", stem), f"{stem}: expected chapterNN_<slug>"
+        assert f"notebooks/{stem}" in toc, f"{stem} is not in _toc.yml"
+    numbers = [int(s[7:9]) for s in notebooks]
+    assert len(set(numbers)) == len(numbers) and all(1 <= n <= 14 for n in numbers)
+    part2 = toc.index("Part II")
+    for stem, n in zip(notebooks, numbers):   # Part I = chapters 1-6, Part II = 7-14
+        assert (toc.index(f"notebooks/{stem}") < part2) == (n <= 6), f"{stem} is in the wrong part"
+    for c in registry.CHAPTERS.values():
+        assert c.notebook in notebooks and int(c.notebook[7:9]) == c.number, c
+        assert not re.search(r"\d", c.id), f"registry id {c.id!r} must not encode a position"
+        assert f"| {c.number}. " in readme and f"`{c.id}`" in readme and c.notebook in readme, f"README lacks {c}"
+    assert registry.chapter("7") is registry.chapter(7) is registry.CHAPTERS["derivatives"]
+    assert not re.search(r"\b\d\.\d (?:[A-Z])", readme), "README still numbers a chapter as a section (e.g. 5.1)"
+
+

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mlphys import dfnn, variational as va, vmc
-from mlphys.claims import chapter6 as ch6
+from mlphys.claims import rodini as ch6
 
 
 def test_reference_energies_reproduce_closed_forms():

@@ -1,4 +1,4 @@
-"""Chapter 2 - the perceptron and gradient descent.
+"""Chapter 2 (id `perceptron`) - the perceptron and gradient descent.
 
 The lecture prints the code of its one-point experiment but not its output, so
 the "paper" column is empty; references are closed forms (the geometric series
@@ -11,8 +11,7 @@ import numpy as np
 from .. import perceptron
 from ..registry import Claim
 
-TITLE = "The perceptron and gradient descent"
-CHAPTER = "chapter2"
+CHAPTER = "perceptron"
 
 #: The lecture's experiment: one point x = 4 (target y = 2x + 1 = 9), eta = 0.01, 40 steps.
 LECTURE_SETUP = dict(x=4.0, eta=0.01, steps=40)

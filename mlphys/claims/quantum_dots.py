@@ -1,4 +1,4 @@
-"""Chapter 5 - variational Monte Carlo with RBM neural-network quantum states for quantum dots.
+"""Chapters 5-6 - variational Monte Carlo with RBM neural-network quantum states for quantum dots.
 
 The lecture shows figures but prints no energies, so the "paper" column is empty.
 References: the exact non-interacting energies; Taut's exact two-electron
@@ -13,8 +13,7 @@ from .. import vmc
 from ..config import progress_bar
 from ..registry import Claim
 
-TITLE = "Variational Monte Carlo with RBM neural-network quantum states for quantum dots"
-CHAPTER = "chapter5"
+VMC, DOTS = "vmc", "quantum-dots"   # chapters 5 (two particles), 6 (six electrons)
 
 TAUT_OMEGA_1 = 3.0
 TAUT_OMEGA_1_6 = 2.0 / 3.0
@@ -50,7 +49,7 @@ def claims_from_results(results: dict):
 
     def add(name, quantity, ours, reference, tolerance, comparison="close", note=""):
         if name in results:
-            rows.append(Claim(CHAPTER, quantity, float(ours(results[name])), reference, tolerance,
+            rows.append(Claim(VMC if name in RUNS_TWO else DOTS, quantity, float(ours(results[name])), reference, tolerance,
                               comparison=comparison, note=note))
 
     E, err, var = (lambda r: r.energy), (lambda r: r.error), (lambda r: r.variance)
@@ -63,9 +62,9 @@ def claims_from_results(results: dict):
     n = "2 electrons 2D, RBM"
     if n in results:
         r = results[n]
-        rows.append(Claim(CHAPTER, n + ": E (above exact: variational)", r.energy, TAUT_OMEGA_1, 3 * r.error,
+        rows.append(Claim(VMC, n + ": E (above exact: variational)", r.energy, TAUT_OMEGA_1, 3 * r.error,
                           comparison="at_least", note="Taut 1993; no cusp, so it plateaus"))
-        rows.append(Claim(CHAPTER, n + ": E (below Hartree-Fock)", r.energy, HARTREE_FOCK_OMEGA_1, 0.0,
+        rows.append(Claim(VMC, n + ": E (below Hartree-Fock)", r.energy, HARTREE_FOCK_OMEGA_1, 0.0,
                           comparison="at_most"))
     n = "2 electrons 2D, RBM x Pade-Jastrow"
     add(n, n + ": E", E, TAUT_OMEGA_1, 3e-4, note="Taut 1993: exactly 3")
@@ -77,14 +76,22 @@ def claims_from_results(results: dict):
     for n in ("6 electrons 2D, Slater x Pade-Jastrow", "6 electrons 2D, Slater x RBM x Pade-Jastrow"):
         if n in results:
             r = results[n]
-            rows.append(Claim(CHAPTER, n + ": E", r.energy, DMC_SIX_ELECTRONS, 3 * r.error, comparison="at_least",
+            rows.append(Claim(DOTS, n + ": E", r.energy, DMC_SIX_ELECTRONS, 3 * r.error, comparison="at_least",
                               note="DMC 20.1597 (Pedersen Lohne et al. 2011); variational bound"))
-            rows.append(Claim(CHAPTER, n + ": (E - DMC) / DMC", (r.energy - DMC_SIX_ELECTRONS) / DMC_SIX_ELECTRONS,
+            rows.append(Claim(DOTS, n + ": (E - DMC) / DMC", (r.energy - DMC_SIX_ELECTRONS) / DMC_SIX_ELECTRONS,
                               0.005, 0.0, comparison="at_most", note="within 0.5% of DMC"))
     return rows
 
 
-def claims(scale=None, progress=True):
-    names = list(RUNS_TWO) + list(RUNS_SIX)
-    names = progress_bar(names, progress, "chapter5 VMC runs")
-    return claims_from_results({name: run(name, scale) for name in names})
+def _claims(names, scale, progress, desc):
+    return claims_from_results({name: run(name, scale) for name in progress_bar(list(names), progress, desc)})
+
+
+def vmc_claims(scale=None, progress=True):
+    """Chapter 5's registry entry: one and two particles."""
+    return _claims(RUNS_TWO, scale, progress, "VMC: one and two particles")
+
+
+def dot_claims(scale=None, progress=True):
+    """Chapter 6's registry entry: six electrons."""
+    return _claims(RUNS_SIX, scale, progress, "VMC: six electrons")

@@ -1,4 +1,4 @@
-"""Chapter 1 - Machine learning meets physics: the 2024 Nobel Prize (OLS, ridge, Bayes).
+"""Chapter 1 (id `regression`) - Machine learning meets physics: the 2024 Nobel Prize (OLS, ridge, Bayes).
 
 The lecture prints no numbers of its own for these examples, so the "paper"
 column is empty; every reference is an independent computation: the known
@@ -14,8 +14,7 @@ from .. import bayes, linreg
 from ..config import by_scale, make_rng
 from ..registry import Claim
 
-TITLE = "Machine learning meets physics: the 2024 Nobel Prize (OLS, ridge, Bayes)"
-CHAPTER = "chapter1"
+CHAPTER = "regression"
 
 #: y = 2x + 1 + noise, the lecture's running example, for the OLS section.
 OLS_SETUP = dict(n=100, slope=2.0, intercept=1.0, noise_sd=0.1, seed=2024)

@@ -1,4 +1,4 @@
-"""Chapter 6 - analytical derivatives of deep feed-forward networks (Rodini).
+"""Chapters 7-8 - analytical derivatives of deep feed-forward networks and variational ground states (Rodini).
 
 Paper: S. Rodini, "Analytical derivatives of Neural Networks" (Section 4 results).
 References: closed forms where they exist (harmonic 1/2, linear harmonic 3/8,
@@ -15,8 +15,7 @@ from .. import dfnn, variational
 from ..config import by_scale, progress_bar
 from ..registry import Claim
 
-TITLE = "Analytical derivatives of deep feed-forward networks (Rodini)"
-CHAPTER = "chapter6"
+DERIVATIVES, GROUND_STATES = "derivatives", "ground-states"   # chapters 7, 8
 
 #: The paper's wrong closed form for the Morse ground-state energy (its Eq. 41).
 PAPER_MORSE_E0 = 1.0 - ((np.sqrt(2.0) - 2.0) / 2.0) ** 2
@@ -68,8 +67,9 @@ def derivative_deviation(seed: int = 0) -> dict:
     return out
 
 
-def derivative_claims():
-    return [Claim(CHAPTER, f"derivatives of {label} network: max rel. deviation from autograd", dev, 1e-10, 0.0,
+def derivative_claims(scale=None, progress=True):
+    """Chapter 7's registry entry (the same at both scales)."""
+    return [Claim(DERIVATIVES, f"derivatives of {label} network: max rel. deviation from autograd", dev, 1e-10, 0.0,
                   comparison="at_most", note="value, gradient, Hessian and all their parameter gradients")
             for label, dev in derivative_deviation().items()]
 
@@ -80,10 +80,10 @@ def reference_claims():
     e_morse = whole_line_energy(morse.V, morse.domain)
     e_quartic = whole_line_energy(variational.quartic, (-4.0, 4.0))
     return [
-        Claim(CHAPTER, "Morse E0: finite differences vs closed form", e_morse, variational.MORSE_E0, 1e-7,
+        Claim(GROUND_STATES, "Morse E0: finite differences vs closed form", e_morse, variational.MORSE_E0, 1e-7,
               paper=PAPER_MORSE_E0, note="paper's Eq. 41 prints 1 - ((sqrt2 - 2)/2)^2 = 0.914; correct: "
                                          "1 - (sqrt2 - 1/2)^2 / 2"),
-        Claim(CHAPTER, "quartic lambda = 0.01: exact E0 vs 2nd-order perturbation theory", e_quartic,
+        Claim(GROUND_STATES, "quartic lambda = 0.01: exact E0 vs 2nd-order perturbation theory", e_quartic,
               PT_SECOND_ORDER, 3e-5, paper=PT_FIRST_ORDER, note="paper compares with 1st order, 0.5075"),
     ]
 
@@ -96,30 +96,31 @@ def section4_claims(results: dict, scale=None):
             continue
         r = results[c.name]
         tol = by_scale(scale, class_value=1e-4, paper_value=max(1e-6, c.paper_bound or 0.0))
-        rows.append(Claim(CHAPTER, f"{c.label}: E", r.energy, exact_energy(c), tol, paper=c.paper_energy,
+        rows.append(Claim(GROUND_STATES, f"{c.label}: E", r.energy, exact_energy(c), tol, paper=c.paper_energy,
                           note=f"paper: {c.paper}"))
-        rows.append(Claim(CHAPTER, f"{c.label}: |<phi|phi> - 1|", r.norm_error,
+        rows.append(Claim(GROUND_STATES, f"{c.label}: |<phi|phi> - 1|", r.norm_error,
                           by_scale(scale, class_value=1e-3, paper_value=1e-5), 0.0, comparison="at_most"))
     return rows
 
 
-def claims(scale=None, progress=True):
+def ground_state_claims(scale=None, progress=True):
+    """Chapter 8's registry entry: the six Section 4 potentials, trained at ``scale``."""
     results = {}
-    for name in progress_bar([c.name for c in variational.SECTION4], progress, "chapter6 Section 4"):
+    for name in progress_bar([c.name for c in variational.SECTION4], progress, "Rodini Section 4"):
         results[name] = r = run_case(name, scale)
         if progress:    # long paper-scale runs: show each result as it arrives
             print(f"{name}: E = {r.energy:.8f}, |<phi|phi> - 1| = {r.norm_error:.1e}, G = {r.goodness:.1e}, "
                   f"{r.seconds:.0f} s", flush=True)
-    return derivative_claims() + reference_claims() + section4_claims(results, scale)
+    return reference_claims() + section4_claims(results, scale)
 
 
 def paper_scale_energies(path=None) -> dict:
-    """``label -> E`` from the recorded paper-scale run (``results/paper/chapter6.json``), if there is one."""
+    """``label -> E`` from the recorded paper-scale run (``results/paper/ground-states.json``), if there is one."""
     from pathlib import Path
 
     from ..registry import load_rows
 
-    path = Path(path) if path else Path(__file__).resolve().parents[2] / "results" / "paper" / "chapter6.json"
+    path = Path(path) if path else Path(__file__).resolve().parents[2] / "results" / "paper" / "ground-states.json"
     if not path.is_file():
         return {}
     return {row.quantity[:-len(": E")]: float(row.ours) for row in load_rows(path) if row.quantity.endswith(": E")}

@@ -1,4 +1,4 @@
-"""Chapter 3 - feed-forward networks, back-propagation and automatic differentiation.
+"""Chapter 3 (id `backprop`) - feed-forward networks, back-propagation and automatic differentiation.
 
 The lecture gives no numbers for these examples; the references are independent
 computations (autograd, a scalar AD, finite differences), exact targets (XOR
@@ -15,8 +15,7 @@ from .. import autodiff, data, nn
 from ..config import by_scale, make_rng, progress_bar
 from ..registry import Claim
 
-TITLE = "Feed-forward networks, back-propagation and automatic differentiation"
-CHAPTER = "chapter3"
+CHAPTER = "backprop"
 
 #: Gradient check on a random 4-6-5-3 network (tanh, softmax + cross-entropy, L2) and 8 samples.
 GRADCHECK_SETUP = dict(sizes=(4, 6, 5, 3), hidden="tanh", n_samples=8, l2=0.01, seed=0)

@@ -1,4 +1,4 @@
-"""Chapter 4 - Hopfield networks and Boltzmann machines.
+"""Chapter 4 (id `hopfield`) - Hopfield networks and Boltzmann machines.
 
 The lecture states why Hopfield and Hinton were honoured but prints no numbers,
 so the "paper" column is empty. References: the Amit-Gutfreund-Sompolinsky
@@ -14,8 +14,7 @@ from .. import data, hopfield, rbm
 from ..config import by_scale, make_rng
 from ..registry import Claim
 
-TITLE = "Hopfield networks and Boltzmann machines"
-CHAPTER = "chapter4"
+CHAPTER = "hopfield"
 
 ALPHA_C = 0.138        # Amit, Gutfreund, Sompolinsky (1985): critical load
 M_AT_ALPHA_C = 0.967   # retrieval overlap just below alpha_c in the same theory

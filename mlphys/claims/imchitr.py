@@ -1,4 +1,4 @@
-"""Chapter 9 - residual networks as PDEs, path integrals and neural ODEs (Imchitr).
+"""Chapters 12-14 - residual networks as PDEs, path integrals and neural ODEs (Imchitr).
 
 Source: V. Imchitr, "Analogous View Between Residual Networks and Partial Differential
 Equations" (B.Sc. thesis, Chulalongkorn 2020), after Yin et al. (arXiv:1904.07568) and
@@ -17,8 +17,7 @@ from .. import data, neural_ode, pathint, resnet_pde
 from ..config import by_scale, make_rng, progress_bar
 from ..registry import Claim
 
-TITLE = "Residual networks as PDEs, path integrals and neural ODEs (Imchitr)"
-CHAPTER = "chapter9"
+PATHS, NETWORKS, ODES = "path-integrals", "pde-networks", "neural-odes"   # chapters 12, 13, 14
 MNIST_ENV = "MLPHYS_MNIST"
 
 #: Thesis Tables 4.1-4.2 (MNIST test accuracy after 50 epochs, learning rate 1e-3).
@@ -100,16 +99,16 @@ def path_claims(scale=None, progress=False, *, pimc=None):
     s, E, E_err, (E0, E0_err, _) = pimc or pimc_experiment(scale, progress)
     thermal = 0.5 / np.tanh(s["beta"] / 2)
     return [
-        Claim(CHAPTER, "sum over paths vs layer-by-layer propagation (max rel. deviation)", paths_vs_layers(),
+        Claim(PATHS, "sum over paths vs layer-by-layer propagation (max rel. deviation)", paths_vs_layers(),
               1e-12, 0.0, comparison="at_most", note="Eqs. 26-33: random kernels, zero and periodic boundary"),
-        Claim(CHAPTER, "residual blocks solve the PDE: observed order in dx (dt ~ dx^2)", float(order[-1]), 2.0,
+        Claim(PATHS, "residual blocks solve the PDE: observed order in dx (dt ~ dx^2)", float(order[-1]), 2.0,
               0.15, note="explicit Euler + central differences: error O(dt + dx^2)"),
-        Claim(CHAPTER, "stability: |growth| of the k = pi mode at alpha^2 = 1.2 (dt = dx = 1)", float(unstable), 1.0,
+        Claim(PATHS, "stability: |growth| of the k = pi mode at alpha^2 = 1.2 (dt = dx = 1)", float(unstable), 1.0,
               0.0, comparison="at_least", note="blows up: |1 - 2 alpha^2| > 1"),
-        Claim(CHAPTER, "stability: max |growth| at alpha^2 = 0.8", float(stable), 1.0, 1e-12, comparison="at_most"),
-        Claim(CHAPTER, "Monte Carlo over paths: |estimate - propagation| / error bar", abs(est - exact) / err, 2.0,
+        Claim(PATHS, "stability: max |growth| at alpha^2 = 0.8", float(stable), 1.0, 1e-12, comparison="at_most"),
+        Claim(PATHS, "Monte Carlo over paths: |estimate - propagation| / error bar", abs(est - exact) / err, 2.0,
               0.0, comparison="at_most", note="20 blocks, 20,000 sampled paths"),
-        Claim(CHAPTER, "PIMC harmonic oscillator: E0 extrapolated to tau -> 0", E0, float(thermal), 3 * E0_err,
+        Claim(PATHS, "PIMC harmonic oscillator: E0 extrapolated to tau -> 0", E0, float(thermal), 3 * E0_err,
               note=f"beta = {s['beta']:g}: thermal 1/2 coth(beta/2) = {thermal:.6f}; tolerance 3 error bars"),
     ]
 
@@ -159,7 +158,7 @@ def network_claims(accuracy: dict, settings: dict):
     for (kind, depth), acc in accuracy.items():
         if kind == "none":
             continue
-        rows.append(Claim(CHAPTER, f"{kind} depth {depth}: test accuracy ({settings['data']}, mean of "
+        rows.append(Claim(NETWORKS, f"{kind} depth {depth}: test accuracy ({settings['data']}, mean of "
                                    f"{len(acc)} seeds)", float(acc.mean()), baseline, 0.03,
                           paper=THESIS_TABLE.get((kind, depth)), comparison="at_least",
                           note=f"seeds {acc.min():.3f}-{acc.max():.3f}; reference: classifier alone; paper: MNIST"))
@@ -237,19 +236,25 @@ def ode_claims(*, memory=None, euler=None, rings=None):
     _, _, order = euler or euler_order()
     model, _, _, (X_test, y_test) = rings or rings_experiment()
     return [
-        Claim(CHAPTER, "adjoint vs autograd gradients, RK4 with 40 steps (max rel. deviation)", adjoint_check(),
+        Claim(ODES, "adjoint vs autograd gradients, RK4 with 40 steps (max rel. deviation)", adjoint_check(),
               1e-8, 0.0, comparison="at_most", note="continuous adjoint: agrees to O(h^4)"),
-        Claim(CHAPTER, "memory: adjoint peak at 800 steps / at 100 steps", round(float(mem["adjoint"][2] / mem["adjoint"][1]), 1),
+        Claim(ODES, "memory: adjoint peak at 800 steps / at 100 steps", round(float(mem["adjoint"][2] / mem["adjoint"][1]), 1),
               1.5, 0.0, comparison="at_most", note="flat in the number of steps"),
-        Claim(CHAPTER, "memory: autograd peak at 800 steps / at 100 steps",
+        Claim(ODES, "memory: autograd peak at 800 steps / at 100 steps",
               float(round(mem["autograd"][2] / mem["autograd"][1])), 5.0, 0.0, comparison="at_least",
               note="back-propagation stores every step: ~8x for 8x the steps"),
-        Claim(CHAPTER, "Euler ResNet -> ODE: observed order in 1/N", float(order[-1]), 1.0, 0.1),
-        Claim(CHAPTER, "concentric rings: augmented neural ODE test accuracy", model.accuracy(X_test, y_test), 0.95,
+        Claim(ODES, "Euler ResNet -> ODE: observed order in 1/N", float(order[-1]), 1.0, 0.1),
+        Claim(ODES, "concentric rings: augmented neural ODE test accuracy", model.accuracy(X_test, y_test), 0.95,
               0.0, comparison="at_least"),
     ]
 
 
-def claims(scale=None, progress=True):
+def pde_network_claims(scale=None, progress=True):
+    """Chapter 13's registry entry: train every network, then :func:`network_claims`."""
     s, accuracy, _, _ = network_experiment(scale, progress)
-    return path_claims(scale, progress) + network_claims(accuracy, s) + ode_claims()
+    return network_claims(accuracy, s)
+
+
+def neural_ode_claims(scale=None, progress=True):
+    """Chapter 14's registry entry (the same at both scales)."""
+    return ode_claims()
