@@ -267,20 +267,61 @@ def potential_errors(state: Eigenstate, U, *, box: float = 5.0, n_points: int = 
     return (float(np.mean(np.abs(U(r) - state.potential(r)))), float(np.mean(np.abs(U(grid) - state.potential(grid)))))
 
 
-def _mpnn_cotangent(T, psi2, v_r0, lam):
-    """Loss (Eq. 7), Ebar (Eq. 8) and dLoss/dU for the training points (rows ``:-1``) and ``r0`` (last row)."""
-    def cotangent(U):
-        E = T + U[:-1]
-        Ebar = E.mean()
-        dev = E - Ebar
-        M = np.mean(psi2 * dev**2)
-        R = np.sqrt(M)
-        w = psi2 * dev
-        c = np.zeros_like(U)
-        c[:-1] = (w - w.mean()) / (len(T) * max(R, 1e-300))         # d sqrt(M) / dU_n
-        c[-1] = 2.0 * lam * (U[-1] - v_r0)
-        return R + lam * (U[-1] - v_r0) ** 2, Ebar, c
-    return cotangent
+def mpnn_loss(U, U0, T, psi2, v_r0, lam):
+    """MPNN loss (Eq. 7) and energy (Eq. 8) from the potential ``U`` at the samples and ``U0`` at ``r0``.
+
+    ``T``: local kinetic term at the samples, ``psi2 = |Psi|^2`` there. Returns
+    ``(loss, Ebar, dloss/dU, dloss/dU0)``; with ``M = mean psi2 (E - Ebar)^2``,
+    ``dsqrt(M)/dU_n = [psi2_n (E_n - Ebar) - mean psi2 (E - Ebar)] / (N sqrt(M))``.
+    """
+    E = T + U
+    Ebar = float(E.mean())
+    w = psi2 * (E - Ebar)
+    R = float(np.sqrt(np.mean(w * (E - Ebar))))
+    dU = (w - w.mean()) / (len(T) * max(R, 1e-300))
+    return R + lam * (U0 - v_r0) ** 2, Ebar, dU, 2.0 * lam * (U0 - v_r0)
+
+
+def qpnn_loss(grad_U, U0, grad_T, v_r0, lam):
+    """QPNN loss (Eq. 4, as a mean over the points): ``mean |grad T + grad U|^2 + lam (U0 - v_r0)^2``.
+
+    Returns ``(loss, dloss/dgrad_U, dloss/dU0)``.
+    """
+    gE = grad_T + grad_U
+    return (float(np.mean(np.sum(gE**2, axis=1))) + lam * (U0 - v_r0) ** 2, 2.0 * gE / len(gE),
+            2.0 * lam * (U0 - v_r0))
+
+
+@dataclass
+class Problem:
+    """The training data of one run: points, ``T``, ``|Psi|^2`` and ``grad T`` there, and the pinning term."""
+
+    method: str
+    points: np.ndarray
+    T: np.ndarray
+    psi2: np.ndarray
+    grad_T: np.ndarray | None
+    r0: np.ndarray
+    v_r0: float
+    lam: float
+
+    def evaluate(self, net: dfnn.DFNN):
+        """``(loss, energy, parameter gradients)`` of ``net`` (one sweep of :meth:`mlphys.dfnn.DFNN.vjp_first`)."""
+        X = np.vstack([self.points, self.r0[None, :]])
+        out = {}
+
+        def cotangent(U, grad_U):
+            c0 = np.zeros(len(U))
+            out["energy"] = float(np.mean(self.T + U[:-1]))           # Eq. 8 (Metropolis) or Eq. 10 (uniform)
+            if self.method == "mpnn":
+                out["loss"], _, c0[:-1], c0[-1] = mpnn_loss(U[:-1], U[-1], self.T, self.psi2, self.v_r0, self.lam)
+                return c0, None
+            c1 = np.zeros_like(grad_U)
+            out["loss"], c1[:-1], c0[-1] = qpnn_loss(grad_U[:-1], U[-1], self.grad_T, self.v_r0, self.lam)
+            return c0, c1
+
+        _, _, grads = net.vjp_first(X, cotangent)
+        return out["loss"], out["energy"], grads
 
 
 def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: float = 1.0, hidden=None,
@@ -320,48 +361,27 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
         points = rng.uniform(-box, box, (n_samples, state.dim))
     else:
         points, acceptance = sample_density(state, n_samples, step=step_size, rng=rng)
-    X = np.vstack([points, r0[None, :]])
-    T = state.local_kinetic(points)
-    psi2 = np.exp(2.0 * state.log_psi(points))
-    gT = state.kinetic_gradient(points) if method != "mpnn" else None
+    problem = Problem(method, points, state.local_kinetic(points), np.exp(2.0 * state.log_psi(points)),
+                      state.kinetic_gradient(points) if method != "mpnn" else None, r0, v_r0, lam)
 
     net = dfnn.DFNN((state.dim, *hidden, 1), activation=activation, seed=rng)
     net.params = [p * init_scale for p in net.params]
     optimizer = nn.Adam(lr=lr)
-    mpnn_loss = _mpnn_cotangent(T, psi2, v_r0, lam)
-    record = {}
-
-    def cotangent(deriv):
-        U = deriv.value[:, 0]
-        if method == "mpnn":
-            loss, Ebar, c0 = mpnn_loss(U)
-            record.update(loss=loss, energy=Ebar)
-            return c0[:, None], None, None
-        gE = gT + deriv.gradient[:-1, 0, :]                         # grad E = grad T + grad U
-        c0 = np.zeros((len(U), 1))
-        c0[-1, 0] = 2.0 * lam * (U[-1] - v_r0)
-        c1 = np.zeros((len(U), 1, state.dim))
-        c1[:-1, 0, :] = 2.0 * gE / len(T)
-        record.update(loss=float(np.mean(np.sum(gE**2, axis=1)) + lam * (U[-1] - v_r0) ** 2),
-                      energy=float(np.mean(T + U[:-1])))           # Eq. 10 (uniform points) or Eq. 8 (Metropolis)
-        return c0, c1, None
-
     losses, diverged, interrupted = [], False, False
     start = time.perf_counter()
     try:
         for _ in progress_bar(range(steps), progress, f"{method} on {state.name or 'state'}"):
-            _, grads = net.vjp_general(X, cotangent, mode="first")
-            if not (np.isfinite(record["loss"]) and all(np.all(np.isfinite(g)) for g in grads)):
+            loss, _, grads = problem.evaluate(net)
+            if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)):
                 diverged = True
                 break
-            losses.append(float(record["loss"]))
+            losses.append(loss)
             optimizer.step(net.params, grads)
     except KeyboardInterrupt:
         interrupted = True
     seconds = time.perf_counter() - start
 
-    U = net(points)[:, 0]
-    energy = float(np.mean(T + U))                                  # Eq. 8 / Eq. 10 with the final network
+    energy = float(np.mean(problem.T + net(points)[:, 0]))       # Eq. 8 / Eq. 10 with the final network
     eps = eps_grid = None
     if state.knows_potential:
         eps, eps_grid = potential_errors(state, lambda r: net(r)[:, 0], box=box, rng=rng)

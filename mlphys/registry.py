@@ -55,6 +55,8 @@ CHAPTERS = {c.id: c for c in [
             "chapter07_analytical_derivatives", "rodini:derivative_claims"),
     Chapter(8, "ground-states", "Variational ground states with deep networks (Rodini)",
             "chapter08_variational_ground_states", "rodini:ground_state_claims"),
+    Chapter(9, "potentials", "Learning quantum potentials from eigenstates (Hong et al.)",
+            "chapter09_learning_potentials", "hong:claims"),
     Chapter(12, "path-integrals", "Residual networks as PDEs and path integrals (Imchitr)",
             "chapter12_resnets_as_pdes", "imchitr:path_claims"),
     Chapter(13, "pde-networks", "PDE networks versus ResNets (Imchitr)", "chapter13_pde_networks",

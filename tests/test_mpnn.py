@@ -1,0 +1,158 @@
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+from mlphys import dfnn, mpnn
+
+
+def laplacian_fd(f, r, h=1e-4):
+    """Central second differences of a scalar function of (n, dim) points: error O(h^2)."""
+    out = -2.0 * r.shape[1] * f(r)
+    for a in range(r.shape[1]):
+        e = np.zeros(r.shape[1])
+        e[a] = h
+        out = out + f(r + e) + f(r - e)
+    return out / h**2
+
+
+def test_hydrogen_local_kinetic_against_autograd():
+    state = mpnn.hydrogen_ground_state()
+    psi = lambda x: anp.exp(-anp.sqrt(anp.sum(x**2))) / anp.sqrt(np.pi)   # noqa: E731
+    hess = autograd.hessian(psi)
+    r = np.random.default_rng(0).normal(size=(20, 3))
+    expected = np.array([-0.5 * np.trace(hess(x)) / psi(x) for x in r])
+    np.testing.assert_allclose(state.local_kinetic(r), expected, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(state.log_psi(r)), [psi(x) for x in r], rtol=1e-14)
+    # normalised: integral of |psi|^2 = 4 pi int r^2 e^{-2r} / pi dr = 1
+    rr = np.linspace(0, 40, 200_001)
+    assert np.trapezoid(4 * rr**2 * np.exp(-2 * rr), rr) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5])
+def test_harmonic_local_kinetic_against_finite_differences(n):
+    state = mpnn.harmonic_state(n)
+    coef = np.zeros(n + 1)
+    coef[n] = 1.0
+    norm = 1.0 / np.sqrt(2.0**n * np.prod(np.arange(1, n + 1)) * np.sqrt(np.pi))
+    psi = lambda r: norm * np.polynomial.hermite.hermval(r[:, 0], coef) * np.exp(-r[:, 0] ** 2 / 2)   # noqa: E731
+    x = np.linspace(-3.1, 3.3, 41)[:, None]
+    x = x[np.abs(psi(x)) > 1e-2]                     # away from the nodes, where the ratio is ill-conditioned
+    np.testing.assert_allclose(state.local_kinetic(x), -0.5 * laplacian_fd(psi, x) / psi(x), atol=2e-5)
+    np.testing.assert_allclose(np.exp(state.log_psi(x)), np.abs(psi(x)), rtol=1e-12)
+    if n == 2:   # the issue's closed form, smooth through the nodes x = +-1/sqrt2
+        nodes = np.array([[-1 / np.sqrt(2)], [1 / np.sqrt(2)]])
+        np.testing.assert_allclose(state.local_kinetic(nodes), 2.5 - 0.25)
+
+
+def test_mpnn_loss_and_gradient_against_autograd():
+    rng = np.random.default_rng(1)
+    state = mpnn.hydrogen_ground_state()
+    points, _ = mpnn.sample_density(state, 300, rng=rng)
+    r0, v0, lam = np.array([1.0, 0.0, 0.0]), -1.0, 0.7
+    for method in ("mpnn", "qpnn+ms"):
+        problem = mpnn.Problem(method, points, state.local_kinetic(points), np.exp(2 * state.log_psi(points)),
+                               state.kinetic_gradient(points), r0, v0, lam)
+        net = dfnn.DFNN((3, 6, 5, 1), seed=2)
+        loss, energy, grads = problem.evaluate(net)
+        X = np.vstack([points, r0])
+
+        def loss_ag(params):
+            if method == "mpnn":
+                U = dfnn.output(params, X, "tanh", anp)[:, 0]
+                E = problem.T + U[:-1]
+                M = anp.mean(problem.psi2 * (E - anp.mean(E)) ** 2)
+                return anp.sqrt(M) + lam * (U[-1] - v0) ** 2
+            gU = autograd.elementwise_grad(lambda x: anp.sum(dfnn.output(params, x, "tanh", anp)))(X)
+            U0 = dfnn.output(params, X[-1:], "tanh", anp)[0, 0]
+            return anp.mean(anp.sum((problem.grad_T + gU[:-1]) ** 2, axis=1)) + lam * (U0 - v0) ** 2
+
+        assert loss == pytest.approx(loss_ag(net.params), rel=1e-12)
+        expected = autograd.grad(loss_ag)(net.params)
+        for g, e in zip(grads, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+        assert energy == pytest.approx(np.mean(problem.T + net(points)[:, 0]), rel=1e-13)
+
+
+def test_vjp_first_input_gradient_against_finite_differences():
+    net = dfnn.DFNN((3, 8, 8, 1), activation="softplus", seed=3)
+    X = np.random.default_rng(4).normal(size=(50, 3))
+    _, grad, _ = net.vjp_first(X, lambda U, g: (np.zeros_like(U), None))
+    h = 1e-6
+    fd = np.stack([(net(X + h * e)[:, 0] - net(X - h * e)[:, 0]) / (2 * h) for e in np.eye(3)], axis=1)
+    np.testing.assert_allclose(grad, fd, atol=1e-8)
+    deriv, grads = net.vjp_general(X, lambda d: (np.ones((50, 1)), np.ones((50, 1, 3)), None), mode="first")
+    _, _, grads_first = net.vjp_first(X, lambda U, g: (np.ones(50), np.ones((50, 3))))
+    for a, b in zip(grads, grads_first):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_metropolis_samples_hydrogen_mean_radius():
+    state = mpnn.hydrogen_ground_state()
+    n_chains = 400
+    points, acceptance = mpnn.sample_density(state, 40 * n_chains, n_chains=n_chains, burn_in=300, thin=10,
+                                             step=0.8, rng=5)
+    r = np.linalg.norm(points, axis=1).reshape(-1, n_chains)      # (sweeps kept, chains): chains are independent
+    per_chain = r.mean(axis=0)
+    error = per_chain.std(ddof=1) / np.sqrt(n_chains)
+    assert abs(r.mean() - 1.5) < 4 * error, (r.mean(), error)      # <r> = 3/2 for the 1s state
+    assert 0.2 < acceptance < 0.9
+
+
+def test_true_potential_gives_zero_loss_and_exact_energy():
+    for state, r0 in [(mpnn.hydrogen_ground_state(), [[1.0, 0.0, 0.0]]), (mpnn.harmonic_state(2), [[1.0]])]:
+        points, _ = mpnn.sample_density(state, 2000, rng=6)
+        T, psi2 = state.local_kinetic(points), np.exp(2 * state.log_psi(points))
+        V, V0 = state.potential(points), state.potential(np.array(r0))[0]
+        loss, Ebar, dU, dU0 = mpnn.mpnn_loss(V, V0, T, psi2, V0, 1.0)
+        assert loss < 1e-13 and Ebar == pytest.approx(state.energy, abs=1e-13)
+        h = 1e-5
+        grad_V = np.stack([(state.potential(points + h * e) - state.potential(points - h * e)) / (2 * h)
+                           for e in np.eye(state.dim)], axis=1)
+        loss_q, _, _ = mpnn.qpnn_loss(grad_V, V0, state.kinetic_gradient(points), V0, 1.0)
+        assert loss_q < 1e-12                                  # grad E = grad T + grad V = 0
+        # shifting V by a constant keeps the MPNN residual zero but the pinning term sees it
+        loss_shift, E_shift, _, _ = mpnn.mpnn_loss(V + 0.3, V0 + 0.3, T, psi2, V0, 2.0)
+        assert loss_shift == pytest.approx(2.0 * 0.3**2) and E_shift == pytest.approx(state.energy + 0.3)
+
+
+def test_closed_form_potential():
+    state = mpnn.harmonic_state(2)
+    x = np.linspace(-3, 3, 7)[:, None]
+    np.testing.assert_allclose(state.closed_form_potential(x), x[:, 0] ** 2 / 2, atol=1e-14)
+
+
+def test_learning_improves_the_potential_quickly():
+    state = mpnn.harmonic_state(2)
+    r = mpnn.learn_potential(state, "mpnn", r0=[1.0], v_r0=0.5, hidden=(16, 16), n_samples=400, steps=300,
+                             lr=1e-2, rng=0, progress=False)
+    assert r.loss[-1] < 0.7 * r.loss[0] and not r.diverged      # descends (a sign error in the gradient would not)
+    assert len(r.loss) == 300 and r.seconds > 0 and r.epsilon is not None and r.epsilon_grid is not None
+    assert r.potential(np.array([[0.0], [1.0]])).shape == (2,)
+
+
+def test_bad_inputs_raise_value_errors():
+    h = mpnn.hydrogen_ground_state()
+    with pytest.raises(ValueError, match="method"):
+        mpnn.learn_potential(h, "mpn", r0=[1, 0, 0], v_r0=-1)
+    with pytest.raises(ValueError, match="r0"):
+        mpnn.learn_potential(h, r0=[1, 0], v_r0=-1)
+    with pytest.raises(ValueError, match="lam"):
+        mpnn.learn_potential(h, r0=[1, 0, 0], v_r0=-1, lam=-1)
+    with pytest.raises(ValueError, match="box"):
+        mpnn.learn_potential(h, r0=[1, 0, 0], v_r0=-1, box=0)
+    for kwargs, name in [(dict(n_samples=0), "n_samples"), (dict(steps=0), "steps"), (dict(hidden=(4, 0)), "hidden")]:
+        with pytest.raises(ValueError, match=name):
+            mpnn.learn_potential(h, r0=[1, 0, 0], v_r0=-1, **kwargs)
+    with pytest.raises(ValueError, match="state"):
+        mpnn.learn_potential("hydrogen", r0=[1, 0, 0], v_r0=-1)
+    wrong_shape = mpnn.Eigenstate(2, lambda r: np.zeros((len(r), 1)), lambda r: np.zeros(len(r)), "bad")
+    with pytest.raises(ValueError, match="log_psi must return shape"):
+        wrong_shape.log_psi(np.zeros((3, 2)))
+    nan_state = mpnn.Eigenstate(1, lambda r: -r[:, 0] ** 2, lambda r: np.full(len(r), np.nan), "nan")
+    with pytest.raises(ValueError, match="NaN"):
+        mpnn.learn_potential(nan_state, r0=[0.0], v_r0=0.0, steps=1, n_samples=10, progress=False)
+    with pytest.raises(ValueError, match="callable"):
+        mpnn.Eigenstate(1, "psi", lambda r: r[:, 0])
+    with pytest.raises(ValueError, match="no known potential"):
+        nan_state.potential(np.zeros((1, 1)))
