@@ -150,12 +150,14 @@ def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def format_table(claims, *, markdown: bool = False) -> str:
-    """Render claims as ``quantity | paper | ours | exact/reference | within tolerance?``."""
+def format_table(claims, *, markdown: bool = False, chapter_column: bool = True) -> str:
+    """Render claims as ``[chapter |] quantity | paper | ours | exact/reference | tolerance | within tolerance?``."""
     header = ["chapter", "quantity", "paper", "ours", "exact/reference", "tolerance", "within tolerance?"]
     body = [[c.chapter, c.quantity, _fmt(c.paper), _fmt(float(c.ours)),
              _SYMBOL[c.comparison] + _fmt(c.reference), _fmt(c.tolerance),
              "yes" if c.within_tolerance else "NO"] for c in claims]
+    if not chapter_column:
+        header, body = header[1:], [row[1:] for row in body]
     if markdown:
         cell = lambda text: text.replace("|", "\\|")  # noqa: E731
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -225,7 +227,7 @@ def notebook_results(claims, *, notebook: str, scale: str | None = None):
     if os.environ.get(RECORD_ENV, "").strip() == "1" and results_dir().is_dir():
         write_record(claims, results_dir() / scale / f"{notebook}.json", chapter=claims[0].chapter if claims else "",
                      scale=scale, command=f"notebooks/{notebook}.ipynb")
-    return Markdown(format_table(claims, markdown=True))
+    return Markdown(format_table(claims, markdown=True, chapter_column=False))
 
 
 def load_rows(path) -> list[Claim]:
