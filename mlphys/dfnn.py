@@ -53,7 +53,7 @@ from .config import make_rng
 from .nn import activation as activation_function
 from .validate import as_array, integer
 
-ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu")   # relu: piecewise linear, so no useful second derivatives
+ACTIVATIONS = ("tanh", "sigmoid", "softplus")
 MODES = ("first", "diag", "full")
 
 
@@ -71,9 +71,6 @@ def activation_derivatives(name: str, z, order: int = 3):
         p = 0.5 * (1.0 + np.tanh(0.5 * z))          # the logistic function, sigma'
         d2 = p * (1.0 - p)
         out = [np.logaddexp(0.0, z), p, d2, d2 * (1.0 - 2.0 * p)]
-    elif name == "relu":
-        step = (z > 0).astype(float)
-        out = [z * step, step, np.zeros_like(z), np.zeros_like(z)]
     elif name == "identity":
         out = [z, np.ones_like(z), np.zeros_like(z), np.zeros_like(z)]
     else:
