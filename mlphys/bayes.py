@@ -120,8 +120,12 @@ def grid_posterior_moments(X, y, *, noise_sd: float, prior_sd: float, prior_mean
     widths = half_width * noise_sd * np.sqrt(np.diag(np.linalg.pinv(X.T @ X)))
     axes = [np.linspace(c - w, c + w, n_grid) for c, w in zip(centre, widths)]
     T0, T1 = np.meshgrid(*axes, indexing="ij")
-    resid = y[None, None, :] - (T0[..., None] * X[:, 0] + T1[..., None] * X[:, 1])
-    log_post = -0.5 * np.sum(resid**2, axis=-1) / noise_sd**2
+    # sum of squared residuals from sufficient statistics, never an (n_grid, n_grid, n) array:
+    # |y - X theta|^2 = |y - X theta_ls|^2 + (theta - theta_ls)^T X^T X (theta - theta_ls)
+    A = X.T @ X
+    d0, d1 = T0 - centre[0], T1 - centre[1]
+    rss = np.sum((y - X @ centre) ** 2) + A[0, 0] * d0**2 + 2 * A[0, 1] * d0 * d1 + A[1, 1] * d1**2
+    log_post = -0.5 * rss / noise_sd**2
     log_post -= 0.5 * ((T0 - m0[0]) ** 2 + (T1 - m0[1]) ** 2) / prior_sd**2
     w = np.exp(log_post - log_post.max())
     w /= w.sum()

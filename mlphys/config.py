@@ -41,6 +41,8 @@ def make_rng(seed=None) -> np.random.Generator:
     """Return a ``numpy.random.Generator``: ``seed`` may be an int, None or a Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, (bool, np.bool_)):
+        raise ValueError(f"seed must be an int, None or a numpy.random.Generator, got {seed!r}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an int, None or a numpy.random.Generator, got {type(seed).__name__}")
     if seed is not None and seed < 0:

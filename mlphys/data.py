@@ -41,16 +41,24 @@ def read_idx(path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"IDX file {path} does not exist")
-    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:   # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path} could not be read ({exc}); download it again") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
     dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is truncated: its header is incomplete")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape} but the file holds {data.size} values")
-    return data.reshape(shape)
+    expected = 1
+    for n in shape:                                 # Python integers: no overflow for absurd headers
+        expected *= n
+    if (len(raw) - 4 - 4 * ndim) != expected * dtype.itemsize:
+        raise ValueError(f"{path}: header says shape {shape} ({expected} values) but the file holds "
+                         f"{(len(raw) - 4 - 4 * ndim) // dtype.itemsize}; it is truncated or not this format")
+    return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape).copy()   # writable
 
 
 def write_idx(path, array) -> None:

@@ -72,6 +72,8 @@ def overlap(s, patterns) -> np.ndarray:
     ``patterns`` may be one pattern or a matrix of patterns (one per row).
     """
     s, xi = np.asarray(s, dtype=float), np.asarray(patterns, dtype=float)
+    if s.shape[-1] != xi.shape[-1]:
+        raise ValueError(f"s has {s.shape[-1]} spins but the patterns have {xi.shape[-1]}: they must match")
     return (s @ xi.T if xi.ndim == 2 else s @ xi) / s.shape[-1]
 
 
@@ -192,7 +194,9 @@ def capacity_curve(N: int, alphas, *, n_seeds: int = 5, n_probe: int = 20, flip_
 
 def crossing(x, y, level: float) -> float:
     """First ``x`` where the piecewise-linear curve ``y(x)`` falls below ``level`` (NaN if it never does)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x, y = as_array(x, "x", ndim=1), as_array(y, "y", ndim=1)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
     below = np.flatnonzero(y < level)
     if below.size == 0 or below[0] == 0:
         return float("nan") if below.size == 0 else float(x[0])

@@ -54,12 +54,18 @@ def rk4_step(f, psi, h, params=None, xp=np):
     return psi + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
+def _check_times(t0, t1):
+    t0, t1 = float(t0), float(t1)
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t0 == t1:
+        raise ValueError(f"t0 and t1 must be finite and different, got {t0} and {t1}")
+    return t0, t1
+
+
 def odeint(f, psi0, t0: float = 0.0, t1: float = 1.0, n_steps: int = 20, *, params=None, xp=np,
            return_path: bool = False):
     """Fixed-step RK4 from ``t0`` to ``t1``; ``return_path`` keeps every step (``(n_steps + 1, B, d)``)."""
     n_steps = integer(n_steps, "n_steps", minimum=1)
-    if not t1 != t0:
-        raise ValueError(f"t1 must differ from t0, got {t0} and {t1}")
+    t0, t1 = _check_times(t0, t1)
     h = (t1 - t0) / n_steps
     psi, path = psi0, [psi0]
     for _ in range(n_steps):
@@ -85,6 +91,7 @@ def adjoint_gradients(f: ODEFunc, psi1, dL_dpsi1, t0: float = 0.0, t1: float = 1
     if a1.shape != psi1.shape:
         raise ValueError(f"dL_dpsi1 must have the shape of psi1 {psi1.shape}, got {a1.shape}")
     n_steps = integer(n_steps, "n_steps", minimum=1)
+    t0, t1 = _check_times(t0, t1)
     h = -(t1 - t0) / n_steps
     shapes = [p.shape for p in f.params]
 
@@ -171,9 +178,13 @@ class RingClassifier:
 
     def loss_and_gradients(self, X, labels):
         """Binary cross-entropy and its gradients ``[W1, b1, W2, b2, w, c]`` (ODE part by the adjoint method)."""
+        y = as_array(labels, "labels", ndim=1)
+        if not np.all((y == 0) | (y == 1)):
+            raise ValueError(f"labels must be 0 or 1 (two classes), got values {np.unique(y)[:5]}")
         psi1 = self.flow(X)
+        if len(y) != len(psi1):
+            raise ValueError(f"labels has {len(y)} entries for {len(psi1)} points")
         p = 1.0 / (1.0 + np.exp(-(psi1 @ self.w + self.c)))
-        y = np.asarray(labels, dtype=float)
         n = len(y)
         loss = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
         dz = (p - y) / n

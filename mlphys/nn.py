@@ -228,6 +228,16 @@ def accuracy(net: Network, X, labels) -> float:
 
 # ----------------------------------------------------------------------------- optimisers
 
+def _check_state(optimizer, params):
+    """An optimiser's state belongs to the parameters it first stepped: refuse others clearly."""
+    shapes = [np.shape(p) for p in params]
+    if getattr(optimizer, "_shapes", None) is None:
+        optimizer._shapes = shapes
+    elif shapes != optimizer._shapes:
+        raise ValueError(f"this {type(optimizer).__name__} already holds the state of parameters with shapes "
+                         f"{optimizer._shapes}; create a new optimiser for each network")
+
+
 class SGD:
     """Stochastic gradient descent with optional (heavy-ball) momentum: ``v <- mu v - lr g; p <- p + v``."""
 
@@ -239,6 +249,7 @@ class SGD:
         self._v = None
 
     def step(self, params, grads):
+        _check_state(self, params)
         if self._v is None:
             self._v = [np.zeros_like(p) for p in params]
         for k, (p, g) in enumerate(zip(params, grads)):
@@ -259,6 +270,7 @@ class Adam:
         self._t = 0
 
     def step(self, params, grads):
+        _check_state(self, params)
         if self._m is None:
             self._m = [np.zeros_like(p) for p in params]
             self._s = [np.zeros_like(p) for p in params]
@@ -278,6 +290,7 @@ class History:
     val_accuracy: list = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+    diverged: bool = False
 
 
 def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=None, rng=None,
@@ -288,6 +301,8 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
     stops training after the current mini-batch and returns what was learned.
     """
     X, Y = net._check_XY(X, Y)
+    if (X_val is None) != (labels_val is None):
+        raise ValueError("X_val and labels_val go together: pass both to record the validation accuracy, or neither")
     epochs = integer(epochs, "epochs", minimum=1)
     batch_size = integer(batch_size, "batch_size", minimum=1)
     optimizer = optimizer or Adam()
@@ -305,6 +320,13 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
                 optimizer.step(net.params, grads)
                 total += loss * len(batch)
             history.loss.append(total / X.shape[0])
+            if not np.isfinite(history.loss[-1]) or history.loss[-1] > 1e30:
+                import warnings
+
+                history.diverged = True
+                warnings.warn(f"training diverged (loss {history.loss[-1]:.3g} after {len(history.loss)} epochs): "
+                              "lower the learning rate", RuntimeWarning, stacklevel=2)
+                break
             if X_val is not None:
                 history.val_accuracy.append(accuracy(net, X_val, labels_val))
     except KeyboardInterrupt:

@@ -64,6 +64,8 @@ def _check(kernel, psi0, n_layers, boundary):
 
 def residual_block(kernel, psi, boundary: str = "zero"):
     """One block ``psi + f * psi`` (``f`` on ``[psi(x+1), psi(x), psi(x-1)]``); zero or periodic boundary."""
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
     if boundary == "periodic":
         up, down = np.roll(psi, -1), np.roll(psi, 1)
     else:
@@ -230,6 +232,8 @@ def trotter_extrapolation(beta: float, slices, energies, errors):
     E, err = as_array(energies, "energies", ndim=1), as_array(errors, "errors", ndim=1)
     if not (tau.shape == E.shape == err.shape) or tau.size < 3:
         raise ValueError("slices, energies and errors need the same length >= 3")
+    if np.any(err <= 0):
+        raise ValueError("errors must be > 0 (they weight the fit); a zero error bar means the energy was not sampled")
     A = np.column_stack([np.ones_like(tau), tau**2, tau**4]) / err[:, None]
     coef, *_ = np.linalg.lstsq(A, E / err, rcond=None)
     cov = np.linalg.inv(A.T @ A)

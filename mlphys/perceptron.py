@@ -183,12 +183,18 @@ def separable_data(n: int, *, margin: float = 0.3, rng=None):
     rng = make_rng(rng)
     w_true, b_true = np.array([-0.5, 1.0]), -0.1
     scale = np.linalg.norm(w_true)
-    points = []
-    while len(points) < n:
-        p = rng.uniform(-1, 1, 2)
-        if abs(p @ w_true + b_true) / scale >= margin / 2:
-            points.append(p)
-    X = np.array(points)
+    # the farthest a point of the square can be from the line (at a corner); keep a usable acceptance rate
+    farthest = (np.abs(w_true).sum() + abs(b_true)) / scale
+    if margin / 2 >= 0.8 * farthest:
+        raise ValueError(f"margin={margin} leaves (almost) no room in [-1, 1]^2: points lie at most {farthest:.2f} "
+                         f"from the line, so use margin < {1.6 * farthest:.2f}")
+    kept = np.empty((0, 2))
+    for _ in range(10_000):
+        p = rng.uniform(-1, 1, (4 * n, 2))
+        kept = np.vstack([kept, p[np.abs(p @ w_true + b_true) / scale >= margin / 2]])
+        if len(kept) >= n:
+            break
+    X = kept[:n]
     return X, np.where(X @ w_true + b_true > 0, 1.0, -1.0), (w_true, b_true)
 
 

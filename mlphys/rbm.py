@@ -209,6 +209,7 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
     lr = positive(lr, "lr")
     rng = make_rng(rng)
     batch_size = len(data) if batch_size is None else integer(batch_size, "batch_size", minimum=1)
+    record_every = integer(record_every, "record_every", minimum=0)
     chains = rng.integers(0, 2, (integer(n_chains, "n_chains", minimum=1), rbm.n_visible)).astype(float)
     history = RBMHistory()
     iterator = progress_bar(range(1, epochs + 1), progress, f"RBM ({method})")
@@ -237,8 +238,11 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
 
 
 def bars_and_stripes(n: int) -> np.ndarray:
-    """All distinct n x n bars-and-stripes images as rows of 0/1 (2^(n+1) - 2 patterns)."""
+    """All distinct n x n bars-and-stripes images as rows of 0/1 (2^(n+1) - 2 patterns), for 2 <= n <= 12."""
     n = integer(n, "n", minimum=2)
+    if n > 12:
+        raise ValueError(f"n={n} gives 2^{n + 1} - 2 images of {n * n} pixels; use n <= 12 "
+                         f"(exact RBM training needs n <= 4)")
     patterns = set()
     for bits in product([0, 1], repeat=n):
         rows = np.repeat(np.array(bits, dtype=float)[:, None], n, axis=1)

@@ -76,9 +76,15 @@ class PDENet:
             self.stencils = pde_stencils(kind)
             self._A = self.stencils.reshape(5, 9) @ self._B2      # the five PDE terms as flattened operators
             layers = [np.concatenate([rng.normal(0.0, 0.1, 4), [0.0]]) for _ in range(self.depth)]
-        self.head = nn.Network([side * side, hidden, n_classes], hidden="relu", output="softmax",
-                               loss="cross_entropy", rng=rng)
-        self.params = layers + self.head.params
+        self._head = nn.Network([side * side, hidden, n_classes], hidden="relu", output="softmax",
+                                loss="cross_entropy", rng=rng)
+        self.params = layers + self._head.params
+
+    @property
+    def head(self) -> nn.Network:
+        """The classifier, with the current parameters (optimisers replace the arrays in ``params``)."""
+        self._head.params = self.params[self.depth:]
+        return self._head
 
     # ------------------------------------------------------------------ kernels
     def _coefficients(self, p, xp=np):
@@ -122,7 +128,6 @@ class PDENet:
 
     def predict(self, X):
         """Class probabilities ``(n, n_classes)``."""
-        self.head.params = self.params[self.depth:]
         return self.head.predict(self.hidden_states(X)[-1])
 
     def accuracy(self, X, labels) -> float:
@@ -135,7 +140,6 @@ class PDENet:
     def backward(self, X, Y):
         """Cross-entropy loss and gradients for ``self.params`` (blocks, then the classifier)."""
         X = self._check_X(X)
-        self.head.params = self.params[self.depth:]
         psi, pres, inputs, ops = X, [], [], []
         for p in self.params[:self.depth]:
             M = self.operator(p)

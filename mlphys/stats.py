@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import chi2
 
-from .validate import as_array, integer
+from .validate import as_array, integer, positive
 
 
 def blocking(samples):
@@ -69,6 +69,9 @@ def radial_density(positions, *, r_max: float, n_bins: int = 60):
     """
     X = as_array(positions, "positions", ndim=3)
     n_samples, n_particles, dim = X.shape
+    if dim > 3:
+        raise ValueError(f"positions must be in 1, 2 or 3 dimensions (last axis), got {dim}")
+    r_max = positive(r_max, "r_max")
     r = np.linalg.norm(X, axis=-1).ravel()
     edges = np.linspace(0.0, r_max, integer(n_bins, "n_bins", minimum=2) + 1)
     counts, _ = np.histogram(r, bins=edges)

@@ -21,6 +21,8 @@ def as_array(value, name: str, *, ndim=None, finite: bool = True) -> np.ndarray:
 
 def positive(value, name: str, *, allow_zero: bool = False) -> float:
     """Check that a scalar is (strictly) positive and return it as float."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -29,7 +29,7 @@ from scipy.special import expit
 
 from . import nn, stats
 from .config import by_scale, make_rng, progress_bar
-from .validate import integer, positive
+from .validate import as_array, integer, positive
 
 ANSATZE = ("gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", "slater-rbm", "slater-jastrow")
 
@@ -225,6 +225,8 @@ def _shell_quantum_numbers(n_orbitals: int, dim: int):
 
 def closed_shell_numbers(dim: int, max_particles: int = 100):
     """Particle numbers that fill harmonic-oscillator shells with both spins (2D: 2, 6, 12, 20, ...)."""
+    dim = integer(dim, "dim", minimum=1)
+    max_particles = integer(max_particles, "max_particles", minimum=0)
     out, total, shell = [], 0, 0
     while True:
         total += 2 * sum(1 for q in iproduct(range(shell + 1), repeat=dim) if sum(q) == shell)
@@ -243,7 +245,7 @@ class Slater(Factor):
     """
 
     def __init__(self, n_particles: int, dim: int, omega: float = 1.0):
-        allowed = closed_shell_numbers(dim)
+        allowed = closed_shell_numbers(integer(dim, "dim", minimum=1))
         if n_particles not in allowed:
             raise ValueError(f"n_particles={n_particles} does not fill closed shells in {dim}D; "
                              f"use one of {allowed[:6]}")
@@ -483,6 +485,11 @@ def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, 
     n_steps = integer(n_steps, "n_steps", minimum=1)
     burn_in = integer(burn_in, "burn_in", minimum=0)
     rng = make_rng(rng)
+    if X0 is not None:
+        X0 = as_array(X0, "X0", ndim=3)
+        if X0.shape != (n_walkers, H.n_particles, H.dim):
+            raise ValueError(f"X0 must have shape {(n_walkers, H.n_particles, H.dim)} (walkers, particles, dim), "
+                             f"got {X0.shape}")
     X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim)) if X0 is None else X0.copy()
     state = sampler.init(wf, X)
     for _ in range(burn_in):

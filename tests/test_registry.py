@@ -107,3 +107,23 @@ def test_numbering_plan_is_used_everywhere():
     assert not re.search(r"\b\d\.\d (?:[A-Z])", readme), "README still numbers a chapter as a section (e.g. 5.1)"
 
 
+
+
+def test_notebook_results_writes_only_when_asked(monkeypatch, tmp_path):
+    """Running a chapter notebook must not modify tracked files: results/class is written only by `make notebooks`."""
+    monkeypatch.setattr(registry, "results_dir", lambda: tmp_path)
+    (tmp_path / "class").mkdir()
+    rows = [Claim("regression", "q", ours=1.0, reference=1.0, tolerance=0.1)]
+    monkeypatch.delenv(registry.RECORD_ENV, raising=False)
+    table = registry.notebook_results(rows, notebook="chapter01_x", scale="class")
+    assert not list(tmp_path.rglob("*.json"))
+    assert "| q |" in table.data and "chapter" not in table.data.splitlines()[0]
+    monkeypatch.setenv(registry.RECORD_ENV, "1")
+    registry.notebook_results(rows, notebook="chapter01_x", scale="class")
+    assert (tmp_path / "class" / "chapter01_x.json").is_file()
+
+
+def test_scorecard_says_not_recorded(monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "results_dir", lambda: tmp_path)
+    text, ok, total = registry.scorecard("paper")
+    assert (ok, total) == (0, 0) and text.count("paper scale: not recorded") == len(registry.CHAPTERS)
