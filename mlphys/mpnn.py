@@ -305,19 +305,23 @@ class Problem:
     v_r0: float
     lam: float
 
-    def evaluate(self, net: dfnn.DFNN):
-        """``(loss, energy, parameter gradients)`` of ``net`` (one sweep of :meth:`mlphys.dfnn.DFNN.vjp_first`)."""
-        X = np.vstack([self.points, self.r0[None, :]])
+    def evaluate(self, net: dfnn.DFNN, batch=None):
+        """``(loss, energy, parameter gradients)`` of ``net`` on all points, or on the indices ``batch``
+        (one sweep of :meth:`mlphys.dfnn.DFNN.vjp_first`)."""
+        sel = slice(None) if batch is None else batch
+        T, psi2 = self.T[sel], self.psi2[sel]
+        grad_T = None if self.grad_T is None else self.grad_T[sel]
+        X = np.vstack([self.points[sel], self.r0[None, :]])
         out = {}
 
         def cotangent(U, grad_U):
             c0 = np.zeros(len(U))
-            out["energy"] = float(np.mean(self.T + U[:-1]))           # Eq. 8 (Metropolis) or Eq. 10 (uniform)
+            out["energy"] = float(np.mean(T + U[:-1]))                # Eq. 8 (Metropolis) or Eq. 10 (uniform)
             if self.method == "mpnn":
-                out["loss"], _, c0[:-1], c0[-1] = mpnn_loss(U[:-1], U[-1], self.T, self.psi2, self.v_r0, self.lam)
+                out["loss"], _, c0[:-1], c0[-1] = mpnn_loss(U[:-1], U[-1], T, psi2, self.v_r0, self.lam)
                 return c0, None
             c1 = np.zeros_like(grad_U)
-            out["loss"], c1[:-1], c0[-1] = qpnn_loss(grad_U[:-1], U[-1], self.grad_T, self.v_r0, self.lam)
+            out["loss"], c1[:-1], c0[-1] = qpnn_loss(grad_U[:-1], U[-1], grad_T, self.v_r0, self.lam)
             return c0, c1
 
         _, _, grads = net.vjp_first(X, cotangent)
@@ -325,14 +329,16 @@ class Problem:
 
 
 def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: float = 1.0, hidden=None,
-                    n_samples=None, steps=None, init_scale: float = 0.01, box: float = 5.0, lr: float = 1e-3,
+                    n_samples=None, steps=None, batch_size=None, init_scale: float = 0.01, box: float = 5.0,
+                    lr: float = 1e-3,
                     step_size: float = 1.0, activation: str = "tanh", rng=None, scale=None,
                     progress: bool = True) -> PotentialResult:
     """Train ``U_theta`` so that ``state`` is its eigenstate, by ``method`` = "mpnn", "qpnn" or "qpnn+ms".
 
     ``r0``, ``v_r0``: the point where the potential is known and its value (the pinning term, weight ``lam``).
     ``hidden`` (widths), ``n_samples`` and ``steps`` (full-batch Adam steps, rate ``lr``) default to
-    :func:`settings` at ``scale``. All initial weights are multiplied by ``init_scale`` (the paper's delta),
+    :func:`settings` at ``scale``; ``batch_size`` (default: all points) draws a random mini-batch of the
+    training points for each step, as the authors' oscillator runs do. All initial weights are multiplied by ``init_scale`` (the paper's delta),
     so that training starts from ``U ~ 0``. Training points: ``n_samples`` uniform in ``[-box, box]^dim``
     (QPNN) or from ``|Psi|^2`` by Metropolis with step ``step_size`` (QPNN+MS, MPNN). Training stops
     early, with ``diverged=True``, if the loss becomes non-finite; Ctrl-C stops it with ``interrupted=True``.
@@ -354,6 +360,8 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
         integer(w, f"hidden[{k}]", minimum=1)
     n_samples = integer(defaults["n_samples"] if n_samples is None else n_samples, "n_samples", minimum=2)
     steps = integer(defaults["steps"] if steps is None else steps, "steps", minimum=1)
+    if batch_size is not None:
+        batch_size = integer(batch_size, "batch_size", minimum=2)
     rng = make_rng(rng)
 
     acceptance = None
@@ -371,7 +379,8 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     start = time.perf_counter()
     try:
         for _ in progress_bar(range(steps), progress, f"{method} on {state.name or 'state'}"):
-            loss, _, grads = problem.evaluate(net)
+            batch = None if batch_size is None else rng.choice(n_samples, min(batch_size, n_samples), replace=False)
+            loss, _, grads = problem.evaluate(net, batch)
             if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)):
                 diverged = True
                 break
@@ -388,4 +397,4 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     return PotentialResult(state, method, net, energy, losses, eps, eps_grid, seconds, points, acceptance,
                            diverged, interrupted,
                            dict(lam=lam, hidden=hidden, n_samples=n_samples, steps=steps, init_scale=init_scale,
-                                box=box, lr=lr, r0=r0.tolist(), v_r0=v_r0))
+                                box=box, lr=lr, batch_size=batch_size, r0=r0.tolist(), v_r0=v_r0))

@@ -156,3 +156,11 @@ def test_bad_inputs_raise_value_errors():
         mpnn.Eigenstate(1, "psi", lambda r: r[:, 0])
     with pytest.raises(ValueError, match="no known potential"):
         nan_state.potential(np.zeros((1, 1)))
+
+
+def test_mini_batches_train_too():
+    r = mpnn.learn_potential(mpnn.harmonic_state(2), "qpnn+ms", r0=[1.0], v_r0=0.5, hidden=(8,), n_samples=200,
+                             steps=50, batch_size=16, lr=1e-2, rng=1, progress=False)
+    assert len(r.loss) == 50 and r.settings["batch_size"] == 16 and np.all(np.isfinite(r.loss))
+    with pytest.raises(ValueError, match="batch_size"):
+        mpnn.learn_potential(mpnn.harmonic_state(2), r0=[1.0], v_r0=0.5, batch_size=1, progress=False)

@@ -181,3 +181,11 @@ def test_single_particle_determinant_ratio_and_sherman_morrison_update():
         ratio = vmc.determinant_ratio(inv, i, row)
         np.testing.assert_allclose(ratio, np.linalg.det(Dn) / np.linalg.det(D), rtol=1e-10)
         np.testing.assert_allclose(vmc.inverse_update(inv, i, row, ratio), np.linalg.inv(Dn), rtol=1e-8, atol=1e-10)
+
+
+def test_two_electron_exact_energies_2d():
+    """Taut's 2D analytic energies (J. Phys. A 27, 1045 (1994)), reproduced by diagonalisation."""
+    assert vmc.two_electron_energy_2d(1.0) == pytest.approx(3.0, abs=1e-6)
+    assert vmc.two_electron_energy_2d(1.0 / 6.0) == pytest.approx(2.0 / 3.0, abs=1e-6)
+    # without the repulsion's help the energy would be 2 omega: the interaction raises it
+    assert vmc.two_electron_energy_2d(0.5) > 1.0

@@ -2,7 +2,8 @@
 
 The lecture shows figures but prints no energies, so the "paper" column is empty.
 References: the exact non-interacting energies; Taut's exact two-electron
-energies (Taut, Phys. Rev. A 48, 3561 (1993)): E = 3 at omega = 1 and E = 2/3 at
+energies in two dimensions (Taut, J. Phys. A 27, 1045 (1994); his Phys. Rev. A 48, 3561 (1993)
+is the 3D problem), checked here by :func:`mlphys.vmc.two_electron_energy_2d`: E = 3 at omega = 1 and E = 2/3 at
 omega = 1/6; the Hartree-Fock energy 3.1619 at omega = 1; and the diffusion
 Monte Carlo energy 20.1597 for six electrons at omega = 1 (Pedersen Lohne et al.,
 Phys. Rev. B 84, 115302 (2011)).
@@ -63,14 +64,14 @@ def claims_from_results(results: dict):
     if n in results:
         r = results[n]
         rows.append(Claim(VMC, n + ": E (above exact: variational)", r.energy, TAUT_OMEGA_1, 3 * r.error,
-                          comparison="at_least", note="Taut 1993; no cusp, so it plateaus"))
+                          comparison="at_least", note="Taut 1994 (2D); no cusp, so it plateaus"))
         rows.append(Claim(VMC, n + ": E (below Hartree-Fock)", r.energy, HARTREE_FOCK_OMEGA_1, 0.0,
                           comparison="at_most"))
     n = "2 electrons 2D, RBM x Pade-Jastrow"
-    add(n, n + ": E", E, TAUT_OMEGA_1, 3e-4, note="Taut 1993: exactly 3")
+    add(n, n + ": E", E, TAUT_OMEGA_1, 3e-4, note="Taut 1994 (2D): exactly 3")
     add(n, n + ": error", err, 1e-4, 0.0, "at_most")
     n = "2 electrons 2D, omega = 1/6, RBM x Pade-Jastrow"
-    add(n, n + ": E", E, TAUT_OMEGA_1_6, 3e-4, note="Taut 1993: exactly 2/3")
+    add(n, n + ": E", E, TAUT_OMEGA_1_6, 3e-4, note="Taut 1994 (2D): exactly 2/3")
     n = "6 particles 2D, no interaction, Slater"
     add(n, n + ": E", E, 10.0, 1e-4, note="exact 10")
     for n in ("6 electrons 2D, Slater x Pade-Jastrow", "6 electrons 2D, Slater x RBM x Pade-Jastrow"):
