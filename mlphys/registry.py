@@ -239,6 +239,18 @@ def load_rows(path) -> list[Claim]:
     return [Claim(**{k: v for k, v in row.items() if k in fields}) for row in rows]
 
 
+def recorded_table(chapter_id: str, scale: str = "paper") -> str:
+    """A chapter's recorded table at ``scale`` as Markdown, with its command, commit and date - or "not recorded"."""
+    c = chapter(chapter_id)
+    path = results_dir() / scale / f"{c.notebook if scale == 'class' else c.id}.json"
+    if not path.is_file():
+        return f"{scale} scale: not recorded."
+    with open(path) as fh:
+        record = json.load(fh)
+    head = f"`{record['command']}`" + (f" at commit `{record['commit'][:10]}`, {record['date']}" if "commit" in record else "")
+    return head + "\n\n" + format_table(load_rows(path), markdown=True, chapter_column=False)
+
+
 def scorecard(scale: str) -> tuple[str, int, int]:
     """The scorecard section for ``scale``: one table per registered chapter, in book order.
 
