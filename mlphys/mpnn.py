@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import dfnn, nn, vmc
 from .config import by_scale, make_rng, progress_bar
@@ -377,6 +378,9 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     optimizer = nn.Adam(lr=lr)
     losses, diverged, interrupted = [], False, False
     start = time.perf_counter()
+    # the matrices are small: one BLAS thread is faster, gives the same numbers, and does not slow to a
+    # crawl when other processes share the cores
+    limits = threadpool_limits(limits=1, user_api="blas")
     try:
         for _ in progress_bar(range(steps), progress, f"{method} on {state.name or 'state'}"):
             batch = None if batch_size is None else rng.choice(n_samples, min(batch_size, n_samples), replace=False)
@@ -388,6 +392,8 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
             optimizer.step(net.params, grads)
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        limits.restore_original_limits()
     seconds = time.perf_counter() - start
 
     energy = float(np.mean(problem.T + net(points)[:, 0]))       # Eq. 8 / Eq. 10 with the final network
