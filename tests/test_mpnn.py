@@ -164,3 +164,14 @@ def test_mini_batches_train_too():
     assert len(r.loss) == 50 and r.settings["batch_size"] == 16 and np.all(np.isfinite(r.loss))
     with pytest.raises(ValueError, match="batch_size"):
         mpnn.learn_potential(mpnn.harmonic_state(2), r0=[1.0], v_r0=0.5, batch_size=1, progress=False)
+
+
+def test_state_from_grid_recovers_the_local_kinetic_term():
+    x = np.linspace(-5, 5, 401)
+    psi = (4 * x**2 - 2) * np.exp(-x**2 / 2)
+    state = mpnn.state_from_grid(x, psi, smoothing=0.0)            # exact data: the interpolating spline
+    inner = np.array([[-2.0], [-1.5], [0.0], [0.3], [1.2], [2.5]])   # away from the nodes at +-1/sqrt2
+    np.testing.assert_allclose(state.local_kinetic(inner), 2.5 - inner[:, 0] ** 2 / 2, atol=1e-4)
+    assert np.isneginf(state.log_psi(np.array([[6.0]])))[0]         # no density outside the data
+    with pytest.raises(ValueError, match="increasing"):
+        mpnn.state_from_grid(x[::-1], psi)
