@@ -22,6 +22,7 @@ hand-written backward pass differentiates: the oracle in the tests.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -321,8 +322,6 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
                 total += loss * len(batch)
             history.loss.append(total / X.shape[0])
             if not np.isfinite(history.loss[-1]) or history.loss[-1] > 1e30:
-                import warnings
-
                 history.diverged = True
                 warnings.warn(f"training diverged (loss {history.loss[-1]:.3g} after {len(history.loss)} epochs): "
                               "lower the learning rate", RuntimeWarning, stacklevel=2)

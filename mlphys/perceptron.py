@@ -194,6 +194,8 @@ def separable_data(n: int, *, margin: float = 0.3, rng=None):
         kept = np.vstack([kept, p[np.abs(p @ w_true + b_true) / scale >= margin / 2]])
         if len(kept) >= n:
             break
+    else:
+        raise ValueError(f"margin={margin}: too few points of [-1, 1]^2 lie outside the gap; use a smaller margin")
     X = kept[:n]
     return X, np.where(X @ w_true + b_true > 0, 1.0, -1.0), (w_true, b_true)
 

@@ -213,6 +213,12 @@ def results_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "results"
 
 
+def record_path(chapter_id, scale: str) -> Path:
+    """Where a chapter's record lives: ``results/class/<notebook>.json`` or ``results/paper/<id>.json``."""
+    c = chapter(chapter_id)
+    return results_dir() / scale / f"{c.notebook if scale == 'class' else c.id}.json"
+
+
 def notebook_results(claims, *, notebook: str, scale: str | None = None):
     """A chapter's Results cell: the claims as a Markdown table (rendered as a table in the web book).
 
@@ -241,8 +247,7 @@ def load_rows(path) -> list[Claim]:
 
 def recorded_table(chapter_id: str, scale: str = "paper") -> str:
     """A chapter's recorded table at ``scale`` as Markdown, with its command, commit and date - or "not recorded"."""
-    c = chapter(chapter_id)
-    path = results_dir() / scale / f"{c.notebook if scale == 'class' else c.id}.json"
+    path = record_path(chapter_id, scale)
     if not path.is_file():
         return f"{scale} scale: not recorded."
     with open(path) as fh:
@@ -259,10 +264,9 @@ def scorecard(scale: str) -> tuple[str, int, int]:
     without a record says so. Returns (Markdown, claims within tolerance, claims).
     """
     scale = get_scale(scale)
-    folder = results_dir() / scale
     parts, ok, total = [], 0, 0
     for c in sorted(CHAPTERS.values(), key=lambda c: c.number):
-        path = folder / f"{c.notebook if scale == 'class' else c.id}.json"
+        path = record_path(c, scale)
         parts.append(f"### {c.number}. {c.title}\n\nid `{c.id}`, notebook `notebooks/{c.notebook}.ipynb`")
         if not path.is_file():
             parts.append(f"{scale} scale: not recorded.")

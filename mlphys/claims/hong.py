@@ -46,10 +46,10 @@ def settings(scale=None):
         oscillator=dict(hidden=(32, 32, 128), steps=79_000, batch_size=32, lr=1e-3, n_samples=2500)))
 
 
-def run(system: str, method: str, seed: int, scale=None, **overrides) -> mpnn.PotentialResult:
+def run(system: str, method: str, *, rng=0, scale=None, **overrides) -> mpnn.PotentialResult:
     """One training run of ``method`` on ``system`` ("hydrogen" or "oscillator") at ``scale``."""
     s, spec = settings(scale), SYSTEMS[system]
-    kwargs = dict(r0=spec["r0"], v_r0=spec["v_r0"], rng=seed, progress=False, **s[system])
+    kwargs = dict(r0=spec["r0"], v_r0=spec["v_r0"], rng=rng, progress=False, **s[system])
     kwargs.update(overrides)
     return mpnn.learn_potential(spec["state"](), method, **kwargs)
 
@@ -60,7 +60,7 @@ def table_experiment(scale=None, progress=False) -> dict:
     cases = [(system, method, seed) for system in SYSTEMS for method in METHODS for seed in s["seeds"]]
     out = {}
     for system, method, seed in progress_bar(cases, progress, "Table I runs"):
-        out.setdefault((system, method), []).append(run(system, method, seed, scale))
+        out.setdefault((system, method), []).append(run(system, method, rng=seed, scale=scale))
     return out
 
 
@@ -128,10 +128,10 @@ def claims_from_results(results: dict, sampler_check=None):
     return rows
 
 
-def sampler_mean_radius(n_chains: int = 400, per_chain: int = 25, seed: int = 0):
+def sampler_mean_radius(n_chains: int = 400, per_chain: int = 25, *, rng=0):
     """``<r>`` of hydrogen from :func:`mlphys.mpnn.sample_density`, with the error from independent chains."""
     points, _ = mpnn.sample_density(mpnn.hydrogen_ground_state(), n_chains * per_chain, n_chains=n_chains,
-                                    burn_in=300, thin=10, step=0.8, rng=seed)
+                                    burn_in=300, thin=10, step=0.8, rng=rng)
     r = np.linalg.norm(points, axis=1).reshape(per_chain, n_chains).mean(axis=0)
     return float(r.mean()), float(r.std(ddof=1) / np.sqrt(n_chains))
 
