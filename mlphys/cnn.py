@@ -1,0 +1,243 @@
+"""One-dimensional convolutional networks in NumPy: the standard CNN and the average-channel CNN.
+
+Costa, Scriva, Fazio and Pilati (Phys. Rev. E 2022), Sec. II A and Table I, Chapters 10-11.
+A block is convolution (kernel k_f, periodic or zero padding, Eq. 7) -> activation -> average pooling
+(k_s); the average-channel CNN adds the inter-channel average of Eq. 8 after each block, so that
+every convolution has one input channel (Eq. 9) and the parameter count grows linearly in N_c instead of
+quadratically. A flatten and one dense output neuron give the kinetic energy T[n].
+
+Layout: activations are (batch, grid, channels), the batch axis first and channels contiguous, so a
+convolution is one matrix product of the shifted copies ("im2col") with the (k * C_in, C_out) kernel.
+Back-propagation is written out (:meth:`CNN.backward` for the parameters, :meth:`CNN.input_gradient`
+for dT/dn, the discrete functional derivative of Eq. 17 times dx); :meth:`CNN.predict_from_params`
+is the same forward pass over an array module ``xp``, so autograd checks both in the tests.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import nn
+from .config import make_rng
+from .validate import as_array, integer, positive
+
+PADDINGS = ("periodic", "zero")
+ACTIVATIONS = ("relu", "softplus")
+
+#: Table I of the paper: the two standard CNNs and the three average-channel CNNs.
+ARCHITECTURES = {
+    "cnn-relu": dict(channels=30, pools=(2, 2, 2), activation="relu", average=False),
+    "cnn-softplus": dict(channels=30, pools=(2, 2, 2), activation="softplus", average=False),
+    "avg-60": dict(channels=60, pools=(4, 2), activation="relu", average=True),
+    "avg-140": dict(channels=140, pools=(4, 2), activation="relu", average=True),
+    "avg-260": dict(channels=260, pools=(4, 2), activation="relu", average=True),
+}
+
+
+class CNN:
+    """``len(pools)`` convolutional blocks of ``channels`` filters, then one dense output neuron.
+
+    Parameters: per block a kernel W of shape (kernel, C_in, channels) and a bias (channels,); then the
+    dense weights (features,) and bias (). C_in is 1 for the first block and, with ``average=True``,
+    for every block. Initialised as PyTorch does: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) from ``rng``.
+    """
+
+    def __init__(self, n_grid: int, *, channels: int, pools, kernel: int = 13, activation: str = "relu",
+                 average: bool = False, padding: str = "periodic", rng=None):
+        self.n_grid = integer(n_grid, "n_grid", minimum=1)
+        self.channels = integer(channels, "channels", minimum=1)
+        self.pools = tuple(integer(p, "pools", minimum=1) for p in pools)
+        if not self.pools:
+            raise ValueError("pools must list one pooling size per block, e.g. (2, 2, 2)")
+        self.kernel = integer(kernel, "kernel", minimum=1)
+        if self.kernel % 2 == 0:
+            raise ValueError(f"kernel must be odd (a centred filter), got {kernel}")
+        if self.kernel > self.n_grid:
+            raise ValueError(f"kernel={kernel} is larger than the grid ({n_grid} points); use a smaller kernel")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+        if self.n_grid % int(np.prod(self.pools)):
+            raise ValueError(f"n_grid={n_grid} must be divisible by the product of pools {self.pools}")
+        self.activation, self.average, self.padding = activation, bool(average), padding
+        self.sizes = [self.n_grid // int(np.prod(self.pools[:i])) for i in range(len(self.pools) + 1)]
+        if min(self.sizes[:-1]) < self.kernel:
+            raise ValueError(f"kernel={kernel} is larger than the grid of a deeper block ({min(self.sizes[:-1])} "
+                             "points); use fewer or smaller pools, or a smaller kernel")
+        rng = make_rng(rng)
+        self.params = []
+        c_in = 1
+        for _ in self.pools:
+            bound = 1 / np.sqrt(self.kernel * c_in)
+            self.params.append(rng.uniform(-bound, bound, (self.kernel, c_in, self.channels)))
+            self.params.append(rng.uniform(-bound, bound, self.channels))
+            c_in = 1 if self.average else self.channels
+        features = self.sizes[-1] * c_in
+        bound = 1 / np.sqrt(features)
+        self.params.append(rng.uniform(-bound, bound, features))
+        self.params.append(rng.uniform(-bound, bound, ()))
+        self.scaling = (1.0, 0.0, 1.0)
+
+    def set_scaling(self, x_scale: float, y_shift: float, y_scale: float) -> None:
+        """Fixed (not trained) affine maps: T = y_shift + y_scale * net(x_scale * n).
+
+        :func:`mlphys.dft.train_functional` sets them from the training data (densities of order one,
+        standardised targets), which Adam needs far fewer steps to fit; derivatives include them.
+        """
+        self.scaling = (positive(x_scale, "x_scale"), float(y_shift), positive(y_scale, "y_scale"))
+
+    @classmethod
+    def from_architecture(cls, name: str, n_grid: int, *, padding: str = "periodic", rng=None) -> "CNN":
+        """One of :data:`ARCHITECTURES` (Table I) on an ``n_grid``-point grid."""
+        if name not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {list(ARCHITECTURES)}, got {name!r}")
+        return cls(n_grid, padding=padding, rng=rng, **ARCHITECTURES[name])
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.size for p in self.params)
+
+    def describe(self) -> str:
+        kind = "average-channel CNN" if self.average else "CNN"
+        return (f"{kind}: {len(self.pools)} blocks, N_c = {self.channels}, k_f = {self.kernel}, "
+                f"k_s = {list(self.pools)}, {self.activation}, {self.padding} padding, {self.n_params} parameters")
+
+    # -- checks ---------------------------------------------------------------
+    def _check_X(self, X):
+        X = as_array(X, "X")
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.n_grid:
+            raise ValueError(f"X must have shape (batch, {self.n_grid}) (one density per row), got {X.shape}")
+        return X
+
+    def _check_XY(self, X, Y):
+        X = self._check_X(X)
+        Y = as_array(Y, "Y").reshape(-1)
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"Y must hold one target per row of X ({X.shape[0]}), got {Y.shape[0]}")
+        return X, Y
+
+    # -- building blocks --------------------------------------------------------
+    def _pad(self, h, xp=np):
+        p = self.kernel // 2
+        if self.padding == "periodic":
+            return xp.concatenate([h[:, h.shape[1] - p:], h, h[:, :p]], axis=1)
+        zeros = xp.zeros((h.shape[0], p, h.shape[2]))
+        return xp.concatenate([zeros, h, zeros], axis=1)
+
+    def _columns(self, h, xp=np):
+        """im2col: (B, N, k, C) with cols[b, i, j] = h_padded[b, i + j], the inputs under filter tap j."""
+        hp = self._pad(h, xp)
+        N = h.shape[1]
+        return xp.stack([hp[:, j:j + N] for j in range(self.kernel)], axis=2)
+
+    def _fold(self, dcols):
+        """Adjoint of :meth:`_columns`: scatter (B, N, k, C) back onto (B, N, C) (col2im)."""
+        B, N, k, C = dcols.shape
+        p = k // 2
+        dhp = np.zeros((B, N + 2 * p, C))
+        for j in range(k):
+            dhp[:, j:j + N] += dcols[:, :, j]
+        dh = dhp[:, p:p + N]
+        if self.padding == "periodic":
+            dh[:, N - p:] += dhp[:, :p]
+            dh[:, :p] += dhp[:, N + p:]
+        return dh
+
+    def _act(self, z, xp=np):
+        return nn.activation(self.activation, z, xp)
+
+    def predict_from_params(self, params, X, xp=np):
+        """T[n] for each row of X (B, n_grid) as a pure function of ``params`` over ``xp`` (autograd oracle)."""
+        x_scale, y_shift, y_scale = self.scaling
+        h = x_scale * X[:, :, None]
+        for b, s in enumerate(self.pools):
+            W, bias = params[2 * b], params[2 * b + 1]
+            cols = self._columns(h, xp)
+            B, N, k, C = cols.shape
+            z = xp.reshape(xp.dot(xp.reshape(cols, (B * N, k * C)), xp.reshape(W, (k * C, -1))) + bias,
+                           (B, N, -1))
+            a = self._act(z, xp)
+            h = xp.mean(xp.reshape(a, (B, N // s, s, -1)), axis=2)
+            if self.average:
+                h = xp.mean(h, axis=2, keepdims=True)
+        return y_shift + y_scale * (xp.dot(xp.reshape(h, (h.shape[0], -1)), params[-2]) + params[-1])
+
+    # -- forward and back-propagation ---------------------------------------------
+    def _forward(self, X):
+        cache, h = [], self.scaling[0] * X[:, :, None]
+        for b, s in enumerate(self.pools):
+            W, bias = self.params[2 * b], self.params[2 * b + 1]
+            cols = self._columns(h)
+            B, N, k, C = cols.shape
+            z = (cols.reshape(B * N, k * C) @ W.reshape(k * C, -1) + bias).reshape(B, N, -1)
+            a = self._act(z)
+            h = a.reshape(B, N // s, s, -1).mean(axis=2)
+            if self.average:
+                h = h.mean(axis=2, keepdims=True)
+            cache.append((cols, z))
+        flat = h.reshape(h.shape[0], -1)
+        return self.scaling[1] + self.scaling[2] * (flat @ self.params[-2] + self.params[-1]), flat, cache
+
+    def predict(self, X) -> np.ndarray:
+        """The learned functional T[n] for each row of ``X`` (densities on the grid), shape (batch,)."""
+        return self._forward(self._check_X(X))[0]
+
+    def _backward(self, dout, flat, cache, *, params: bool, inputs: bool):
+        grads = [None] * len(self.params)
+        dout = self.scaling[2] * dout
+        if params:
+            grads[-2] = flat.T @ dout
+            grads[-1] = np.sum(dout)
+        B = dout.shape[0]
+        c_last = 1 if self.average else self.channels
+        dh = np.multiply.outer(dout, self.params[-2]).reshape(B, self.sizes[-1], c_last)
+        for b in reversed(range(len(self.pools))):
+            s, (cols, z) = self.pools[b], cache[b]
+            W = self.params[2 * b]
+            if self.average:
+                dh = np.broadcast_to(dh / self.channels, dh.shape[:2] + (self.channels,))
+            da = np.repeat(dh, s, axis=1) / s
+            if self.activation == "relu":
+                dz = da * (z > 0)
+            else:
+                dz = da * nn.activation("sigmoid", z)
+            _, N, k, C = cols.shape
+            dz2 = dz.reshape(B * N, -1)
+            if params:
+                grads[2 * b] = (cols.reshape(B * N, k * C).T @ dz2).reshape(W.shape)
+                grads[2 * b + 1] = dz2.sum(axis=0)
+            if b > 0 or inputs:
+                dh = self._fold((dz2 @ W.reshape(k * C, -1).T).reshape(B, N, k, C))
+        return grads, (self.scaling[0] * dh[:, :, 0] if inputs else None)
+
+    def backward(self, X, Y):
+        """Loss (Eq. 4: mean of (T - t)^2) and its gradients for ``self.params`` (the interface of nn.train)."""
+        X, Y = self._check_XY(X, Y)
+        out, flat, cache = self._forward(X)
+        r = out - Y
+        grads, _ = self._backward(2 * r / X.shape[0], flat, cache, params=True, inputs=False)
+        return float(np.mean(r**2)), grads
+
+    def input_gradient(self, X):
+        """(T[n], dT/dn_i) for each row: the partial derivatives; divide by dx for delta T / delta n (Eq. 17)."""
+        X = self._check_X(X)
+        out, flat, cache = self._forward(X)
+        return out, self._backward(np.ones_like(out), flat, cache, params=False, inputs=True)[1]
+
+    # -- saving (npz, never pickle) -------------------------------------------------
+    def state(self) -> dict:
+        """Arrays to save with ``np.savez``; :meth:`load_state` restores them."""
+        return {f"p{i}": p for i, p in enumerate(self.params)} | {"scaling": np.array(self.scaling)}
+
+    def load_state(self, arrays) -> None:
+        if sum(k.startswith("p") for k in arrays) != len(self.params):
+            raise ValueError("the saved state does not fit this network (a different number of parameter arrays)")
+        params = [np.asarray(arrays[f"p{i}"], dtype=float) for i in range(len(self.params))]
+        for p, q in zip(params, self.params):
+            if p.shape != q.shape:
+                raise ValueError(f"saved parameter of shape {p.shape} does not fit this network ({q.shape})")
+        self.params[:] = params
+        if "scaling" in arrays:
+            self.set_scaling(*np.asarray(arrays["scaling"], dtype=float))

@@ -1,0 +1,281 @@
+"""Orbital-free DFT with a learned kinetic-energy functional: training T[n], then gradient descent on n.
+
+Costa, Scriva, Fazio and Pilati, Phys. Rev. E 2022 (arXiv:2205.08367), Chapters 10-11.
+
+* :func:`train_functional` fits a :class:`mlphys.cnn.CNN` to (n_gs, t_gs) pairs by Adam on the mean
+  squared error (Eq. 4), through :func:`mlphys.nn.train` one epoch at a time, checkpointing to ``.npz``
+  (weights, Adam moments, generator state, loss history) so that an interrupted run resumes where it
+  stopped and ends with the same weights as an uninterrupted one.
+* :func:`descend` minimises E[n] = T[n] + integral n V by gradient descent on chi = sqrt(n) (Eqs. 13-14),
+  batched over instances, for any functional with ``value_and_derivative`` - a :class:`LearnedFunctional`
+  or the exact :class:`ExactFunctional` (von Weizsaecker), which is the reference curve.
+* Metrics (R^2, Eq. 18, is :func:`mlphys.linreg.r2_score`): relative energy and density errors (Eqs. 19-21), the gradient-noise metric of
+  Eq. 22, and :func:`descent_force`, the size of the descent step at the exact ground state (not in the
+  paper: zero for the exact functional, a direct measure of the noise in a learned functional derivative).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import cnn, nn, speckle
+from .config import make_rng, progress_bar
+from .validate import as_array, integer, positive
+
+
+# ----------------------------------------------------------------------------- functionals
+
+class ExactFunctional:
+    """The exact one-particle functional (von Weizsaecker, :func:`mlphys.speckle.von_weizsaecker`)."""
+
+    name = "exact"
+
+    def __init__(self, grid: speckle.Grid):
+        self.grid = grid
+
+    def value_and_derivative(self, densities):
+        """(T[n], delta T / delta chi) for each row, chi = sqrt(n)."""
+        return speckle.von_weizsaecker(densities, self.grid, gradient=True)
+
+
+class LearnedFunctional:
+    """A trained CNN as a functional: T[n] = net(n), delta T / delta chi = 2 chi (dT/dn_i) / dx (Eq. 17)."""
+
+    def __init__(self, net: cnn.CNN, grid: speckle.Grid, name: str = "", *, chunk: int = 50):
+        if net.n_grid != grid.n:
+            raise ValueError(f"the network takes {net.n_grid} points but the grid has {grid.n}")
+        self.net, self.grid, self.name = net, grid, name
+        self.chunk = integer(chunk, "chunk", minimum=1)
+
+    def __call__(self, densities):
+        return self.net.predict(densities)
+
+    def value_and_derivative(self, densities):
+        n = as_array(densities, "densities", ndim=2)
+        T, dT = np.empty(n.shape[0]), np.empty_like(n)
+        for i in range(0, n.shape[0], self.chunk):
+            T[i:i + self.chunk], dT[i:i + self.chunk] = self.net.input_gradient(n[i:i + self.chunk])
+        return T, 2 * np.sqrt(n) * dT / self.grid.dx
+
+
+# ----------------------------------------------------------------------------- training
+
+@dataclass
+class TrainedFunctional:
+    """Result of :func:`train_functional`."""
+
+    architecture: str
+    functional: LearnedFunctional
+    loss: list
+    val_loss: list
+    seconds: float
+    epochs: int
+
+    @property
+    def net(self) -> cnn.CNN:
+        return self.functional.net
+
+
+def _save_checkpoint(path: Path, net, opt, rng, loss, val_loss, seconds):
+    tmp = path.with_suffix(".tmp.npz")
+    moments = {}
+    if opt._m is not None:
+        moments = {f"m{i}": m for i, m in enumerate(opt._m)} | {f"s{i}": s for i, s in enumerate(opt._s)}
+    np.savez(tmp, **net.state(), **moments, t=opt._t, loss=np.array(loss), val_loss=np.array(val_loss),
+             seconds=seconds, rng_state=json.dumps(rng.bit_generator.state))
+    tmp.replace(path)
+
+
+def _load_checkpoint(path: Path, net, opt, rng):
+    with np.load(path) as f:
+        net.load_state(f)
+        opt._t = int(f["t"])
+        if opt._t:
+            k = len(net.params)
+            opt._m = [f[f"m{i}"] for i in range(k)]
+            opt._s = [f[f"s{i}"] for i in range(k)]
+            opt._shapes = [p.shape for p in net.params]
+        rng.bit_generator.state = json.loads(str(f["rng_state"]))
+        return list(f["loss"]), list(f["val_loss"]), float(f["seconds"])
+
+
+def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, rng=None, lr: float = 1e-4,
+                     batch_size: int = 100, validation: speckle.Dataset | None = None, padding: str | None = None,
+                     checkpoint=None, checkpoint_seconds: float = 0.0, progress: bool = True) -> TrainedFunctional:
+    """Learn T[n] from ``data`` (densities -> kinetic energies) with a Table-I ``architecture``.
+
+    Adam at rate ``lr`` (the paper: 1e-4) on mini-batches of ``batch_size`` (100) for ``epochs`` (1,200),
+    Eq. 4's loss. ``padding`` defaults to periodic on periodic grids and zero with hard walls (Appendix A).
+    ``checkpoint``: an ``.npz`` path written at most every ``checkpoint_seconds`` and after the last epoch;
+    if it exists the run resumes from it (at most the epochs since the last write are repeated).
+    """
+    if not isinstance(data, speckle.Dataset):
+        raise ValueError("data must be a mlphys.speckle.Dataset (from speckle.dataset)")
+    if architecture not in cnn.ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {list(cnn.ARCHITECTURES)}, got {architecture!r}")
+    epochs = integer(epochs, "epochs", minimum=1)
+    lr = positive(lr, "lr")
+    padding = padding or ("periodic" if data.grid.periodic else "zero")
+    rng = make_rng(rng)
+    net = cnn.CNN.from_architecture(architecture, data.grid.n, padding=padding, rng=rng)
+    net.set_scaling(1 / np.mean(data.densities), np.mean(data.kinetic), np.std(data.kinetic))
+    opt = nn.Adam(lr=lr)
+    loss, val_loss, seconds = [], [], 0.0
+    path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and path.exists():
+        loss, val_loss, seconds = _load_checkpoint(path, net, opt, rng)
+    last_write = time.perf_counter()
+    bar = progress_bar(range(len(loss), epochs), progress, architecture)
+    for _ in bar:
+        h = nn.train(net, data.densities, data.kinetic, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
+        if h.interrupted:
+            break
+        loss.append(h.loss[0])
+        seconds += h.seconds
+        if validation is not None:
+            val_loss.append(float(np.mean((net.predict(validation.densities) - validation.kinetic) ** 2)))
+        if h.diverged:
+            break
+        if path is not None and (time.perf_counter() - last_write > checkpoint_seconds or len(loss) == epochs):
+            _save_checkpoint(path, net, opt, rng, loss, val_loss, seconds)
+            last_write = time.perf_counter()
+    return TrainedFunctional(architecture, LearnedFunctional(net, data.grid, architecture), loss, val_loss,
+                             seconds, len(loss))
+
+
+# ----------------------------------------------------------------------------- gradient descent
+
+@dataclass
+class Descent:
+    """Result of :func:`descend`. Histories have one row per recorded step (``steps``), one column per instance.
+
+    ``energies``: E[n_t] with the functional used; ``norms``: integral n_t dx (Eq. 12 asks for 1);
+    with ``exact`` given, ``energy_errors`` (e_t - e_gs) / |e_gs| and ``density_errors`` |n_t - n_gs| / |n_gs|.
+    """
+
+    steps: np.ndarray
+    energies: np.ndarray
+    norms: np.ndarray
+    densities: np.ndarray
+    energy_errors: np.ndarray | None = None
+    density_errors: np.ndarray | None = None
+    diverged: np.ndarray = field(default=None)
+    seconds: float = 0.0
+
+
+def initial_chi(grid: speckle.Grid) -> np.ndarray:
+    """The empty box's ground state: uniform on a ring, sqrt(2/L) sin(pi x / L) between hard walls."""
+    chi = np.ones(grid.n) if grid.periodic else np.sin(np.pi * grid.x / grid.length)
+    return chi / np.sqrt(grid.integrate(chi**2))
+
+
+def relative_errors(densities, energies, exact: speckle.GroundStates, grid: speckle.Grid):
+    """((e - e_gs) / |e_gs|, |n - n_gs| / |n_gs|) per instance, Eqs. 19-21 (sign: negative = below e_gs)."""
+    de = (energies - exact.energies) / np.abs(exact.energies)
+    dn = np.sqrt(grid.integrate((densities - exact.densities) ** 2)) / np.sqrt(grid.integrate(exact.densities**2))
+    return de, dn
+
+
+def descend(functional, potentials, *, steps: int, eta: float = 1e-3, chi0=None, exact=None,
+            record_every: int = 10, renormalise: bool = True, progress: bool = True) -> Descent:
+    """Gradient descent of E[chi^2] = T[chi^2] + integral chi^2 V on chi (Eqs. 13-14), all instances at once.
+
+    chi <- chi - eta (dT/dchi + 2 chi V - 2 mu chi), mu = integral (chi dT/dchi / 2 + chi^2 V) / integral chi^2,
+    from ``chi0`` (default :func:`initial_chi`; must satisfy integral chi^2 dx = 1). ``exact``: the
+    :class:`mlphys.speckle.GroundStates` of ``potentials``, to record the errors along the way. An instance
+    whose chi stops being finite is frozen and flagged in ``diverged``.
+
+    Eq. 14's mu keeps integral chi^2 = 1 only to first order in eta; ``renormalise`` (default) rescales chi
+    after every step, since the second-order drift (1.5e-4 after 10^5 exact-functional steps) would otherwise
+    show up as an energy error of the same size.
+    """
+    grid = functional.grid
+    V = speckle._check_potentials(potentials, grid)
+    steps = integer(steps, "steps", minimum=1)
+    eta = positive(eta, "eta")
+    record_every = integer(record_every, "record_every", minimum=1)
+    chi = initial_chi(grid) if chi0 is None else as_array(chi0, "chi0")
+    chi = np.broadcast_to(chi, V.shape).copy() if chi.ndim == 1 else chi.copy()
+    if chi.shape != V.shape:
+        raise ValueError(f"chi0 must have shape ({grid.n},) or {V.shape}, got {chi.shape}")
+    if np.any(chi < 0):
+        raise ValueError("chi0 must be non-negative (chi = sqrt(n))")
+    if np.any(np.abs(grid.integrate(chi**2) - 1) > 1e-6):
+        raise ValueError("chi0 must be normalised: integral chi0^2 dx = 1 on the grid (Eq. 12)")
+    if exact is not None and exact.energies.shape != (V.shape[0],):
+        raise ValueError(f"exact must hold the ground states of the {V.shape[0]} potentials")
+    rec_steps, rec_E, rec_norm, rec_de, rec_dn = [], [], [], [], []
+    diverged = np.zeros(V.shape[0], bool)
+    start = time.perf_counter()
+
+    def record(t, T):
+        n = chi**2
+        E = T + grid.integrate(n * V)
+        rec_steps.append(t)
+        rec_E.append(E)
+        rec_norm.append(grid.integrate(n))
+        if exact is not None:
+            de, dn = relative_errors(n, E, exact, grid)
+            rec_de.append(de)
+            rec_dn.append(dn)
+
+    for t in progress_bar(range(steps + 1), progress, f"descent {getattr(functional, 'name', '')}".strip()):
+        live = ~diverged
+        T = np.full(V.shape[0], np.nan)
+        T[live], g = functional.value_and_derivative(chi[live] ** 2)
+        if t % record_every == 0 or t == steps:
+            record(t, T)
+        if t == steps:
+            break
+        c, v = chi[live], V[live]
+        mu = grid.integrate(0.5 * g * c + c**2 * v) / grid.integrate(c**2)
+        new = c - eta * (g + 2 * c * v - 2 * mu[:, None] * c)
+        if renormalise:
+            new /= np.sqrt(grid.integrate(new**2))[:, None]
+        bad = ~np.all(np.isfinite(new), axis=1) | (np.max(np.abs(new), axis=1) > 1e6)
+        new[bad] = c[bad]
+        chi[live] = new
+        diverged[np.flatnonzero(live)[bad]] = True
+    stack = lambda rows: np.array(rows) if rows else None  # noqa: E731
+    return Descent(np.array(rec_steps), stack(rec_E), stack(rec_norm), chi**2, stack(rec_de), stack(rec_dn),
+                   diverged, time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------- diagnostics
+
+def descent_force(functional, exact: speckle.GroundStates, potentials) -> np.ndarray:
+    """|dT/dchi + 2 chi V - 2 mu chi| (L2 norm over x) at the exact ground state, per instance.
+
+    The bracket of Eq. 13: the direction gradient descent would move the exact ground state. For the exact
+    functional it vanishes (Euler equation, Eq. 10); for a learned one it is the noise of its functional
+    derivative where it matters, measured before any descent.
+    """
+    grid = functional.grid
+    V = speckle._check_potentials(potentials, grid)
+    chi = np.sqrt(exact.densities)
+    _, g = functional.value_and_derivative(exact.densities)
+    mu = grid.integrate(0.5 * g * chi + chi**2 * V) / grid.integrate(chi**2)
+    return np.sqrt(grid.integrate((g + 2 * chi * V - 2 * mu[:, None] * chi) ** 2))
+
+
+def gradient_noise(densities, exact: speckle.GroundStates, grid: speckle.Grid, *, eps: float = 0.0):
+    """Eq. 22 per instance: mean_i (|n'_min(x_i) / n'_gs(x_i)| - 1), derivatives by central differences.
+
+    The ratio is unbounded where n'_gs ~ 0 (every extremum of the density); ``eps`` > 0 skips points with
+    |n'_gs| < eps * max |n'_gs|. :func:`variation_ratio` is a bounded alternative.
+    """
+    d = lambda n: (np.roll(n, -1, -1) - np.roll(n, 1, -1)) / (2 * grid.dx)  # noqa: E731
+    a, b = np.abs(d(as_array(densities, "densities"))), np.abs(d(exact.densities))
+    keep = b > eps * b.max(axis=-1, keepdims=True)
+    ratio = np.where(keep, a / np.where(keep, b, 1.0), 1.0)
+    return np.sum(ratio - 1, axis=-1) / np.sum(keep, axis=-1)
+
+
+def variation_ratio(densities, exact: speckle.GroundStates) -> np.ndarray:
+    """sum |n_min(x_i+1) - n_min(x_i)| / sum |n_gs(x_i+1) - n_gs(x_i)| - 1: excess total variation (0 = exact)."""
+    tv = lambda n: np.sum(np.abs(np.diff(n, axis=-1)), axis=-1)  # noqa: E731
+    return tv(as_array(densities, "densities")) / tv(exact.densities) - 1

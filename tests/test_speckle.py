@@ -1,0 +1,116 @@
+"""The speckle / Gaussian-well testbed (Chapter 10): statistics, exact ground states, the exact functional."""
+import numpy as np
+import pytest
+
+from mlphys import speckle
+
+G = speckle.SPECKLE_GRID
+
+
+@pytest.fixture(scope="module")
+def many():
+    return speckle.speckle_potential(4000, rng=np.random.default_rng(0))
+
+
+def test_intensity_is_exponential(many):
+    """Eq. 15: P(V) = exp(-V/V0)/V0 - mean V0, P(V > a) = exp(-a/V0); 4 standard errors over independent patterns."""
+    per_pattern_mean = many.mean(axis=1)
+    assert abs(per_pattern_mean.mean() - 0.5) < 4 * per_pattern_mean.std() / np.sqrt(len(many))
+    for a in (0.5, 1.0, 2.0):
+        frac = (many > a).mean(axis=1)
+        assert abs(frac.mean() - np.exp(-a / 0.5)) < 4 * frac.std() / np.sqrt(len(many))
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_autocorrelation(symmetric):
+    """Eq. 16 on the ring: the measured <V(x'+x)V(x')>/V0^2 - 1 matches the Dirichlet-kernel formula; the 14
+    consecutive harmonics put its zeros at multiples of gamma, the symmetric 15 at multiples of L/15."""
+    V = speckle.speckle_potential(3000, rng=np.random.default_rng(1), symmetric=symmetric)
+    lags = np.arange(0, 40)
+    per = np.array([np.mean(V * np.roll(V, -k, axis=1), axis=1) / 0.25 - 1 for k in lags])  # (lags, patterns)
+    mean, err = per.mean(axis=1), per.std(axis=1) / np.sqrt(V.shape[0])
+    x = lags * G.dx
+    model = speckle.speckle_autocorrelation(x, symmetric=symmetric)
+    assert np.all(np.abs(mean - model) < 5 * err + 1e-12)
+    first_zero = 1.0 if not symmetric else 14 / 15
+    assert speckle.speckle_autocorrelation(first_zero, symmetric=symmetric) < 1e-20
+    assert speckle.speckle_autocorrelation(first_zero, symmetric=not symmetric) > 1e-3
+    # and the periodic formula is within 1% of Eq. 16's sinc^2 over the first grain
+    xs = np.linspace(0.05, 1, 20)
+    assert np.max(np.abs(speckle.speckle_autocorrelation(xs) - np.sinc(xs) ** 2)) < 0.01
+
+
+def test_ground_state_against_plane_waves():
+    """V = A cos(2 pi x / L): the finite-difference e_gs against a 61-mode plane-wave diagonalisation."""
+    A, L = 0.7, G.length
+    V = A * np.cos(2 * np.pi * G.x / L)
+    m = np.arange(-30, 31)
+    H = np.diag((2 * np.pi * m / L) ** 2) + np.diag(np.full(60, A / 2), 1) + np.diag(np.full(60, A / 2), -1)
+    exact = np.linalg.eigvalsh(H)[0]
+    gs = speckle.ground_state(V, G)
+    assert abs(gs.energies[0] - exact) < 1e-9
+    assert abs(G.integrate(gs.densities[0]) - 1) < 1e-12
+
+
+def test_discretisation_error_is_negligible(many):
+    """Speckle is band-limited, so the same pattern on 512 points is exact: e_gs changes by < 1e-8 relative."""
+    V = many[:5]
+    fine = speckle.Grid(G.length, 512, True, 1.0)
+    e1 = speckle.ground_state(V, G).energies
+    e2 = speckle.ground_state(speckle.fourier_resample(V, 512), fine).energies
+    assert np.max(np.abs(e1 - e2) / e1) < 1e-8
+
+
+def test_gaussian_wells_converge_and_stay_inside():
+    V, params = speckle.gaussian_wells(4, rng=np.random.default_rng(2))
+    a, b, c = params[:, 0], params[:, 1], params[:, 2]
+    assert a.min() >= 1 and a.max() <= 40 and b.min() >= 1.8 and b.max() <= 4.2 and c.min() >= 0.12 and c.max() <= 0.4
+    W = speckle.WELLS_GRID
+    gs = speckle.ground_state(V, W)
+    fine = speckle.Grid(W.length, 513, False, 0.5)
+    Vf = -np.sum(a[..., None] * np.exp(-(fine.x - b[..., None]) ** 2 / (2 * c[..., None] ** 2)), axis=1)
+    ef = speckle.ground_state(Vf, fine).energies
+    assert np.max(np.abs(gs.energies - ef) / np.abs(ef)) < 1e-6
+    assert np.all(gs.densities[:, :5] < 1e-8) and np.all(gs.densities[:, -5:] < 1e-8)  # vanishes at the walls
+
+
+def test_exact_functional_is_t_gs_and_its_derivative(many):
+    gs = speckle.ground_state(many[:3], G)
+    T, dT = speckle.von_weizsaecker(gs.densities, G, gradient=True)
+    assert np.allclose(T, gs.kinetic, rtol=0, atol=1e-12)
+    # Euler equation (Eq. 10 in chi): dT/dchi + 2 chi V = 2 e_gs chi at the ground state
+    chi = np.sqrt(gs.densities)
+    assert np.max(np.abs(dT + 2 * chi * many[:3] - 2 * gs.energies[:, None] * chi)) < 1e-8
+    # dT/dchi_i / dx against central differences in chi
+    chi0, h, i = chi[0], 1e-6, 37
+    f = lambda c: speckle.von_weizsaecker(c[None] ** 2, G)[0]  # noqa: E731
+    e = np.zeros(G.n)
+    e[i] = h
+    assert abs((f(chi0 + e) - f(chi0 - e)) / (2 * h) / G.dx - dT[0, i]) < 1e-5 * abs(dT[0, i]) + 1e-8
+
+
+def test_dataset_cache_reproduces_and_advances_rng(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLPHYS_CACHE", str(tmp_path))
+    r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+    a = speckle.dataset(6, rng=r1, progress=False)
+    b = speckle.dataset(6, rng=r2, progress=False)  # from the cache
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    assert np.array_equal(a.densities, b.densities) and np.array_equal(a.kinetic, b.kinetic)
+    assert r1.random() == r2.random()
+    w = speckle.dataset(3, "gaussian_wells", rng=0, progress=False, cache=False)
+    assert w.grid == speckle.WELLS_GRID and np.all(w.energies < 0)
+    parts = speckle.dataset(100, rng=1, progress=False, cache=False).split()
+    assert [len(p) for p in parts] == [81, 9, 10]
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="kind"):
+        speckle.dataset(3, "lattice")
+    with pytest.raises(ValueError, match="potentials"):
+        speckle.ground_state(np.zeros((2, 100)), G)
+    with pytest.raises(ValueError, match="non-negative"):
+        speckle.von_weizsaecker(-np.ones((1, G.n)), G)
+    with pytest.raises(ValueError, match="periodic"):
+        speckle.speckle_potential(2, grid=speckle.WELLS_GRID)
+    with pytest.raises(ValueError, match="n"):
+        speckle.speckle_potential(0)
