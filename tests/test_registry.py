@@ -21,7 +21,7 @@ def test_unknown_chapter_is_refused():
     with pytest.raises(ValueError, match="not registered"):
         registry.reproduce(["chapter99"])
     with pytest.raises(ValueError, match="not registered"):
-        registry.reproduce([10])
+        registry.reproduce([15])
 
 
 def test_markdown_table_escapes_pipes():

@@ -32,12 +32,15 @@ LABELS = {"cnn-relu": "CNN (ReLU)", "cnn-softplus": "CNN (Softplus)", "avg-60": 
 def settings(scale=None) -> dict:
     """Sizes. Paper: 150,000 instances split 81/9/10, 1,200 epochs of Adam (1e-4, batches of 100), descent
     eta = 1e-3 for 10,000 steps on 500 test instances. Class: 2,200 instances, 15 epochs (batches of 20,
-    rate 1e-3) and descent eta = 1e-2 for 1,000 steps (the same "time" eta * t = 10) on 20 instances.
+    rate 1e-3 for the standard CNNs, 3e-3 for the average-channel CNNs, which otherwise stay on their initial
+    plateau) and descent eta = 1e-2 for 1,000 steps (the same "time" eta * t = 10) on 20 instances.
     """
     return by_scale(scale, class_value=dict(
-        n_data=2200, epochs=15, lr=1e-3, batch_size=20, n_descent=20, eta=1e-2, steps=1000, jobs=2),
+        n_data=2200, epochs=15, lr=1e-3, lr_average=3e-3, batch_size=20, n_descent=20, eta=1e-2, steps=1000,
+        jobs=2),
         paper_value=dict(
-        n_data=150_000, epochs=1200, lr=1e-4, batch_size=100, n_descent=500, eta=1e-3, steps=10_000, jobs=2))
+        n_data=150_000, epochs=1200, lr=1e-4, lr_average=1e-4, batch_size=100, n_descent=500, eta=1e-3,
+        steps=10_000, jobs=2))
 
 
 def data(scale=None, *, kind: str = "speckle", seed: int = 2022, progress: bool = False, **overrides):
@@ -50,7 +53,8 @@ def _train_one(train, validation, architecture, seed, s, checkpoint, progress):
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # one BLAS thread: the same weights whatever the machine's core count
-        return dft.train_functional(train, architecture, epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"],
+        lr = s["lr_average"] if cnn.ARCHITECTURES[architecture]["average"] else s["lr"]
+        return dft.train_functional(train, architecture, epochs=s["epochs"], lr=lr, batch_size=s["batch_size"],
                                     validation=validation, rng=seed, checkpoint=checkpoint, progress=progress)
 
 
@@ -69,7 +73,7 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     folder.mkdir(parents=True, exist_ok=True)
     jobs = []
     for k, arch in enumerate(architectures):
-        key = speckle.cache_key(kind, arch, seed, {x: s[x] for x in ("n_data", "epochs", "lr", "batch_size")})
+        key = speckle.cache_key(kind, arch, seed, {x: s[x] for x in ("n_data", "epochs", "lr", "lr_average", "batch_size")})
         jobs.append(delayed(_train_one)(train, val, arch, seed + 1 + k, s, folder / f"{kind}-{arch}-{key}.npz",
                                         progress))
     results = Parallel(n_jobs=min(s["jobs"], len(jobs)))(jobs)
@@ -128,11 +132,13 @@ def descent_summary(runs: dict) -> dict:
     return out
 
 
-def linear_baseline_r2(train: speckle.Dataset, test: speckle.Dataset) -> float:
-    """R^2 on ``test`` of the best linear functional T = w . n + b (least squares on ``train``): the bar a CNN must clear."""
-    design = lambda d: np.c_[d.densities, np.ones(len(d))]  # noqa: E731  (rank deficient: sum n dx = 1)
-    w = linreg.ols_fit(design(train), train.kinetic, method="svd")
-    return linreg.r2_score(test.kinetic, design(test) @ w)
+def baseline_r2(train: speckle.Dataset, test: speckle.Dataset) -> float:
+    """R^2 on ``test`` of the Thomas-Fermi form T = a + b integral n^3 dx (the local-density functional of 1D
+    fermions, a and b fitted by least squares on ``train``): the bar a CNN must clear. (A *linear* functional
+    w . n + b scores R^2 ~ 0: the ensemble is translation invariant, so the best w is nearly constant.)"""
+    design = lambda d: np.c_[np.ones(len(d)), d.grid.integrate(d.densities**3)]  # noqa: E731
+    coef = linreg.ols_fit(design(train), train.kinetic)
+    return linreg.r2_score(test.kinetic, design(test) @ coef)
 
 
 #: Exact-functional descent must reach e_gs to this relative accuracy (it converges as exp(-4 gap eta t);
@@ -141,14 +147,20 @@ EXACT_DESCENT_TOLERANCE = 1e-6
 
 
 def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = None, *, size_note: str = ""):
-    """Registry rows. Chapter 10: each network's R^2 (Table I beside ours) must beat the linear functional.
+    """Registry rows. Chapter 10: each network's R^2 (Table I beside ours) above 0 (it learned more than the mean),
+    and the best one above the Thomas-Fermi form (at class scale not every network clears that bar).
     Chapter 11: the exact functional's descent reaches e_gs; the standard ReLU CNN breaks the variational
     principle (<de/e> < 0, the paper's Fig. 2b); every learned functional's <|de|/e> with the paper's beside."""
     rows = []
     for arch, value in r2.items():
-        rows.append(Claim(CHAPTERS[0], f"R^2 on the test set, {LABELS[arch]}", value, baseline_r2, 0.0,
+        rows.append(Claim(CHAPTERS[0], f"R^2 on the test set, {LABELS[arch]}", value, 0.0, 0.0,
                           paper=PAPER_R2[arch], comparison="at_least",
-                          note=f"reference: the best linear functional w.n + b; {size_note}".strip("; ")))
+                          note=f"reference: R^2 = 0, the mean (a network stuck on its initial plateau scores ~0); "
+                               f"{size_note}".strip("; ")))
+    best = max(r2, key=r2.get)
+    rows.append(Claim(CHAPTERS[0], f"best R^2 ({LABELS[best]}) against the Thomas-Fermi form a + b int n^3",
+                      r2[best], baseline_r2, 0.0, paper=max(PAPER_R2.values()), comparison="at_least",
+                      note="the two-parameter local-density functional is the bar a learned functional must clear"))
     if summary is None:
         return rows
     x = summary["exact"]
@@ -163,17 +175,18 @@ def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = Non
 
 
 def experiment(scale=None, *, progress: bool = False, **overrides):
-    """Chapters 10-11 end to end: data, training (cached), R^2 with the linear baseline, descent.
+    """Chapters 10-11 end to end: data, training (cached), R^2 with the Thomas-Fermi baseline, descent.
     Returns (r2, baseline_r2, descent runs, summary)."""
     train, _, test = data(scale, **overrides)
     trained = train_all(scale, progress=progress, **overrides)
     runs = descend_all(trained, test, scale, progress=progress, **overrides)
-    return r2_table(trained, test), linear_baseline_r2(train, test), runs, descent_summary(runs)
+    return r2_table(trained, test), baseline_r2(train, test), runs, descent_summary(runs)
 
 
 def size_note(scale=None, **overrides) -> str:
     s = settings(scale) | overrides
-    return (f"{s['n_data']} instances, {s['epochs']} epochs (Adam {s['lr']:g}, batch {s['batch_size']}); descent "
+    return (f"{s['n_data']} instances, {s['epochs']} epochs (Adam {s['lr']:g} / {s['lr_average']:g} average-channel, "
+            f"batch {s['batch_size']}); descent "
             f"eta {s['eta']:g} x {s['steps']} steps on {s['n_descent']} instances")
 
 
@@ -185,7 +198,7 @@ def claims(scale=None, progress=True, **overrides):
 def chapter10_claims(scale=None, progress=True):
     train, _, test = data(scale)
     trained = train_all(scale, progress=progress)
-    return claims_from_results(r2_table(trained, test), linear_baseline_r2(train, test), size_note=size_note(scale))
+    return claims_from_results(r2_table(trained, test), baseline_r2(train, test), size_note=size_note(scale))
 
 
 def chapter11_claims(scale=None, progress=True):
