@@ -43,10 +43,17 @@ def settings(scale=None) -> dict:
         steps=10_000, jobs=2))
 
 
-def data(scale=None, *, kind: str = "speckle", seed: int = 2022, progress: bool = False, **overrides):
+def _seed(rng) -> int:
+    """The chapters' ``rng=`` is an integer seed: it names the cache files and derives one seed per network."""
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise ValueError(f"rng must be a non-negative integer seed here (it keys the cache), got {rng!r}")
+    return int(rng)
+
+
+def data(scale=None, *, kind: str = "speckle", rng: int = 2022, progress: bool = False, **overrides):
     """(train, validation, test) :class:`mlphys.speckle.Dataset` parts, 81/9/10 as in the paper."""
     s = settings(scale) | overrides
-    return speckle.dataset(s["n_data"], kind, rng=make_rng(seed), progress=progress).split()
+    return speckle.dataset(s["n_data"], kind, rng=make_rng(_seed(rng)), progress=progress).split()
 
 
 def _train_one(train, validation, architecture, seed, s, checkpoint, progress):
@@ -58,7 +65,7 @@ def _train_one(train, validation, architecture, seed, s, checkpoint, progress):
                                     validation=validation, rng=seed, checkpoint=checkpoint, progress=progress)
 
 
-def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle", seed: int = 2022,
+def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle", rng: int = 2022,
               progress: bool = False, **overrides) -> dict:
     """Train (or load from the cache) each architecture on the :func:`data` training set.
 
@@ -68,7 +75,8 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     from joblib import Parallel, delayed
 
     s = settings(scale) | overrides
-    train, val, _ = data(scale, kind=kind, seed=seed, **overrides)
+    seed = _seed(rng)
+    train, val, _ = data(scale, kind=kind, rng=seed, **overrides)
     folder = speckle.cache_dir() / "functionals"
     folder.mkdir(parents=True, exist_ok=True)
     jobs = []
