@@ -1,6 +1,9 @@
-"""Command line: ``python -m mlphys reproduce [CHAPTER ...] [--scale class|paper] [--json FILE] [--record DIR] [--list]``.
+"""Command line: ``python -m mlphys reproduce [CHAPTER ...] [--scale class|paper] [--size KEY=VALUE ...]
+[--jobs N] [--json FILE] [--record DIR] [--list]``.
 
 CHAPTER is a book chapter number (``7``) or a registry id (``derivatives``); ``--list`` shows both.
+``--size`` replaces one of a chapter's sizes at the chosen scale (chapters 10-11, whose paper scale takes days
+here), e.g. ``--scale paper --size n_data=20000 --size epochs=50``; a record then says so in its note.
 """
 from __future__ import annotations
 
@@ -23,6 +26,11 @@ def main(argv=None) -> int:
     rep.add_argument("--json", metavar="FILE", help="write the rows as a JSON list to FILE")
     rep.add_argument("--record", metavar="DIR",
                      help="write DIR/ID.json per chapter with the command, commit and date (for the scorecard)")
+    rep.add_argument("--size", action="append", default=[], metavar="KEY=VALUE",
+                     help="replace one size of the chosen scale (chapters 10-11: n_data, epochs, lr, lr_average, "
+                          "batch_size, n_descent, eta, steps); repeatable")
+    rep.add_argument("--jobs", type=int, default=None,
+                     help="parallel processes for chapters with independent cases (chapters 10-11; default 2)")
     rep.add_argument("--list", action="store_true", help="list the registered chapters (number, id, title, notebook)")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -41,13 +49,32 @@ def main(argv=None) -> int:
         scale = get_scale(args.scale)
     except ValueError as exc:
         parser.error(str(exc))
+    try:
+        sizes = dict(_size(text) for text in args.size)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.jobs is not None:
+        if args.jobs < 1:
+            parser.error(f"--jobs must be a positive number of processes, got {args.jobs}")
+        sizes["jobs"] = args.jobs
+    fixed = [c.id for c in selected if not c.sizes_adjustable]
+    if sizes and fixed:
+        parser.error(f"--size and --jobs apply to chapters 10-11 only; {', '.join(fixed)} run(s) at fixed sizes")
+    for c in selected if sizes else []:
+        try:
+            c.check_sizes(scale, **sizes)
+        except ValueError as exc:
+            parser.error(str(exc))
+    note = ", ".join(f"{k} = {v:g}" for k, v in sizes.items() if k != "jobs")
+    note = f"not the paper's full size: {note}" if note else ""
+    options = "".join(f" --size {text}" for text in args.size) + (f" --jobs {args.jobs}" if args.jobs else "")
     claims = []
     for c in selected:
-        rows = c.claims(scale=scale, progress=not args.no_progress)
+        rows = c.claims(scale=scale, progress=not args.no_progress, **sizes)
         claims.extend(rows)
         if args.record:
-            registry.write_record(rows, Path(args.record) / f"{c.id}.json", chapter=c.id, scale=scale,
-                                  command=f"python -m mlphys reproduce {c.id} --scale {scale}")
+            registry.write_record(rows, Path(args.record) / f"{c.id}.json", chapter=c.id, scale=scale, note=note,
+                                  command=f"python -m mlphys reproduce {c.id} --scale {scale}{options}")
     print(f"scale: {scale}")
     print(registry.format_table(claims))
     if args.json:
@@ -57,6 +84,18 @@ def main(argv=None) -> int:
         print(f"{len(bad)} claim(s) outside tolerance", file=sys.stderr)
         return 1
     return 0
+
+
+def _size(text: str):
+    """``"epochs=50"`` -> ("epochs", 50); ``"lr=1e-3"`` -> ("lr", 0.001)."""
+    key, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not sep or not key or number is None:
+        raise ValueError(f"--size takes KEY=NUMBER (e.g. epochs=50), got {text!r}")
+    return key.strip(), int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import inspect
 import json
 import math
 import os
@@ -33,9 +34,25 @@ class Chapter:
     notebook: str
     function: str   # "module:function" under mlphys.claims
 
-    def claims(self, scale=None, progress=True) -> list:
+    def _function(self):
         module, name = self.function.split(":")
-        return getattr(importlib.import_module(f"mlphys.claims.{module}"), name)(scale=scale, progress=progress)
+        return getattr(importlib.import_module(f"mlphys.claims.{module}"), name)
+
+    @property
+    def sizes_adjustable(self) -> bool:
+        """Whether :meth:`claims` takes size overrides (``reproduce --size``): chapters 10-11."""
+        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(self._function()).parameters.values())
+
+    def check_sizes(self, scale=None, **sizes) -> dict:
+        """The settings with ``sizes`` replaced (ValueError for an unknown or invalid size), before any work."""
+        if not self.sizes_adjustable:
+            raise ValueError(f"chapter {self.number} ({self.id}) runs at fixed sizes; drop --size for it")
+        return importlib.import_module(f"mlphys.claims.{self.function.split(':')[0]}").settings(scale, **sizes)
+
+    def claims(self, scale=None, progress=True, **sizes) -> list:
+        if sizes:
+            self.check_sizes(scale, **sizes)
+        return self._function()(scale=scale, progress=progress, **sizes)
 
 
 #: The book's numbering plan (DEVELOPERS.md): number -> id, title, notebook. Only chapters that exist.
@@ -189,17 +206,20 @@ def git_commit() -> str:
         return "unknown"
 
 
-def write_record(claims, path, *, chapter: str, scale: str, command: str) -> None:
-    """Write a record ``{chapter, scale, command, [commit, date], rows}`` for the scorecard.
+def write_record(claims, path, *, chapter: str, scale: str, command: str, note: str = "") -> None:
+    """Write a record ``{chapter, scale, command, [commit, date, note], rows}`` for the scorecard.
 
     Paper-scale records carry the commit and date that produced them; class-scale
     records (rewritten whenever a chapter notebook runs) leave them out so that
-    the file only changes when a number does.
+    the file only changes when a number does. ``note`` says what was run when it
+    was not the paper's full size (``reproduce --size``).
     """
     record = {"chapter": chapter, "scale": get_scale(scale), "command": command}
     if record["scale"] == "paper":
         record["commit"] = git_commit()
         record["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if note:
+        record["note"] = note
     record["rows"] = [c.as_row() for c in claims]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

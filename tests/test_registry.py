@@ -44,6 +44,31 @@ def test_cli_reproduce_chapter1_writes_json(tmp_path):
     assert registry.load_rows(out)[0].quantity == rows[0]["quantity"]
 
 
+@pytest.mark.parametrize("args, message", [
+    (["10", "--size", "epochs=x"], "KEY=NUMBER"),
+    (["10", "--size", "epoch=5"], "unknown size 'epoch'"),
+    (["10", "--size", "epochs=1.5"], "epochs must be a positive integer"),
+    (["11", "--size", "eta=0"], "eta must be a positive number"),
+    (["1", "--size", "epochs=2"], "chapters 10-11 only"),
+    (["10", "--jobs", "0"], "--jobs must be a positive"),
+])
+def test_cli_sizes_are_checked_before_any_work(args, message):
+    proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", *args], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_sizes_replace_settings():
+    from mlphys.claims import costa
+
+    chapter = registry.chapter("density-functionals")
+    assert chapter.sizes_adjustable and not registry.chapter(1).sizes_adjustable
+    s = chapter.check_sizes("paper", epochs=50, n_data=20_000.0)
+    assert s["epochs"] == 50 and isinstance(s["n_data"], int) and s["lr"] == costa.settings("paper")["lr"]
+    with pytest.raises(ValueError, match="fixed sizes"):
+        registry.chapter(1).claims("class", epochs=3)
+
+
 def test_cli_list_and_bad_chapter():
     proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", "--list"], capture_output=True, text=True)
     assert proc.returncode == 0

@@ -29,18 +29,29 @@ LABELS = {"cnn-relu": "CNN (ReLU)", "cnn-softplus": "CNN (Softplus)", "avg-60": 
           "avg-140": "avg-channel CNN, N_c = 140", "avg-260": "avg-channel CNN, N_c = 260", "exact": "exact functional"}
 
 
-def settings(scale=None) -> dict:
+def settings(scale=None, **overrides) -> dict:
     """Sizes. Paper: 150,000 instances split 81/9/10, 1,200 epochs of Adam (1e-4, batches of 100), descent
     eta = 1e-3 for 10,000 steps on 500 test instances. Class: 2,200 instances, 15 epochs (batches of 20,
     rate 1e-3 for the standard CNNs, 3e-3 for the average-channel CNNs, which otherwise stay on their initial
     plateau) and descent eta = 1e-2 for 1,000 steps (the same "time" eta * t = 10) on 20 instances.
+    ``overrides`` replace single sizes (``python -m mlphys reproduce 10 --size epochs=50``); ``jobs`` is the
+    number of joblib processes, which does not change any result.
     """
-    return by_scale(scale, class_value=dict(
+    s = by_scale(scale, class_value=dict(
         n_data=2200, epochs=15, lr=1e-3, lr_average=3e-3, batch_size=20, n_descent=20, eta=1e-2, steps=1000,
         jobs=2),
         paper_value=dict(
         n_data=150_000, epochs=1200, lr=1e-4, lr_average=1e-4, batch_size=100, n_descent=500, eta=1e-3,
         steps=10_000, jobs=2))
+    for key, value in overrides.items():
+        if key not in s:
+            raise ValueError(f"unknown size {key!r}: the sizes of chapters 10-11 are {', '.join(s)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                or isinstance(s[key], int) and value != int(value):
+            kind = "a positive integer" if isinstance(s[key], int) else "a positive number"
+            raise ValueError(f"size {key} must be {kind}, got {value!r}")
+        s[key] = type(s[key])(value)
+    return s
 
 
 def _seed(rng) -> int:
@@ -52,7 +63,7 @@ def _seed(rng) -> int:
 
 def data(scale=None, *, kind: str = "speckle", rng: int = 2022, progress: bool = False, **overrides):
     """(train, validation, test) :class:`mlphys.speckle.Dataset` parts, 81/9/10 as in the paper."""
-    s = settings(scale) | overrides
+    s = settings(scale, **overrides)
     return speckle.dataset(s["n_data"], kind, rng=make_rng(_seed(rng)), progress=progress).split()
 
 
@@ -74,7 +85,7 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     """
     from joblib import Parallel, delayed
 
-    s = settings(scale) | overrides
+    s = settings(scale, **overrides)
     seed = _seed(rng)
     train, val, _ = data(scale, kind=kind, rng=seed, **overrides)
     folder = speckle.cache_dir() / "functionals"
@@ -117,7 +128,7 @@ def descend_all(trained: dict, test: speckle.Dataset, scale=None, *, progress: b
     and with the exact functional at :func:`exact_eta` for a "time" eta * t = ``exact_tau``. name -> Descent."""
     from joblib import Parallel, delayed
 
-    s = settings(scale) | overrides
+    s = settings(scale, **overrides)
     sub = test.subset(slice(0, s["n_descent"]))
     gs = speckle.GroundStates(sub.energies, sub.densities, sub.kinetic)
     eta_x = exact_eta(sub.grid)
@@ -192,7 +203,7 @@ def experiment(scale=None, *, progress: bool = False, **overrides):
 
 
 def size_note(scale=None, **overrides) -> str:
-    s = settings(scale) | overrides
+    s = settings(scale, **overrides)
     return (f"{s['n_data']} instances, {s['epochs']} epochs (Adam {s['lr']:g} / {s['lr_average']:g} average-channel, "
             f"batch {s['batch_size']}); descent "
             f"eta {s['eta']:g} x {s['steps']} steps on {s['n_descent']} instances")
@@ -203,11 +214,12 @@ def claims(scale=None, progress=True, **overrides):
     return claims_from_results(r2, base, summary, size_note=size_note(scale, **overrides))
 
 
-def chapter10_claims(scale=None, progress=True):
-    train, _, test = data(scale)
-    trained = train_all(scale, progress=progress)
-    return claims_from_results(r2_table(trained, test), baseline_r2(train, test), size_note=size_note(scale))
+def chapter10_claims(scale=None, progress=True, **overrides):
+    train, _, test = data(scale, **overrides)
+    trained = train_all(scale, progress=progress, **overrides)
+    return claims_from_results(r2_table(trained, test), baseline_r2(train, test),
+                               size_note=size_note(scale, **overrides))
 
 
-def chapter11_claims(scale=None, progress=True):
-    return [c for c in claims(scale, progress) if c.chapter == CHAPTERS[1]]
+def chapter11_claims(scale=None, progress=True, **overrides):
+    return [c for c in claims(scale, progress, **overrides) if c.chapter == CHAPTERS[1]]
