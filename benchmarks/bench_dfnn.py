@@ -43,7 +43,7 @@ def main():
         paper = PAPER_C_US.get(mode)
         ratio = f"  (paper's C code ~{paper:.0f} us: ratio C / ours = {paper / (t * 1e6):.2f})" if paper else ""
         print(f"jacobians, mode {mode:5s}: {t * 1e6:6.1f} us per point{ratio}")
-    net = dfnn.DFNN(sizes, seed=0)
+    net = dfnn.DFNN(sizes, rng=0)
     x, h = va.grid((-4, 4), args.points)
     v = va.harmonic(x)
     ours = best_of(lambda: va.energy_and_gradient(net, x, v, h), 5)

@@ -30,7 +30,7 @@ def main():
         state = sampler.init(wf, X.copy())
         start = time.perf_counter()
         for _ in range(args.steps):
-            sampler.sweep(wf, state, rng)
+            sampler.sweep(wf, state, rng=rng)
         seconds = time.perf_counter() - start
         moves = args.walkers * args.steps / seconds
         print(f"{type(sampler).__name__:10s}: {moves:.2e} walker moves/s = {2 * moves:.2e} particle moves/s")

@@ -71,7 +71,7 @@ class GaussianPosterior:
         var = np.einsum("ij,jk,ik->i", X, self.cov, X) + noise_sd**2
         return X @ self.mean, np.sqrt(var)
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
+    def sample(self, n: int, *, rng=None) -> np.ndarray:
         """Draw ``n`` parameter vectors from the posterior."""
         n = integer(n, "n", minimum=1)
         return make_rng(rng).multivariate_normal(self.mean, self.cov, size=n)

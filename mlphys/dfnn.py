@@ -115,10 +115,10 @@ class DFNN:
 
     Parameters live in ``self.params = [W1, b1, ..., WL, bL]`` (the list the
     optimisers of :mod:`mlphys.nn` update in place). Weights are drawn from
-    ``N(0, 1/N_{l-1})`` and biases from ``N(0, 0.1^2)`` with ``numpy.random.Generator(seed)``.
+    ``N(0, 1/N_{l-1})`` and biases from ``N(0, 0.1^2)`` drawn from ``rng`` (int, None or Generator).
     """
 
-    def __init__(self, sizes, activation: str = "tanh", seed=0):
+    def __init__(self, sizes, activation: str = "tanh", *, rng=0):
         sizes = tuple(sizes)
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output layer, e.g. (1, 10, 1); got {sizes}")
@@ -127,7 +127,7 @@ class DFNN:
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.sizes, self.activation = sizes, activation
-        rng = make_rng(seed)
+        rng = make_rng(rng)
         self.params = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
             self.params += [rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_out, n_in)), rng.normal(0.0, 0.1, n_out)]
@@ -515,7 +515,7 @@ def autograd_reference(net: DFNN, X, mode: str = "full"):
 # ----------------------------------------------------------------------------- Section 5: evaluation time
 
 def evaluation_time(sizes, mode: str, *, n_points: int = 1000, repeats: int = 3, engine: str = "recursion",
-                    seed=0) -> float:
+                    rng=0) -> float:
     """Seconds per point to get the outputs, input derivatives (``mode``) and all their parameter gradients.
 
     ``engine="recursion"`` times :meth:`DFNN.jacobians` on a batch of ``n_points``;
@@ -527,8 +527,8 @@ def evaluation_time(sizes, mode: str, *, n_points: int = 1000, repeats: int = 3,
     if engine not in ("recursion", "autograd"):
         raise ValueError(f"engine must be 'recursion' or 'autograd', got {engine!r}")
     n_points = integer(n_points, "n_points", minimum=1)
-    net = DFNN(sizes, seed=seed)
-    X = make_rng(seed).normal(size=(n_points, net.sizes[0]))
+    net = DFNN(sizes, rng=rng)
+    X = make_rng(rng).normal(size=(n_points, net.sizes[0]))
     run = net.jacobians if engine == "recursion" else (lambda X, mode: autograd_reference(net, X, mode))
     best = np.inf
     for _ in range(integer(repeats, "repeats", minimum=1)):

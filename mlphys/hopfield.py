@@ -50,7 +50,7 @@ def hebbian_weights(patterns) -> np.ndarray:
     return W
 
 
-def random_patterns(P: int, N: int, rng=None) -> np.ndarray:
+def random_patterns(P: int, N: int, *, rng=None) -> np.ndarray:
     """P independent random patterns of N spins, each +-1 with probability 1/2."""
     P, N = integer(P, "P", minimum=1), integer(N, "N", minimum=2)
     return make_rng(rng).choice([-1.0, 1.0], size=(P, N))
@@ -77,7 +77,7 @@ def overlap(s, patterns) -> np.ndarray:
     return (s @ xi.T if xi.ndim == 2 else s @ xi) / s.shape[-1]
 
 
-def flip(pattern, fraction_flipped: float, rng=None) -> np.ndarray:
+def flip(pattern, fraction_flipped: float, *, rng=None) -> np.ndarray:
     """Copy of ``pattern`` with a random ``fraction_flipped`` of its spins reversed (exact count)."""
     s = check_spins(pattern, "pattern").copy()
     fraction_flipped = positive(fraction_flipped, "fraction_flipped", allow_zero=True)
@@ -180,10 +180,10 @@ def capacity_curve(N: int, alphas, *, n_seeds: int = 5, n_probe: int = 20, flip_
     for P in iterator:
         per_seed = []
         for _ in range(n_seeds):
-            xi = random_patterns(P, N, rng)
+            xi = random_patterns(P, N, rng=rng)
             W = hebbian_weights(xi)
             probe = xi[: min(n_probe, P)]
-            start = flip(probe, flip_fraction, rng) if flip_fraction > 0 else probe
+            start = flip(probe, flip_fraction, rng=rng) if flip_fraction > 0 else probe
             final = run_async(W, start, rng=rng, max_sweeps=max_sweeps).states
             per_seed.append(np.mean(np.sum(final * probe, axis=1) / N))
         per_seed = np.array(per_seed)

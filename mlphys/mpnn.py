@@ -214,11 +214,11 @@ def sample_density(state: Eigenstate, n_samples: int, *, step: float = 1.0, n_ch
         walkers.X[~np.isfinite(walkers.log_psi)] += 0.1
         walkers = sampler.init(wf, walkers.X)
     for _ in range(burn_in):
-        sampler.sweep(wf, walkers, rng)
+        sampler.sweep(wf, walkers, rng=rng)
     kept, acc, sweeps = [], 0.0, 0
     while sum(len(k) for k in kept) < n_samples:
         for _ in range(thin):
-            acc += sampler.sweep(wf, walkers, rng)
+            acc += sampler.sweep(wf, walkers, rng=rng)
             sweeps += 1
         kept.append(walkers.X[:, 0, :].copy())
     return np.concatenate(kept)[:n_samples], acc / sweeps
@@ -373,7 +373,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     problem = Problem(method, points, state.local_kinetic(points), np.exp(2.0 * state.log_psi(points)),
                       state.kinetic_gradient(points) if method != "mpnn" else None, r0, v_r0, lam)
 
-    net = dfnn.DFNN((state.dim, *hidden, 1), activation=activation, seed=rng)
+    net = dfnn.DFNN((state.dim, *hidden, 1), activation=activation, rng=rng)
     net.params = [p * init_scale for p in net.params]
     optimizer = nn.Adam(lr=lr)
     losses, diverged, interrupted = [], False, False

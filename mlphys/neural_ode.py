@@ -27,7 +27,7 @@ from .validate import as_array, integer
 class ODEFunc:
     """``f(psi) = tanh(psi W1 + b1) W2 + b2`` with ``params = [W1, b1, W2, b2]`` (time-independent)."""
 
-    def __init__(self, dim: int, hidden: int = 16, rng=None, scale: float = 1.0):
+    def __init__(self, dim: int, hidden: int = 16, *, rng=None, scale: float = 1.0):
         dim, hidden = integer(dim, "dim", minimum=1), integer(hidden, "hidden", minimum=1)
         rng = make_rng(rng)
         self.params = [rng.normal(0, scale / np.sqrt(dim), (dim, hidden)), np.zeros(hidden),
@@ -137,7 +137,7 @@ def peak_memory(fn) -> int:
 
 # ----------------------------------------------------------------------------- a small task: concentric rings
 
-def rings(n: int, rng=None, inner: float = 1.0, gap: tuple = (1.5, 2.5)):
+def rings(n: int, *, rng=None, inner: float = 1.0, gap: tuple = (1.5, 2.5)):
     """``n`` points in 2D: label 0 inside radius ``inner``, label 1 in the annulus ``gap`` (uniform in area)."""
     n = integer(n, "n", minimum=2)
     rng = make_rng(rng)
@@ -157,7 +157,7 @@ class RingClassifier:
     (Dupont et al.'s augmented neural ODEs).
     """
 
-    def __init__(self, hidden: int = 16, n_steps: int = 10, augment: int = 1, rng=None):
+    def __init__(self, hidden: int = 16, n_steps: int = 10, augment: int = 1, *, rng=None):
         rng = make_rng(rng)
         self.augment = integer(augment, "augment", minimum=0)
         self.f = ODEFunc(2 + self.augment, hidden, rng=rng)

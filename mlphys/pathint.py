@@ -122,7 +122,7 @@ def sum_over_paths(kernel, psi0, n_layers, boundary: str = "zero"):
     return out
 
 
-def sample_paths(kernel, psi0, n_layers, x, n_paths: int, rng=None, boundary: str = "periodic"):
+def sample_paths(kernel, psi0, n_layers, x, n_paths: int, *, rng=None, boundary: str = "periodic"):
     """Monte Carlo over paths: estimate ``psi_N(x)`` from ``n_paths`` random paths ending at ``x``.
 
     Steps are drawn from the normalised weights ``p = w / sum(w)`` (all weights must

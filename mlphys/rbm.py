@@ -96,18 +96,19 @@ class BinaryRBM:
     def p_v_given_h(self, h):
         return expit(self.a + self._h(h) @ self.W.T)
 
-    def sample_h(self, v, rng):
+    def sample_h(self, v, *, rng=None):
         p = self.p_h_given_v(v)
-        return (rng.random(p.shape) < p).astype(float)
+        return (make_rng(rng).random(p.shape) < p).astype(float)
 
-    def sample_v(self, h, rng):
+    def sample_v(self, h, *, rng=None):
         p = self.p_v_given_h(h)
-        return (rng.random(p.shape) < p).astype(float)
+        return (make_rng(rng).random(p.shape) < p).astype(float)
 
-    def gibbs(self, v, k: int, rng):
+    def gibbs(self, v, k: int, *, rng=None):
         """``k`` steps of block Gibbs sampling v -> h -> v; returns the final visible states."""
+        rng = make_rng(rng)
         for _ in range(k):
-            v = self.sample_v(self.sample_h(v, rng), rng)
+            v = self.sample_v(self.sample_h(v, rng=rng), rng=rng)
         return v
 
     # -- exact quantities (small models) -------------------------------------------
@@ -147,7 +148,7 @@ class BinaryRBM:
         k = integer(k, "k", minimum=1)
         rng = make_rng(rng)
         start = data if chains is None else chains
-        neg = self.gibbs(start, k, rng)
+        neg = self.gibbs(start, k, rng=rng)
         ph_data, ph_neg = self.p_h_given_v(data), self.p_h_given_v(neg)
         dW = data.T @ ph_data / len(data) - neg.T @ ph_neg / len(neg)
         da = data.mean(axis=0) - neg.mean(axis=0)
@@ -255,7 +256,7 @@ def sample_model(rbm: BinaryRBM, n_samples: int, *, burn_in: int = 1000, rng=Non
     """Samples from the RBM by block Gibbs sampling from random starts, after ``burn_in`` steps."""
     rng = make_rng(rng)
     v = rng.integers(0, 2, (integer(n_samples, "n_samples", minimum=1), rbm.n_visible)).astype(float)
-    return rbm.gibbs(v, integer(burn_in, "burn_in", minimum=1), rng)
+    return rbm.gibbs(v, integer(burn_in, "burn_in", minimum=1), rng=rng)
 
 
 # ----------------------------------------------------------------------------- Gaussian-binary RBM

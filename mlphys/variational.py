@@ -30,7 +30,7 @@ from scipy import sparse
 from scipy.sparse.linalg import eigsh
 
 from . import nn
-from .config import by_scale, progress_bar
+from .config import by_scale, make_rng, progress_bar
 from .dfnn import DFNN, output
 from .validate import integer, positive
 
@@ -158,7 +158,7 @@ class GroundState:
         return len(self.history["energy"])
 
 
-def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, seed=0, scale=None, *, schedule=None,
+def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rng=0, schedule=None,
                  penalty: float = 1.0, activation: str = "tanh", progress: bool = False) -> GroundState:
     """Minimise the energy functional of ``V`` on ``domain`` with a ``1-hidden-1`` DFNN trained by Adam.
 
@@ -178,7 +178,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, seed=0, scale=Non
             raise ValueError(f"schedule[{i}] must be a pair (steps, learning_rate), got {stage!r}")
         integer(stage[0], f"schedule[{i}] steps", minimum=1)
         positive(stage[1], f"schedule[{i}] learning rate")
-    net = DFNN((1, *hidden, 1), activation=activation, seed=seed)
+    net = DFNN((1, *hidden, 1), activation=activation, rng=rng)
     history = {"energy": [], "norm": []}
     total = sum(s for s, _ in schedule)
     bar = progress_bar(range(total), progress, "Adam")
@@ -328,8 +328,8 @@ class NetworkState:
     one call to :meth:`mlphys.dfnn.DFNN.jacobians`.
     """
 
-    def __init__(self, dim: int = 2, hidden=(10, 10), seed=0, envelope: float = 0.25):
-        self.net = DFNN((integer(dim, "dim", minimum=1), *hidden, 1), seed=seed)
+    def __init__(self, dim: int = 2, hidden=(10, 10), *, rng=0, envelope: float = 0.25):
+        self.net = DFNN((integer(dim, "dim", minimum=1), *hidden, 1), rng=rng)
         self.dim, self.envelope = dim, positive(envelope, "envelope")
 
     @property
@@ -359,7 +359,7 @@ class NetworkState:
         return d.value[:, 0] - self.envelope * r2, grad[:, None, :], lap, pgrad
 
 
-def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), seed=0, scale=None, progress=False):
+def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), scale=None, *, rng=0, progress=False):
     """Minimise ``<H>`` for ``psi = exp(N(x))`` in a D-dimensional trap by VMC (Metropolis sampling, Adam).
 
     Returns the :class:`mlphys.vmc.VMCResult`-like dict: energy and blocking error of a fresh production run,
@@ -370,8 +370,8 @@ def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), seed=0, scale=N
     H = Trap(tuple(float(w) for w in omegas))
     s = by_scale(scale, class_value=dict(n_iterations=300, n_walkers=200, opt_steps=5, n_steps=1000, lr=0.02),
                  paper_value=dict(n_iterations=1000, n_walkers=1000, opt_steps=10, n_steps=10000, lr=0.01))
-    rng = np.random.default_rng(seed)
-    wf = NetworkState(H.dim, hidden, seed=rng)
+    rng = make_rng(rng)
+    wf = NetworkState(H.dim, hidden, rng=rng)
     sampler = vmc.Metropolis(step=1.0)
     start = time.perf_counter()
     history, state = vmc.optimise(wf, H, sampler, nn.Adam(s["lr"]), n_iterations=s["n_iterations"],

@@ -418,7 +418,8 @@ class Metropolis:
     def init(self, wf, X):
         return WalkerState(X, wf.evaluate(X, derivatives=False)[0])
 
-    def sweep(self, wf, state, rng):
+    def sweep(self, wf, state, *, rng=None):
+        rng = make_rng(rng)
         Xn = state.X + self.step * rng.standard_normal(state.X.shape)
         lp = wf.evaluate(Xn, derivatives=False)[0]
         accept = np.log(rng.random(len(lp))) < 2.0 * (lp - state.log_psi)
@@ -459,7 +460,8 @@ class Langevin:
         factor = np.where(x > 1e-8, (np.sqrt(1.0 + 2.0 * x) - 1.0) / np.where(x > 1e-8, x, 1.0), 1.0 - 0.5 * x)
         return factor * grad * dt
 
-    def sweep(self, wf, state, rng):
+    def sweep(self, wf, state, *, rng=None):
+        rng = make_rng(rng)
         dt, D = self.dt, self.D
         shift = self.drift(state.grad)
         Xn = state.X + shift + np.sqrt(dt) * rng.standard_normal(state.X.shape)
@@ -493,12 +495,12 @@ def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, 
     X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim)) if X0 is None else X0.copy()
     state = sampler.init(wf, X)
     for _ in range(burn_in):
-        sampler.sweep(wf, state, rng)
+        sampler.sweep(wf, state, rng=rng)
     means, acc, kept = np.empty(n_steps), 0.0, []
     all_e = np.empty((n_steps, n_walkers))
     keep_at = set(np.linspace(0, n_steps - 1, keep_positions).astype(int)) if keep_positions else set()
     for t in range(n_steps):
-        acc += sampler.sweep(wf, state, rng)
+        acc += sampler.sweep(wf, state, rng=rng)
         e = local_energy(wf, H, state.X)
         all_e[t] = e
         means[t] = e.mean()
@@ -525,14 +527,14 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
     X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim))
     state = sampler.init(wf, X)
     for _ in range(burn_in):
-        sampler.sweep(wf, state, rng)
+        sampler.sweep(wf, state, rng=rng)
     history = {"energy": [], "variance": [], "acceptance": []}
     iterator = progress_bar(range(integer(n_iterations, "n_iterations", minimum=0)), progress, "VMC optimisation")
     try:
         for _ in iterator:
             acc, es, gs = 0.0, [], []
             for _ in range(n_steps):
-                acc += sampler.sweep(wf, state, rng)
+                acc += sampler.sweep(wf, state, rng=rng)
                 e, g = local_energy(wf, H, state.X, return_param_grad=True)
                 es.append(e)
                 gs.append(g)
@@ -605,7 +607,7 @@ def run_settings(scale=None, *, n_particles: int = 2):
                                      lr=0.01, dt=0.1 if heavy else 0.05))
 
 
-def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, seed=0, scale=None):
+def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, scale=None, *, rng=0):
     """Optimise a trial wave function by VMC and measure its energy with blocking error bars.
 
     ``ansatz``: "gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", or for
@@ -618,7 +620,7 @@ def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hid
                     float(omega), bool(coulomb))
     n_hidden = integer(n_hidden, "n_hidden", minimum=1)
     settings = run_settings(scale, n_particles=n_particles)
-    rng = make_rng(seed)
+    rng = make_rng(rng)
     wf = build_wavefunction(ansatz, n_particles, dim, omega=omega, n_hidden=n_hidden, rng=rng, coulomb=coulomb)
     sampler = Langevin(dt=settings["dt"] / omega)
     start = time.perf_counter()

@@ -15,7 +15,7 @@ def rel_err(a, b):
        activation=st.sampled_from(dfnn.ACTIVATIONS), mode=st.sampled_from(dfnn.MODES), seed=st.integers(0, 2**16))
 def test_recursion_equals_autograd(n_in, n_out, hidden, activation, mode, seed):
     """Values, input derivatives and every parameter gradient of them, against autograd."""
-    net = dfnn.DFNN((n_in, *hidden, n_out), activation=activation, seed=seed)
+    net = dfnn.DFNN((n_in, *hidden, n_out), activation=activation, rng=seed)
     X = np.random.default_rng(seed).normal(size=(2, n_in))
     deriv, grads = net.jacobians(X, mode)
     ref, ref_grads = dfnn.autograd_reference(net, X, mode)
@@ -39,7 +39,7 @@ def test_activation_derivatives_against_finite_differences(activation):
 
 
 def test_input_derivatives_against_finite_differences():
-    net = dfnn.DFNN((3, 6, 5, 2), seed=4)
+    net = dfnn.DFNN((3, 6, 5, 2), rng=4)
     x = np.array([[0.3, -0.7, 1.1]])
     d = net.derivatives(x, "full")
     h = 1e-4
@@ -58,7 +58,7 @@ def test_input_derivatives_against_finite_differences():
        mode=st.sampled_from(dfnn.MODES), seed=st.integers(0, 2**16))
 def test_vjp_is_the_contraction_of_the_jacobians(n_in, n_out, hidden, mode, seed):
     rng = np.random.default_rng(seed)
-    net = dfnn.DFNN((n_in, *hidden, n_out), seed=seed)
+    net = dfnn.DFNN((n_in, *hidden, n_out), rng=seed)
     X = rng.normal(size=(5, n_in))
     c0, c1 = rng.normal(size=(5, n_out)), rng.normal(size=(5, n_out, n_in))
     c2 = {"first": None, "diag": rng.normal(size=(5, n_out, n_in)), "full": rng.normal(size=(5, n_out, n_in, n_in))}[mode]
@@ -75,7 +75,7 @@ def test_vjp_is_the_contraction_of_the_jacobians(n_in, n_out, hidden, mode, seed
 
 
 def test_scalar_fast_path_equals_general_path():
-    net = dfnn.DFNN((1, 10, 10, 10, 1), activation="softplus", seed=1)
+    net = dfnn.DFNN((1, 10, 10, 10, 1), activation="softplus", rng=1)
     X = np.linspace(-2, 2, 50)[:, None]
     cot = lambda d: (np.sin(X), np.cos(X)[:, :, None], d.value[:, :, None])  # noqa: E731
     d1, g1 = net.vjp(X, cot, "diag")
@@ -86,7 +86,7 @@ def test_scalar_fast_path_equals_general_path():
 
 
 def test_flat_parameters_round_trip():
-    net = dfnn.DFNN((2, 3, 1), seed=0)
+    net = dfnn.DFNN((2, 3, 1), rng=0)
     theta = net.get_flat()
     net.set_flat(theta * 2)
     assert np.allclose(net.get_flat(), 2 * theta)

@@ -7,10 +7,10 @@ from mlphys import hopfield
 @pytest.mark.parametrize("seed", range(4))
 def test_energy_never_increases_under_asynchronous_updates(seed):
     rng = np.random.default_rng(seed)
-    xi = hopfield.random_patterns(30, 100, rng)  # high load: a rough landscape
+    xi = hopfield.random_patterns(30, 100, rng=rng)  # high load: a rough landscape
     W = hopfield.hebbian_weights(xi)
     fields = rng.normal(0, 0.1, 100) if seed % 2 else None
-    rec = hopfield.run_async(W, hopfield.random_patterns(3, 100, rng), rng=rng, fields=fields, record_energy=True)
+    rec = hopfield.run_async(W, hopfield.random_patterns(3, 100, rng=rng), rng=rng, fields=fields, record_energy=True)
     assert np.all(np.diff(rec.energies, axis=0) <= 1e-12)
     assert rec.converged.all()
     # a converged state is a fixed point: every spin is aligned with its local field
@@ -19,21 +19,21 @@ def test_energy_never_increases_under_asynchronous_updates(seed):
 
 
 def test_hebbian_weights_are_symmetric_with_zero_diagonal(rng):
-    W = hopfield.hebbian_weights(hopfield.random_patterns(5, 40, rng))
+    W = hopfield.hebbian_weights(hopfield.random_patterns(5, 40, rng=rng))
     np.testing.assert_allclose(W, W.T)
     assert np.all(np.diag(W) == 0)
 
 
 def test_energy_matches_explicit_double_sum(rng):
-    xi = hopfield.random_patterns(3, 12, rng)
+    xi = hopfield.random_patterns(3, 12, rng=rng)
     W = hopfield.hebbian_weights(xi)
-    s = hopfield.random_patterns(1, 12, rng)[0]
+    s = hopfield.random_patterns(1, 12, rng=rng)[0]
     explicit = -0.5 * sum(W[i, j] * s[i] * s[j] for i in range(12) for j in range(12) if i != j)
     assert hopfield.energy(W, s) == pytest.approx(explicit)
 
 
 def test_stored_patterns_are_fixed_points_at_small_load(rng):
-    xi = hopfield.random_patterns(5, 300, rng)
+    xi = hopfield.random_patterns(5, 300, rng=rng)
     W = hopfield.hebbian_weights(xi)
     rec = hopfield.run_async(W, xi, rng=rng)
     np.testing.assert_array_equal(rec.states, xi)
@@ -41,9 +41,9 @@ def test_stored_patterns_are_fixed_points_at_small_load(rng):
 
 
 def test_recall_from_corrupted_pattern(rng):
-    xi = hopfield.random_patterns(10, 200, rng)
+    xi = hopfield.random_patterns(10, 200, rng=rng)
     W = hopfield.hebbian_weights(xi)
-    start = hopfield.flip(xi[0], 0.2, rng)
+    start = hopfield.flip(xi[0], 0.2, rng=rng)
     assert hopfield.overlap(start, xi[0]) == pytest.approx(0.6)
     assert hopfield.overlap(hopfield.run_async(W, start, rng=rng).states, xi[0]) == 1.0
 
@@ -54,7 +54,7 @@ def test_capacity_curve_collapses_at_high_load():
 
 
 def test_mixture_state_overlaps_are_one_half_on_average():
-    xi = hopfield.random_patterns(3, 20000, 0)
+    xi = hopfield.random_patterns(3, 20000, rng=0)
     np.testing.assert_allclose(hopfield.overlap(hopfield.mixture_state(xi), xi), 0.5, atol=0.02)
 
 
@@ -76,7 +76,7 @@ def test_crossing_interpolates():
     (lambda: hopfield.energy(np.zeros((3, 2)), [1, -1, 1]), "square"),
     (lambda: hopfield.run_async(np.zeros((2, 2)), [0.5, 1]), "\\+1 and -1"),
     (lambda: hopfield.flip([1, -1], 1.5), "fraction_flipped"),
-    (lambda: hopfield.mixture_state(hopfield.random_patterns(2, 10, 0)), "3 patterns"),
+    (lambda: hopfield.mixture_state(hopfield.random_patterns(2, 10, rng=0)), "3 patterns"),
     (lambda: hopfield.capacity_curve(50, [0.0, 0.1]), "alphas"),
 ])
 def test_bad_inputs_raise_valueerror(call, match):

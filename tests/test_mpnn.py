@@ -53,7 +53,7 @@ def test_mpnn_loss_and_gradient_against_autograd():
     for method in ("mpnn", "qpnn+ms"):
         problem = mpnn.Problem(method, points, state.local_kinetic(points), np.exp(2 * state.log_psi(points)),
                                state.kinetic_gradient(points), r0, v0, lam)
-        net = dfnn.DFNN((3, 6, 5, 1), seed=2)
+        net = dfnn.DFNN((3, 6, 5, 1), rng=2)
         loss, energy, grads = problem.evaluate(net)
         X = np.vstack([points, r0])
 
@@ -75,7 +75,7 @@ def test_mpnn_loss_and_gradient_against_autograd():
 
 
 def test_vjp_first_input_gradient_against_finite_differences():
-    net = dfnn.DFNN((3, 8, 8, 1), activation="softplus", seed=3)
+    net = dfnn.DFNN((3, 8, 8, 1), activation="softplus", rng=3)
     X = np.random.default_rng(4).normal(size=(50, 3))
     _, grad, _ = net.vjp_first(X, lambda U, g: (np.zeros_like(U), None))
     h = 1e-6

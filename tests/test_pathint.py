@@ -40,7 +40,7 @@ def test_stability_limit_at_unit_steps():
 
 
 def test_monte_carlo_paths_within_error_bar():
-    est, err, exact = ch9.monte_carlo_paths(seed=3)
+    est, err, exact = ch9.monte_carlo_paths(rng=3)
     assert abs(est - exact) < 3 * err
 
 

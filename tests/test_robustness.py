@@ -144,3 +144,37 @@ def test_optimiser_refuses_a_second_network():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.step(a.params, grads)                      # the same network still works
+
+
+def test_one_randomness_convention():
+    """Issue #15, section 2: randomness enters every public function as keyword ``rng=`` (never ``seed=``), and
+    ``np.random.default_rng`` is called in one place only, ``config.make_rng``. (``make_rng(seed)`` and the
+    notebooks' ``setup_notebook(seed)``, which turn a seed into that generator, are the exceptions.)"""
+    import importlib
+    import inspect
+    import pkgutil
+    from pathlib import Path
+
+    import mlphys
+
+    offenders = []
+    for info in pkgutil.walk_packages(mlphys.__path__, "mlphys."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__ \
+                    or obj in (config.make_rng, config.setup_notebook, config.NotebookContext):
+                continue
+            callables = [obj] + [m for k, m in vars(obj).items() if not k.startswith("_") or k == "__init__"] \
+                if inspect.isclass(obj) else [obj]
+            for f in filter(inspect.isfunction, callables):
+                params = inspect.signature(f).parameters
+                if "seed" in params:
+                    offenders.append(f"{info.name}.{f.__qualname__}: seed=")
+                if "rng" in params and params["rng"].kind is not inspect.Parameter.KEYWORD_ONLY:
+                    offenders.append(f"{info.name}.{f.__qualname__}: rng not keyword-only")
+    assert not offenders, offenders
+    root = Path(mlphys.__file__).parent
+    calls = [str(p.relative_to(root)) for p in root.rglob("*.py") if "default_rng(" in p.read_text()]
+    assert calls == ["config.py"], calls

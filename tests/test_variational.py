@@ -26,7 +26,7 @@ def test_closed_form_ground_states_are_normalised_eigenfunctions():
 
 
 def test_energy_gradient_equals_autograd_and_finite_differences():
-    net = dfnn.DFNN((1, 6, 6, 1), seed=3)
+    net = dfnn.DFNN((1, 6, 6, 1), rng=3)
     x, h = va.grid((-4, 4), 400)
     v = va.quartic(x, 0.3)
     e, norm, grads = va.energy_and_gradient(net, x, v, h, penalty=0.7)
@@ -50,7 +50,7 @@ def test_energy_gradient_equals_autograd_and_finite_differences():
 
 
 def test_short_training_approaches_the_harmonic_ground_state():
-    r = va.ground_state(va.harmonic, (-4, 4), hidden=(8, 8), n_points=200, seed=1,
+    r = va.ground_state(va.harmonic, (-4, 4), hidden=(8, 8), n_points=200, rng=1,
                         schedule=((300, 1e-2), (200, 1e-3)))
     assert r.steps == 500 and not r.interrupted
     assert abs(r.energy - 0.5) < 5e-3
@@ -86,7 +86,7 @@ def test_reference_energies_reject_bad_input():
 
 def test_network_state_local_energy_equals_autograd():
     H = va.Trap((1.0, 2.0))
-    wf = va.NetworkState(2, (5, 5), seed=2)
+    wf = va.NetworkState(2, (5, 5), rng=2)
     X = np.random.default_rng(0).normal(size=(7, 1, 2))
     assert np.allclose(vmc.local_energy(wf, H, X), vmc.local_energy_autograd(wf, H, X), rtol=1e-10)
     lp, _, _, pgrad = wf.evaluate(X)

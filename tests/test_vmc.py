@@ -83,7 +83,7 @@ def test_samplers_reproduce_the_gaussian_distribution():
         state = sampler.init(wf, rng.normal(size=(2000, 1, 2)))
         xs = []
         for t in range(300):
-            sampler.sweep(wf, state, rng)
+            sampler.sweep(wf, state, rng=rng)
             if t >= 100 and t % 10 == 0:
                 xs.append(state.X.copy())
         xs = np.concatenate(xs).ravel()
@@ -110,7 +110,7 @@ def test_energy_gradient_matches_finite_difference_of_the_closed_form():
     rng = np.random.default_rng(4)
     sampler = vmc.Langevin(0.1)
     for _ in range(60):
-        sampler.sweep(wf, state, rng)
+        sampler.sweep(wf, state, rng=rng)
         e, g = vmc.local_energy(wf, H, state.X, return_param_grad=True)
         grads.append(vmc.energy_gradient(e, g)[0])
     exact = P * D * (0.25 - 1 / (4 * alpha**2))
@@ -118,7 +118,7 @@ def test_energy_gradient_matches_finite_difference_of_the_closed_form():
 
 
 def test_ground_state_one_particle_is_exact():
-    r = vmc.ground_state(1, 1, ansatz="gaussian", seed=0)
+    r = vmc.ground_state(1, 1, ansatz="gaussian", rng=0)
     assert r.energy == pytest.approx(0.5, abs=1e-4)
     assert r.variance < 1e-4 and 0.9 < r.acceptance <= 1
     assert len(r.history["energy"]) > 10

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import data, neural_ode, pathint, resnet_pde
 from ..config import by_scale, make_rng, progress_bar
+from ..validate import integer
 from ..registry import Claim
 
 PATHS, NETWORKS, ODES = "path-integrals", "pde-networks", "neural-odes"   # chapters 12, 13, 14
@@ -53,25 +54,25 @@ def convergence_order(spacings=(1.0, 0.5, 0.25)):
     return errors, np.log(errors[:-1] / errors[1:]) / np.log(np.asarray(spacings[:-1]) / np.asarray(spacings[1:]))
 
 
-def paths_vs_layers(seed: int = 0, n_layers: int = 6, sites: int = 12):
+def paths_vs_layers(n_layers: int = 6, sites: int = 12, *, rng=0):
     """Max |sum over paths - layer-by-layer| over random kernels, both boundaries."""
-    rng = make_rng(seed)
+    gen = make_rng(rng)
     dev = 0.0
     for boundary in pathint.BOUNDARIES:
         for _ in range(3):
-            kernel, psi0 = rng.normal(0, 0.4, 3), rng.normal(size=sites)
+            kernel, psi0 = gen.normal(0, 0.4, 3), gen.normal(size=sites)
             a = pathint.sum_over_paths(kernel, psi0, n_layers, boundary)
             b = pathint.propagate(kernel, psi0, n_layers, boundary)
             dev = max(dev, float(np.max(np.abs(a - b)) / np.max(np.abs(b))))
     return dev
 
 
-def monte_carlo_paths(seed: int = 0, n_paths: int = 20_000):
+def monte_carlo_paths(n_paths: int = 20_000, *, rng=0):
     """MC over sampled lattice paths vs exact propagation, at the centre of a Gaussian after 20 blocks."""
     kernel = pathint.pde_kernel(0.8, 0.2, 0.0)
     x = np.arange(64) - 32.0
     psi0 = np.exp(-x**2 / 18.0)
-    est, err = pathint.sample_paths(kernel, psi0, 20, 32, n_paths, rng=seed, boundary="zero")
+    est, err = pathint.sample_paths(kernel, psi0, 20, 32, n_paths, rng=rng, boundary="zero")
     return est, err, float(pathint.propagate(kernel, psi0, 20)[32])
 
 
@@ -142,8 +143,8 @@ def network_experiment(scale=None, progress=False):
     runs = [("none", 0, seed) for seed in s["seeds"]]
     runs += [(k, d, seed) for k in resnet_pde.KINDS for d in s["depths"] for seed in s["seeds"]]
     for kind, depth, seed in progress_bar(runs, progress, "PDE networks"):
-        model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=seed, basis=basis)
-        r = resnet_pde.train(model, X_train, y_train, epochs=s["epochs"], rng=seed, X_test=X_test,
+        model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=rng, basis=basis)
+        r = resnet_pde.train(model, X_train, y_train, epochs=s["epochs"], rng=rng, X_test=X_test,
                              labels_test=y_test)
         accuracy.setdefault((kind, depth), []).append(r.val_accuracy[-1])
         histories[kind, depth, seed] = r.val_accuracy
@@ -184,22 +185,22 @@ def network_table(accuracy: dict) -> str:
 
 # ----------------------------------------------------------------------------- neural ODEs
 
-def adjoint_check(n_steps: int = 40, seed: int = 0):
+def adjoint_check(n_steps: int = 40, *, rng=0):
     """Relative deviation of adjoint gradients from autograd through the unrolled RK4 solver."""
-    rng = make_rng(seed)
-    f = neural_ode.ODEFunc(3, 8, rng=seed)
-    psi0, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    gen = make_rng(rng)
+    f = neural_ode.ODEFunc(3, 8, rng=rng)
+    psi0, target = gen.normal(size=(5, 3)), gen.normal(size=(5, 3))
     psi1 = neural_ode.odeint(f, psi0, 0.0, 1.0, n_steps)
     _, g = neural_ode.adjoint_gradients(f, psi1, 2 * (psi1 - target), 0.0, 1.0, n_steps)
     ref = neural_ode.autograd_gradients(f, psi0, lambda p, xp: xp.sum((p - target) ** 2), 0.0, 1.0, n_steps)
     return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(g, ref))
 
 
-def memory_scan(steps=(10, 100, 800), seed: int = 0):
+def memory_scan(steps=(10, 100, 800), *, rng=0):
     """Peak memory (bytes) of one gradient by the adjoint method and by autograd, against the number of steps."""
-    rng = make_rng(seed)
-    f = neural_ode.ODEFunc(3, 8, rng=seed)
-    psi0, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    gen = make_rng(rng)
+    f = neural_ode.ODEFunc(3, 8, rng=rng)
+    psi0, target = gen.normal(size=(5, 3)), gen.normal(size=(5, 3))
     out = {"adjoint": [], "autograd": []}
     neural_ode.autograd_gradients(f, psi0, lambda p, xp: xp.sum((p - target) ** 2), 0.0, 1.0, 2)   # warm-up
     for n in steps:
@@ -212,17 +213,19 @@ def memory_scan(steps=(10, 100, 800), seed: int = 0):
     return np.array(steps), {k: np.array(v) for k, v in out.items()}
 
 
-def euler_order(blocks=(10, 100, 1000), seed: int = 0):
+def euler_order(blocks=(10, 100, 1000), *, rng=0):
     """Errors of N-block Euler ResNets against the ODE solution, and the observed order."""
-    rng = make_rng(seed)
-    f = neural_ode.ODEFunc(2, 8, rng=seed, scale=1.5)
-    psi0 = rng.normal(size=(20, 2))
+    gen = make_rng(rng)
+    f = neural_ode.ODEFunc(2, 8, rng=rng, scale=1.5)
+    psi0 = gen.normal(size=(20, 2))
     exact = neural_ode.odeint(f, psi0, 0.0, 1.0, 2000)
     errors = np.array([np.max(np.abs(neural_ode.euler_resnet(f, psi0, n) - exact)) for n in blocks])
     return np.array(blocks), errors, np.log(errors[:-1] / errors[1:]) / np.log(np.array(blocks[1:]) / blocks[:-1])
 
 
-def rings_experiment(seed: int = 0, iterations: int = 300):
+def rings_experiment(iterations: int = 300, *, rng=0):
+    """Train the ring classifier; ``rng`` is an integer seed (the test set is drawn with ``rng + 100``)."""
+    seed = integer(rng, "rng", minimum=0)
     X, y = neural_ode.rings(300, rng=seed)
     X_test, y_test = neural_ode.rings(300, rng=seed + 100)
     model = neural_ode.RingClassifier(rng=seed)

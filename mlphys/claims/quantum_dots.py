@@ -40,7 +40,7 @@ def run(name: str, scale=None):
     """Run one of the named calculations with :func:`mlphys.vmc.ground_state`."""
     spec = {**RUNS_TWO, **RUNS_SIX}[name]
     P, D, omega, coulomb, ansatz, n_hidden, seed = spec
-    return vmc.ground_state(P, D, omega=omega, coulomb=coulomb, ansatz=ansatz, n_hidden=n_hidden, seed=seed,
+    return vmc.ground_state(P, D, omega=omega, coulomb=coulomb, ansatz=ansatz, n_hidden=n_hidden, rng=seed,
                             scale=scale)
 
 
