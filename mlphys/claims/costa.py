@@ -183,8 +183,8 @@ def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = Non
     if summary is None:
         return rows
     x = summary["exact"]
-    rows.append(Claim(CHAPTERS[1], "exact functional, descent: max |de|/e_gs over instances", x["max_abs_de"], 0.0,
-                      EXACT_DESCENT_TOLERANCE, comparison="at_most", note="eta below 1/lambda_max (see chapter)"))
+    rows.append(Claim(CHAPTERS[1], "exact functional, descent: max |de|/e_gs over instances", x["max_abs_de"],
+                      EXACT_DESCENT_TOLERANCE, 0.0, comparison="at_most", note="eta below 1/lambda_max (see chapter)"))
     if "cnn-relu" in summary:
         rows.append(Claim(CHAPTERS[1], "CNN (ReLU), after descent: <de/e> (negative = below e_gs)",
                           summary["cnn-relu"]["de"], 0.0, 0.0, comparison="at_most",

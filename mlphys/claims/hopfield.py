@@ -117,8 +117,8 @@ def claims(scale=None, progress=True):
     rows = []
     xi, W, start, rec = recall_experiment()
     rows.append(Claim(CHAPTER, "Hopfield: largest energy change in one asynchronous update",
-                      float(np.max(np.diff(rec.energies[:, 0]))), 0.0, 1e-12, comparison="at_most",
-                      note="the energy never increases"))
+                      float(np.max(np.diff(rec.energies[:, 0]))), 1e-12, 0.0, comparison="at_most",
+                      note="the energy never increases (bound: rounding of a sum of 200 terms)"))
     rows.append(Claim(CHAPTER, "Hopfield N = 200, P = 10: overlap after recall from 20% flipped",
                       float(hopfield.overlap(rec.states, xi[0])), 1.0, 0.0))
     c, Ps, m, _ = capacity_experiment(scale, progress=progress)
