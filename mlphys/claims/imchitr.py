@@ -143,8 +143,8 @@ def network_experiment(scale=None, progress=False):
     runs = [("none", 0, seed) for seed in s["seeds"]]
     runs += [(k, d, seed) for k in resnet_pde.KINDS for d in s["depths"] for seed in s["seeds"]]
     for kind, depth, seed in progress_bar(runs, progress, "PDE networks"):
-        model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=rng, basis=basis)
-        r = resnet_pde.train(model, X_train, y_train, epochs=s["epochs"], rng=rng, X_test=X_test,
+        model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=seed, basis=basis)
+        r = resnet_pde.train(model, X_train, y_train, epochs=s["epochs"], rng=seed, X_test=X_test,
                              labels_test=y_test)
         accuracy.setdefault((kind, depth), []).append(r.val_accuracy[-1])
         histories[kind, depth, seed] = r.val_accuracy
