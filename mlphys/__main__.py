@@ -87,15 +87,15 @@ def main(argv=None) -> int:
 
 
 def _size(text: str):
-    """``"epochs=50"`` -> ("epochs", 50); ``"lr=1e-3"`` -> ("lr", 0.001)."""
+    """``"epochs=50"`` -> ("epochs", 50.0); the chapter's settings check the value and convert it to its type."""
     key, sep, value = text.partition("=")
     try:
         number = float(value)
     except ValueError:
         number = None
-    if not sep or not key or number is None:
+    if not sep or not key.strip() or number is None:
         raise ValueError(f"--size takes KEY=NUMBER (e.g. epochs=50), got {text!r}")
-    return key.strip(), int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    return key.strip(), number
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import nn
 from .config import make_rng
-from .validate import as_array, integer, positive
+from .validate import as_array, integer, positive, rows
 
 PADDINGS = ("periodic", "zero")
 ACTIVATIONS = ("relu", "softplus")
@@ -104,12 +104,7 @@ class CNN:
 
     # -- checks ---------------------------------------------------------------
     def _check_X(self, X):
-        X = as_array(X, "X")
-        if X.ndim == 1:
-            X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != self.n_grid:
-            raise ValueError(f"X must have shape (batch, {self.n_grid}) (one density per row), got {X.shape}")
-        return X
+        return rows(X, "X", self.n_grid, "one density per row")
 
     def _check_XY(self, X, Y):
         X = self._check_X(X)

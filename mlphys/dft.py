@@ -24,7 +24,7 @@ import numpy as np
 
 from . import cnn, nn, speckle
 from .config import make_rng, progress_bar
-from .validate import as_array, integer, positive
+from .validate import as_array, integer, positive, rows
 
 
 # ----------------------------------------------------------------------------- functionals
@@ -82,10 +82,7 @@ class TrainedFunctional:
 
 def _save_checkpoint(path: Path, net, opt, rng, loss, val_loss, seconds):
     tmp = path.with_suffix(".tmp.npz")
-    moments = {}
-    if opt._m is not None:
-        moments = {f"m{i}": m for i, m in enumerate(opt._m)} | {f"s{i}": s for i, s in enumerate(opt._s)}
-    np.savez(tmp, **net.state(), **moments, t=opt._t, loss=np.array(loss), val_loss=np.array(val_loss),
+    np.savez(tmp, **net.state(), **opt.state(), loss=np.array(loss), val_loss=np.array(val_loss),
              seconds=seconds, rng_state=json.dumps(rng.bit_generator.state))
     tmp.replace(path)
 
@@ -93,12 +90,7 @@ def _save_checkpoint(path: Path, net, opt, rng, loss, val_loss, seconds):
 def _load_checkpoint(path: Path, net, opt, rng):
     with np.load(path) as f:
         net.load_state(f)
-        opt._t = int(f["t"])
-        if opt._t:
-            k = len(net.params)
-            opt._m = [f[f"m{i}"] for i in range(k)]
-            opt._s = [f[f"s{i}"] for i in range(k)]
-            opt._shapes = [p.shape for p in net.params]
+        opt.load_state(f, net.params)
         rng.bit_generator.state = json.loads(str(f["rng_state"]))
         return list(f["loss"]), list(f["val_loss"]), float(f["seconds"])
 
@@ -194,7 +186,7 @@ def descend(functional, potentials, *, steps: int, eta: float = 1e-3, chi0=None,
     show up as an energy error of the same size.
     """
     grid = functional.grid
-    V = speckle._check_potentials(potentials, grid)
+    V = rows(potentials, "potentials", grid.n, "one potential per row on this grid")
     steps = integer(steps, "steps", minimum=1)
     eta = positive(eta, "eta")
     record_every = integer(record_every, "record_every", minimum=1)
@@ -255,7 +247,7 @@ def descent_force(functional, exact: speckle.GroundStates, potentials) -> np.nda
     derivative where it matters, measured before any descent.
     """
     grid = functional.grid
-    V = speckle._check_potentials(potentials, grid)
+    V = rows(potentials, "potentials", grid.n, "one potential per row on this grid")
     chi = np.sqrt(exact.densities)
     _, g = functional.value_and_derivative(exact.densities)
     mu = grid.integrate(0.5 * g * chi + chi**2 * V) / grid.integrate(chi**2)

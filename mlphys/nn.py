@@ -282,6 +282,22 @@ class Adam:
             self._s[k] = self.beta2 * self._s[k] + (1 - self.beta2) * g * g
             params[k] = p - self.lr * (self._m[k] / c1) / (np.sqrt(self._s[k] / c2) + self.eps)
 
+    def state(self) -> dict:
+        """The step count and moments as arrays (for ``np.savez``); :meth:`load_state` restores them."""
+        moments = {} if self._m is None else \
+            {f"m{i}": m for i, m in enumerate(self._m)} | {f"s{i}": s for i, s in enumerate(self._s)}
+        return {"t": np.array(self._t)} | moments
+
+    def load_state(self, arrays, params) -> None:
+        """Resume from :meth:`state` saved while stepping ``params`` (the same shapes)."""
+        self._t = int(arrays["t"])
+        if self._t:
+            self._m = [np.asarray(arrays[f"m{k}"]) for k in range(len(params))]
+            self._s = [np.asarray(arrays[f"s{k}"]) for k in range(len(params))]
+            if [m.shape for m in self._m] != [np.shape(p) for p in params]:
+                raise ValueError("the saved Adam state does not fit these parameters")
+            self._shapes = [np.shape(p) for p in params]
+
 
 @dataclass
 class History:

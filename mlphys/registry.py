@@ -34,9 +34,11 @@ class Chapter:
     notebook: str
     function: str   # "module:function" under mlphys.claims
 
+    def _module(self):
+        return importlib.import_module(f"mlphys.claims.{self.function.split(':')[0]}")
+
     def _function(self):
-        module, name = self.function.split(":")
-        return getattr(importlib.import_module(f"mlphys.claims.{module}"), name)
+        return getattr(self._module(), self.function.split(":")[1])
 
     @property
     def sizes_adjustable(self) -> bool:
@@ -47,7 +49,7 @@ class Chapter:
         """The settings with ``sizes`` replaced (ValueError for an unknown or invalid size), before any work."""
         if not self.sizes_adjustable:
             raise ValueError(f"chapter {self.number} ({self.id}) runs at fixed sizes; drop --size for it")
-        return importlib.import_module(f"mlphys.claims.{self.function.split(':')[0]}").settings(scale, **sizes)
+        return self._module().settings(scale, **sizes)
 
     def claims(self, scale=None, progress=True, **sizes) -> list:
         if sizes:

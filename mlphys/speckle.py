@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import make_rng, progress_bar
-from .validate import as_array, integer, positive
+from .validate import as_array, integer, positive, rows
 
 #: Eighth-order central coefficients of d^2/dx^2 at offsets 0, 1, 2, 3, 4 (times 1/dx^2).
 LAPLACIAN_8 = np.array([-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560])
@@ -182,15 +182,6 @@ class GroundStates:
     kinetic: np.ndarray
 
 
-def _check_potentials(potentials, grid: Grid) -> np.ndarray:
-    V = as_array(potentials, "potentials")
-    if V.ndim == 1:
-        V = V[None, :]
-    if V.ndim != 2 or V.shape[1] != grid.n:
-        raise ValueError(f"potentials must have shape (n, {grid.n}) for this grid, got {np.shape(potentials)}")
-    return V
-
-
 def ground_state(potentials, grid: Grid, *, progress: bool = False) -> GroundStates:
     """Lowest eigenpair of H = -grid.kinetic * Laplacian + diag(V) for each row of ``potentials``.
 
@@ -199,7 +190,7 @@ def ground_state(potentials, grid: Grid, *, progress: bool = False) -> GroundSta
     """
     from scipy.linalg import eigh
 
-    V = _check_potentials(potentials, grid)
+    V = rows(potentials, "potentials", grid.n, "one potential per row on this grid")
     K = -grid.kinetic * grid.laplacian()
     idx = np.arange(grid.n)
     e = np.empty(V.shape[0])

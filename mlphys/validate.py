@@ -19,6 +19,17 @@ def as_array(value, name: str, *, ndim=None, finite: bool = True) -> np.ndarray:
     return arr
 
 
+def rows(value, name: str, n_columns: int, what: str) -> np.ndarray:
+    """A finite (batch, n_columns) array, ``what`` being one row (e.g. "one density per row"); a single row
+    of shape (n_columns,) becomes (1, n_columns)."""
+    arr = as_array(value, name)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n_columns:
+        raise ValueError(f"{name} must have shape (batch, {n_columns}) ({what}), got {np.shape(value)}")
+    return arr
+
+
 def positive(value, name: str, *, allow_zero: bool = False) -> float:
     """Check that a scalar is (strictly) positive and return it as float."""
     if isinstance(value, (str, bytes, bool, np.bool_)):

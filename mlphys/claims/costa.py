@@ -67,13 +67,18 @@ def data(scale=None, *, kind: str = "speckle", rng: int = 2022, progress: bool =
     return speckle.dataset(s["n_data"], kind, rng=make_rng(_seed(rng)), progress=progress).split()
 
 
-def _train_one(train, validation, architecture, seed, s, checkpoint, progress):
+def _one_thread(function, kwargs):
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1):  # one BLAS thread: the same weights whatever the machine's core count
-        lr = s["lr_average"] if cnn.ARCHITECTURES[architecture]["average"] else s["lr"]
-        return dft.train_functional(train, architecture, epochs=s["epochs"], lr=lr, batch_size=s["batch_size"],
-                                    validation=validation, rng=seed, checkpoint=checkpoint, progress=progress)
+    with threadpool_limits(1):  # one BLAS thread: the same numbers whatever the machine's core count
+        return function(**kwargs)
+
+
+def _in_parallel(function, cases, jobs):
+    """``[function(**kwargs) for kwargs in cases]`` as independent joblib processes with one BLAS thread each."""
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(jobs, len(cases)))(delayed(_one_thread)(function, kw) for kw in cases)
 
 
 def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle", rng: int = 2022,
@@ -83,20 +88,18 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     Networks are independent cases, run through joblib on ``jobs`` processes (each with one BLAS thread,
     so the weights do not depend on the number of jobs). Returns architecture -> TrainedFunctional.
     """
-    from joblib import Parallel, delayed
-
     s = settings(scale, **overrides)
     seed = _seed(rng)
     train, val, _ = data(scale, kind=kind, rng=seed, **overrides)
     folder = speckle.cache_dir() / "functionals"
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = []
-    for k, arch in enumerate(architectures):
-        key = speckle.cache_key(kind, arch, seed, {x: s[x] for x in ("n_data", "epochs", "lr", "lr_average", "batch_size")})
-        jobs.append(delayed(_train_one)(train, val, arch, seed + 1 + k, s, folder / f"{kind}-{arch}-{key}.npz",
-                                        progress))
-    results = Parallel(n_jobs=min(s["jobs"], len(jobs)))(jobs)
-    return dict(zip(architectures, results))
+    sizes = {x: s[x] for x in ("n_data", "epochs", "lr", "lr_average", "batch_size")}
+    cases = [dict(data=train, architecture=arch, epochs=s["epochs"], batch_size=s["batch_size"], validation=val,
+                  lr=s["lr_average"] if cnn.ARCHITECTURES[arch]["average"] else s["lr"], rng=seed + 1 + k,
+                  checkpoint=folder / f"{kind}-{arch}-{speckle.cache_key(kind, arch, seed, sizes)}.npz",
+                  progress=progress)
+             for k, arch in enumerate(architectures)]
+    return dict(zip(architectures, _in_parallel(dft.train_functional, cases, s["jobs"])))
 
 
 def r2_table(trained: dict, test: speckle.Dataset) -> dict:
@@ -114,31 +117,20 @@ def exact_eta(grid: speckle.Grid) -> float:
     return 0.9 / np.linalg.eigvalsh(-grid.kinetic * grid.laplacian())[-1]
 
 
-def _descend_one(functional, V, exact, eta, steps, record_every, progress):
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return dft.descend(functional, V, steps=steps, eta=eta, exact=exact, record_every=record_every,
-                           progress=progress)
-
-
 def descend_all(trained: dict, test: speckle.Dataset, scale=None, *, progress: bool = False, exact_tau: float = 40.0,
                 **overrides) -> dict:
     """Gradient descent (Eqs. 13-14) on the first ``n_descent`` test potentials with every learned functional,
     and with the exact functional at :func:`exact_eta` for a "time" eta * t = ``exact_tau``. name -> Descent."""
-    from joblib import Parallel, delayed
-
     s = settings(scale, **overrides)
     sub = test.subset(slice(0, s["n_descent"]))
     gs = speckle.GroundStates(sub.energies, sub.densities, sub.kinetic)
     eta_x = exact_eta(sub.grid)
     steps_x = int(np.ceil(exact_tau / eta_x))
-    cases = [(t.functional, s["eta"], s["steps"]) for t in trained.values()]
-    cases.append((dft.ExactFunctional(sub.grid), eta_x, steps_x))
-    runs = Parallel(n_jobs=min(s["jobs"], len(cases)))(
-        delayed(_descend_one)(f, sub.potentials, gs, eta, steps, max(1, steps // 50), progress)
-        for f, eta, steps in cases)
-    return dict(zip(list(trained) + ["exact"], runs))
+    runs = [(t.functional, s["eta"], s["steps"]) for t in trained.values()]
+    runs.append((dft.ExactFunctional(sub.grid), eta_x, steps_x))
+    cases = [dict(functional=f, potentials=sub.potentials, steps=steps, eta=eta, exact=gs,
+                  record_every=max(1, steps // 50), progress=progress) for f, eta, steps in runs]
+    return dict(zip(list(trained) + ["exact"], _in_parallel(dft.descend, cases, s["jobs"])))
 
 
 def descent_summary(runs: dict) -> dict:
