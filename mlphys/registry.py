@@ -173,11 +173,18 @@ def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
+def _reference_cell(c: Claim) -> str:
+    """The reference as the test reads: ``>= 0.912 - 0.025`` for a one-sided claim with a tolerance."""
+    if c.comparison == "close" or not c.tolerance:
+        return _SYMBOL[c.comparison] + _fmt(c.reference)
+    sign = "-" if c.comparison == "at_least" else "+"
+    return f"{_SYMBOL[c.comparison]}{_fmt(c.reference)} {sign} {_fmt(c.tolerance)}"
+
+
 def format_table(claims, *, markdown: bool = False, chapter_column: bool = True) -> str:
     """Render claims as ``[chapter |] quantity | paper | ours | exact/reference | tolerance | within tolerance?``."""
     header = ["chapter", "quantity", "paper", "ours", "exact/reference", "tolerance", "within tolerance?"]
-    body = [[c.chapter, c.quantity, _fmt(c.paper), _fmt(float(c.ours)),
-             _SYMBOL[c.comparison] + _fmt(c.reference), _fmt(c.tolerance),
+    body = [[c.chapter, c.quantity, _fmt(c.paper), _fmt(float(c.ours)), _reference_cell(c), _fmt(c.tolerance),
              "yes" if c.within_tolerance else "NO"] for c in claims]
     if not chapter_column:
         header, body = header[1:], [row[1:] for row in body]

@@ -10,3 +10,10 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(autouse=True)
+def _class_scale(monkeypatch):
+    """Unit tests never run at paper scale or read MNIST because of the caller's environment."""
+    monkeypatch.delenv("MLPHYS_SCALE", raising=False)
+    monkeypatch.delenv("MLPHYS_MNIST", raising=False)

@@ -104,6 +104,9 @@ def test_one_sided_comparisons():
         Claim("c", "q", ours=1.0, reference=1.0, tolerance=0.0, comparison="roughly")
     table = registry.format_table([Claim("c", "q", ours=1.0, reference=2.0, tolerance=0.0, comparison="at_most")])
     assert "<= 2" in table
+    # a one-sided claim with a tolerance shows the bound it is tested against, so the row reads correctly
+    loose = Claim("c", "accuracy", ours=0.907, reference=0.912, tolerance=0.025, comparison="at_least")
+    assert loose.within_tolerance and ">= 0.912 - 0.025" in registry.format_table([loose])
 
 
 def test_numbering_plan_is_used_everywhere():
