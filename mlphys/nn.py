@@ -222,6 +222,16 @@ class Network:
         return sum(p.size for p in self.params)
 
 
+def layer_gradient_norms(net: Network, X, Y) -> np.ndarray:
+    """Frobenius norm of dC/dW^l for every weight matrix, input side first: how fast each layer learns here.
+
+    Back-propagation multiplies by ``f'(z)`` once per layer (Eq. eq-ch3-backprop); with sigmoid, ``f' <= 1/4``,
+    so in a deep stack the layers near the input receive ever smaller gradients (vanishing gradients).
+    """
+    _, grads = net.backward(X, Y)
+    return np.array([np.linalg.norm(g) for g in grads[0::2]])
+
+
 def accuracy(net: Network, X, labels) -> float:
     """Fraction of rows whose largest output is the true class ``labels``."""
     return float(np.mean(np.argmax(net.predict(X), axis=1) == np.asarray(labels)))

@@ -9,17 +9,24 @@ on the lag-one autocovariances of all blocking levels.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.stats import chi2
 
 from .validate import as_array, integer, positive
 
 
+#: Below this many blocks the test for remaining correlation has no power (error of the error ~ 1/sqrt(2 blocks)).
+MIN_BLOCKS = 32
+
+
 def blocking(samples):
     """Mean and standard error of a correlated series by automated blocking (Jonsson 2018).
 
     Uses the last ``2^d`` samples (``d = floor(log2 n)``); needs at least 16 samples.
-    Returns ``(mean, standard_error)``.
+    Returns ``(mean, standard_error)``. Warns (RuntimeWarning) when no blocking level passes the test or
+    fewer than :data:`MIN_BLOCKS` blocks remain: the series is too short for its correlation time.
     """
     x = as_array(samples, "samples", ndim=1)
     if x.size < 16:
@@ -39,8 +46,28 @@ def blocking(samples):
         ratio = np.where(s > 0, gamma / s, 0.0)
     M = np.cumsum((ratio**2 * 2.0 ** np.arange(1, d + 1)[::-1])[::-1])[::-1]
     q = chi2.ppf(0.99, df=np.arange(1, d + 1))
-    k = next((k for k in range(d) if M[k] < q[k]), d - 1)
+    k = next((k for k in range(d) if M[k] < q[k]), None)
+    if k is None or 2 ** (d - k) < MIN_BLOCKS:
+        reason = ("no blocking level passed the test" if k is None else
+                  f"only {2 ** (d - k)} blocks remain at the chosen level (fewer than {MIN_BLOCKS})")
+        warnings.warn(f"blocking: {reason}; the series ({2**d} samples) is short compared with its correlation time "
+                      "and the error is probably too small - run longer", RuntimeWarning, stacklevel=2)
+        k = d - 1 if k is None else k
     return float(mu), float(np.sqrt(s[k] / 2 ** (d - k)))
+
+
+def chain_mean_error(samples):
+    """Mean and standard error from independent Markov chains: ``samples`` is ``(steps, chains)``.
+
+    Each chain's mean is one independent draw, however correlated the steps inside a chain are, so the
+    error is the spread of the chain means over ``sqrt(chains)`` - valid as long as every chain was burnt in.
+    Returns ``(mean, standard_error)``.
+    """
+    x = as_array(samples, "samples", ndim=2)
+    if x.shape[1] < 2:
+        raise ValueError(f"samples needs at least 2 chains (columns), got shape {x.shape}")
+    means = x.mean(axis=0)
+    return float(means.mean()), float(means.std(ddof=1) / np.sqrt(means.size))
 
 
 def naive_error(samples) -> float:

@@ -178,3 +178,32 @@ def test_one_randomness_convention():
     root = Path(mlphys.__file__).parent
     calls = [str(p.relative_to(root)) for p in root.rglob("*.py") if "default_rng(" in p.read_text()]
     assert calls == ["config.py"], calls
+
+
+def test_blocking_warns_on_a_series_too_short_for_its_correlation():
+    n, phi = 1024, 0.999                              # correlation time ~ 2000 steps > n: error ~12x too small
+    noise = np.random.default_rng(0).standard_normal(n)
+    x = np.empty(n)
+    x[0] = noise[0] / np.sqrt(1 - phi**2)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + noise[t]
+    with pytest.warns(RuntimeWarning, match="too small"):
+        stats.blocking(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats.blocking(np.random.default_rng(0).standard_normal(1024))   # independent samples: no warning
+
+
+def test_independent_chains_give_an_honest_error():
+    """400 AR(1) chains (phi = 0.9): the chain-mean error matches theory, 1/((1 - phi) sqrt(steps x chains))."""
+    steps, chains, phi = 1000, 400, 0.9
+    g = np.random.default_rng(1)
+    x = np.empty((steps, chains))
+    x[0] = g.standard_normal(chains) / np.sqrt(1 - phi**2)
+    for t in range(1, steps):
+        x[t] = phi * x[t - 1] + g.standard_normal(chains)
+    mean, err = stats.chain_mean_error(x)
+    # the estimate of an error from 400 chain means is itself uncertain by 1/sqrt(2 x 399) = 3.5%: 15% is 4 sigma
+    assert err == pytest.approx(1 / ((1 - phi) * np.sqrt(steps * chains)), rel=0.15)
+    with pytest.raises(ValueError, match="2 chains"):
+        stats.chain_mean_error(x[:, :1])

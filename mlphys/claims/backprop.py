@@ -87,6 +87,30 @@ def digits_sklearn(scale=None):
     return clf, time.perf_counter() - start, float(clf.score(Xte, yte))
 
 
+#: A deep, narrow digits classifier trained with each hidden activation (vanishing gradients, dead units).
+ACTIVATION_SETUP = dict(depth=8, width=32, epochs=12, lr=1e-3, split_seed=0, seed=2)
+
+
+def activation_experiment():
+    """The same deep network with sigmoid, tanh and ReLU hidden layers.
+
+    Returns ``{activation: (gradient norms per weight matrix at initialisation, training History)}``; the
+    history's ``val_accuracy`` is the test accuracy after each epoch.
+    """
+    s = ACTIVATION_SETUP
+    Xtr, Xte, ytr, yte = data.load_digits_split(rng=s["split_seed"])
+    Y = nn.one_hot(ytr, 10)
+    out = {}
+    for name in ("sigmoid", "tanh", "relu"):
+        net = nn.Network([64] + [s["width"]] * s["depth"] + [10], hidden=name, output="softmax",
+                         loss="cross_entropy", rng=s["seed"])
+        norms = nn.layer_gradient_norms(net, Xtr, Y)
+        history = nn.train(net, Xtr, Y, epochs=s["epochs"], batch_size=32, optimizer=nn.Adam(s["lr"]),
+                           rng=s["seed"], X_val=Xte, labels_val=yte)
+        out[name] = (norms, history)
+    return out
+
+
 def uat_sweep(scale=None, progress=False):
     """MSE on the samples for each target and width; returns ``(x, {target: [(width, net, mse), ...]})``."""
     s = UAT_SETUP

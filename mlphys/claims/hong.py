@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import mpnn
+from .. import mpnn, stats
 from ..config import by_scale, get_scale, progress_bar
 from ..registry import Claim
 
@@ -135,8 +135,7 @@ def sampler_mean_radius(n_chains: int = 400, per_chain: int = 25, *, rng=0):
     """``<r>`` of hydrogen from :func:`mlphys.mpnn.sample_density`, with the error from independent chains."""
     points, _ = mpnn.sample_density(mpnn.hydrogen_ground_state(), n_chains * per_chain, n_chains=n_chains,
                                     burn_in=300, thin=10, step=0.8, rng=rng)
-    r = np.linalg.norm(points, axis=1).reshape(per_chain, n_chains).mean(axis=0)
-    return float(r.mean()), float(r.std(ddof=1) / np.sqrt(n_chains))
+    return stats.chain_mean_error(np.linalg.norm(points, axis=1).reshape(per_chain, n_chains))
 
 
 def claims(scale=None, progress=True):
