@@ -2,17 +2,23 @@
 [--jobs N] [--json FILE] [--record DIR] [--list]``.
 
 CHAPTER is a book chapter number (``7``) or a registry id (``derivatives``); ``--list`` shows both.
+Exit status: 0 all claims within tolerance, 1 some claim outside it, 2 usage error (also a bad ``$MLPHYS_SCALE``
+or an unwritable ``--json``/``--record`` destination, checked before any work), 3 a chapter crashed.
 ``--size`` replaces one of a chapter's sizes at the chosen scale (chapters 10-11, whose paper scale takes days
 here), e.g. ``--scale paper --size n_data=20000 --size epochs=50``; a record then says so in its note.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from . import registry
 from .config import SCALES, get_scale
+
+#: Exit codes: 0 every claim within tolerance, 1 a claim outside it, 2 a usage error (argparse), 3 a crash.
+EXIT_OUTSIDE_TOLERANCE, EXIT_USAGE, EXIT_CRASH = 1, 2, 3
 
 
 def main(argv=None) -> int:
@@ -65,12 +71,27 @@ def main(argv=None) -> int:
             c.check_sizes(scale, **sizes)
         except ValueError as exc:
             parser.error(str(exc))
+    try:                                  # before any work: an unwritable destination must not cost an hour
+        if args.record:
+            _check_writable(Path(args.record), directory=True)
+        if args.json:
+            _check_writable(Path(args.json), directory=False)
+    except ValueError as exc:
+        parser.error(str(exc))
     note = ", ".join(f"{k} = {v:g}" for k, v in sizes.items() if k != "jobs")
     note = f"not the paper's full size: {note}" if note else ""
     options = "".join(f" --size {text}" for text in args.size) + (f" --jobs {args.jobs}" if args.jobs else "")
     claims = []
     for c in selected:
-        rows = c.claims(scale=scale, progress=not args.no_progress, **sizes)
+        try:
+            rows = c.claims(scale=scale, progress=not args.no_progress, **sizes)
+        except Exception:                 # a crash: say which chapter, keep what finished, exit 3
+            import traceback
+
+            traceback.print_exc()
+            print(f"chapter {c.number} ({c.id}) crashed; rows of the chapters before it follow", file=sys.stderr)
+            print(registry.format_table(claims))
+            return EXIT_CRASH
         claims.extend(rows)
         if args.record:
             registry.write_record(rows, Path(args.record) / f"{c.id}.json", chapter=c.id, scale=scale, note=note,
@@ -82,8 +103,19 @@ def main(argv=None) -> int:
     bad = [c for c in claims if not c.within_tolerance]
     if bad:
         print(f"{len(bad)} claim(s) outside tolerance", file=sys.stderr)
-        return 1
+        return EXIT_OUTSIDE_TOLERANCE
     return 0
+
+
+def _check_writable(path: Path, *, directory: bool) -> None:
+    """ValueError naming ``path`` unless we can write there (a directory is created if missing)."""
+    folder = path if directory else path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create {folder} for {'--record' if directory else '--json'}: {exc.strerror}") from None
+    if (not directory and path.is_dir()) or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"cannot write {'--record' if directory else '--json'} destination {path}; choose another path")
 
 
 def _size(text: str):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import nn
 from .config import make_rng
 from .validate import as_array, integer
 
@@ -171,7 +172,7 @@ class RingClassifier:
         return odeint(self.f, self.lift(X), 0.0, 1.0, self.n_steps)
 
     def predict_proba(self, X):
-        return 1.0 / (1.0 + np.exp(-(self.flow(X) @ self.w + self.c)))
+        return nn.activation("sigmoid", self.flow(X) @ self.w + self.c)
 
     def accuracy(self, X, labels) -> float:
         return float(np.mean((self.predict_proba(X) > 0.5) == np.asarray(labels)))
@@ -184,7 +185,7 @@ class RingClassifier:
         psi1 = self.flow(X)
         if len(y) != len(psi1):
             raise ValueError(f"labels has {len(y)} entries for {len(psi1)} points")
-        p = 1.0 / (1.0 + np.exp(-(psi1 @ self.w + self.c)))
+        p = nn.activation("sigmoid", psi1 @ self.w + self.c)
         n = len(y)
         loss = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
         dz = (p - y) / n

@@ -147,7 +147,11 @@ class Network:
         for l in range(n_layers):
             z = xp.dot(a, params[2 * l]) + params[2 * l + 1]
             a = activation(self.hidden if l < n_layers - 1 else self.output, z, xp)
-        n = X.shape[0]
+        return self._loss_of_output(a, Y, params, xp)
+
+    def _loss_of_output(self, a, Y, params, xp=np):
+        """The loss given the network's output ``a`` (one forward pass serves both loss and back-propagation)."""
+        n = a.shape[0]
         if self.loss_name == "mse":
             data = 0.5 * xp.sum((a - Y) ** 2) / n
         elif self.output == "softmax":
@@ -199,7 +203,7 @@ class Network:
             grads[2 * l + 1] = delta.sum(axis=0)
             if l > 0:
                 delta = (delta @ W.T) * activation_derivative(self.hidden, zs[l - 1], acts[l])
-        loss = float(self.loss_from_params(self.params, X, Y))
+        loss = float(self._loss_of_output(aL, Y, self.params))
         if input_gradient:
             return loss, grads, delta @ self.params[0].T
         return loss, grads

@@ -27,6 +27,7 @@ from itertools import product
 import numpy as np
 from scipy.special import expit, logsumexp
 
+from . import nn
 from .config import make_rng, progress_bar
 from .validate import as_array, integer, positive
 
@@ -34,8 +35,8 @@ MAX_ENUMERATION_UNITS = 22
 
 
 def softplus(x):
-    """``log(1 + e^x)`` without overflow."""
-    return np.logaddexp(0.0, x)
+    """``log(1 + e^x)`` without overflow (the activation of :mod:`mlphys.nn`)."""
+    return nn.activation("softplus", x)
 
 
 def all_states(n: int) -> np.ndarray:

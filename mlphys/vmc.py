@@ -34,10 +34,6 @@ from .validate import as_array, integer, positive
 ANSATZE = ("gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", "slater-rbm", "slater-jastrow")
 
 
-def _softplus(x, xp=np):
-    return xp.logaddexp(0.0, x)
-
-
 # ============================================================================ Hamiltonian
 
 @dataclass(frozen=True)
@@ -196,14 +192,14 @@ class RBM(Factor):
         a, b, W = self.unpack()
         x = xp.reshape(X, (X.shape[0], self.M))
         Q = b + xp.dot(x, W) / self.sigma2
-        return self.power * (-xp.sum((x - a) ** 2, axis=1) / (2 * self.sigma2) + xp.sum(_softplus(Q, xp), axis=1))
+        return self.power * (-xp.sum((x - a) ** 2, axis=1) / (2 * self.sigma2) + xp.sum(nn.activation("softplus", Q, xp), axis=1))
 
     def evaluate(self, X, derivatives=True):
         a, b, W = self.unpack()
         s2, k = self.sigma2, self.power
         x = X.reshape(X.shape[0], self.M)
         Q = b + x @ W / s2
-        log_psi = k * (-np.sum((x - a) ** 2, axis=1) / (2 * s2) + np.sum(_softplus(Q), axis=1))
+        log_psi = k * (-np.sum((x - a) ** 2, axis=1) / (2 * s2) + np.sum(nn.activation("softplus", Q), axis=1))
         if not derivatives:
             return log_psi, None, None, None
         sig = expit(Q)
@@ -566,6 +562,25 @@ class VMCResult:
     positions: np.ndarray | None = None
     seconds: float = 0.0
     energy_series: np.ndarray = field(default=None, repr=False)
+
+
+def energy_components(result: VMCResult) -> dict:
+    """``<H>``, ``<T>``, ``<V_trap>`` and ``<V_int>`` of a :func:`ground_state` run (its kept positions).
+
+    The potentials are averaged over the sampled positions; ``<T> = <H> - <V_trap> - <V_int>``. For an
+    eigenstate the virial theorem (trap of degree 2, Coulomb of degree -1) gives
+    ``2<T> = 2<V_trap> - <V_int>``; ``virial`` is ``(2<V_trap> - <V_int>) / (2<T>)``, 1 for an exact state and for
+    any trial function whose length scale is optimised.
+    """
+    X = result.positions
+    if X is None or X.ndim != 3:
+        raise ValueError("result has no kept positions; run ground_state (it keeps 20 snapshots of the walkers)")
+    H = result.hamiltonian
+    trap = float(np.mean(0.5 * H.omega**2 * np.sum(X**2, axis=(1, 2))))
+    interaction = float(np.mean(H.potential(X)) - trap)
+    kinetic = result.energy - trap - interaction
+    return dict(energy=result.energy, kinetic=kinetic, trap=trap, interaction=interaction,
+                virial=(2 * trap - interaction) / (2 * kinetic))
 
 
 def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float = 1.0, n_hidden: int = 4,

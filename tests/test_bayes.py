@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from scipy import stats
+
 from mlphys import bayes, linreg
 
 
@@ -83,3 +85,32 @@ def test_misspecified_noise_breaks_calibration():
 def test_bad_inputs_raise_valueerror(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_log_evidence_is_the_prior_averaged_likelihood():
+    """One parameter: the closed form against quadrature of likelihood x prior over the slope."""
+    from scipy import integrate
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 12)
+    y = 0.7 * x + 0.3 * rng.standard_normal(12)
+    X = x[:, None]
+    like = lambda t: np.exp(np.sum(stats.norm.logpdf(y, t * x, 0.3)) + stats.norm.logpdf(t, 0, 2.0))  # noqa: E731
+    z, _ = integrate.quad(like, -10, 10, points=[0.7], epsabs=0, epsrel=1e-10)
+    assert bayes.log_evidence(X, y, noise_sd=0.3, prior_sd=2.0) == pytest.approx(np.log(z), abs=1e-8)
+
+
+def test_model_average_prefers_the_true_degree():
+    from mlphys import linreg
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, 60)
+    y = 1 - 2 * x + 3 * x**2 + 0.1 * rng.standard_normal(60)
+    designs = [linreg.design_matrix(x, d) for d in range(6)]
+    grid = np.linspace(-1, 1, 5)
+    w, mean, sd = bayes.model_average(designs, y, [linreg.design_matrix(grid, d) for d in range(6)],
+                                      noise_sd=0.1, prior_sd=10.0)
+    assert w.sum() == pytest.approx(1.0) and np.argmax(w) == 2 and w[:2].sum() < 1e-6
+    np.testing.assert_allclose(mean, 1 - 2 * grid + 3 * grid**2, atol=5 * sd.max())
+    with pytest.raises(ValueError, match="X_new"):
+        bayes.model_average(designs, y, designs[:2], noise_sd=0.1, prior_sd=10.0)

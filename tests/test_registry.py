@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -79,6 +80,33 @@ def test_cli_list_and_bad_chapter():
     assert proc.returncode == 2 and "unknown chapter" in proc.stderr
 
 
+#: Paper-scale rows that honestly fail, each discussed in its chapter; any other failing row is a regression.
+KNOWN_PAPER_FAILURES = {
+    # Chapter 13: at the thesis' budget the depth-50 ResNet falls below the classifier alone by more than its seeds explain.
+    "pde-networks": {"resnet depth 50: test accuracy (digits, mean of 5 seeds)"},
+}
+
+
+def test_cli_exit_codes_and_destinations_checked_first(tmp_path, monkeypatch):
+    from mlphys.__main__ import EXIT_CRASH, main
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    for args in (["1", "--record", str(blocker / "sub")], ["1", "--json", str(tmp_path)]):
+        proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", *args], capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 2 and ("--record" in proc.stderr or "--json" in proc.stderr), proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "mlphys", "reproduce", "1"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "MLPHYS_SCALE": "huge"})
+    assert proc.returncode == 2 and "MLPHYS_SCALE" in proc.stderr
+
+    def crash(self, *args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(registry.Chapter, "claims", crash)
+    assert main(["reproduce", "1", "--no-progress"]) == EXIT_CRASH
+
+
 def test_recorded_runs_are_well_formed():
     from pathlib import Path
 
@@ -87,7 +115,8 @@ def test_recorded_runs_are_well_formed():
         record = json.loads(path.read_text())
         assert record["scale"] == "paper" and record["chapter"] == path.stem
         assert record["command"].startswith("python -m mlphys reproduce") and len(record["commit"]) == 40
-        assert all(c.within_tolerance for c in registry.load_rows(path))
+        failing = {c.quantity for c in registry.load_rows(path) if not c.within_tolerance}
+        assert failing == KNOWN_PAPER_FAILURES.get(path.stem, set()), f"{path.name}: unexpected failing rows {failing}"
     for path in sorted((results / "class").glob("*.json")):
         record = json.loads(path.read_text())
         assert record["scale"] == "class" and record["command"] == f"notebooks/{path.stem}.ipynb"

@@ -189,3 +189,28 @@ def test_two_electron_exact_energies_2d():
     assert vmc.two_electron_energy_2d(1.0 / 6.0) == pytest.approx(2.0 / 3.0, abs=1e-6)
     # without the repulsion's help the energy would be 2 omega: the interaction raises it
     assert vmc.two_electron_energy_2d(0.5) > 1.0
+
+
+def test_quadrature_loses_to_monte_carlo_in_many_dimensions():
+    r = stats.quadrature_versus_monte_carlo([1, 3, 8, 12], 2**16, rng=0)
+    m = r["points_per_axis"]
+    # midpoint rule: relative error d pi^2 / (24 m^2) to leading order (d = 1, 3)
+    np.testing.assert_allclose(r["quadrature_error"][:2], r["dims"][:2] * np.pi**2 / (24 * m[:2] ** 2), rtol=1e-2)
+    # Monte Carlo: within four of its own error bars in every dimension; far better than quadrature at d >= 8
+    assert np.all(r["monte_carlo_error"] <= 4 * r["monte_carlo_sigma"])
+    assert np.all(r["quadrature_error"][2:] > 10 * r["monte_carlo_sigma"][2:])
+
+
+def test_energy_components_satisfy_the_virial_theorem():
+    """Free particles with the exact Gaussian: <T> = <V_trap> = E/2; two electrons: 2<T> = 2<V_trap> - <V_int>."""
+    free = vmc.ground_state(2, 2, omega=1.0, coulomb=False, ansatz="gaussian", rng=0)
+    c = vmc.energy_components(free)
+    assert c["interaction"] == 0.0 and c["trap"] == pytest.approx(1.0, rel=0.02) and c["virial"] == pytest.approx(1, abs=0.03)
+    from mlphys.claims import quantum_dots as qd
+
+    scan = qd.omega_scan(2, omegas=(0.5,))
+    c = vmc.energy_components(scan[0.5])
+    assert c["energy"] == pytest.approx(vmc.two_electron_energy_2d(0.5), abs=3e-4)
+    assert c["virial"] == pytest.approx(1.0, abs=0.03)            # 6000 kept configurations: ~1% noise in <V>
+    with pytest.raises(ValueError, match="6"):
+        qd.omega_scan(3)

@@ -119,18 +119,24 @@ def claims(scale=None, progress=True):
     rows.append(Claim(CHAPTER, "Hopfield: largest energy change in one asynchronous update",
                       float(np.max(np.diff(rec.energies[:, 0]))), 1e-12, 0.0, comparison="at_most",
                       note="the energy never increases (bound: rounding of a sum of 200 terms)"))
+    # Tolerance 0: at load 0.05 recall from 20% noise is perfect; one wrong spin would give 0.99.
     rows.append(Claim(CHAPTER, "Hopfield N = 200, P = 10: overlap after recall from 20% flipped",
                       float(hopfield.overlap(rec.states, xi[0])), 1.0, 0.0))
     c, Ps, m, _ = capacity_experiment(scale, progress=progress)
     alpha_cross = hopfield.crossing(c["alphas"], m, M_AT_ALPHA_C)
+    # 0.03 (class, N = 200) / 0.02 (paper): the finite-N transition is rounded over a few hundredths in alpha
+    # (see the capacity figure); a wrong learning rule (e.g. no 1/N or self-couplings) moves it by more.
     rows.append(Claim(CHAPTER, f"Hopfield N = {c['N']}: load where the recall overlap falls below 0.967",
                       alpha_cross, ALPHA_C, by_scale(scale, class_value=0.03, paper_value=0.02),
                       note="reference: Amit, Gutfreund, Sompolinsky 1985; finite N smooths the transition"))
     kept, e_mix, _ = mixture_statistics()
+    # 0.01: a fixed point keeps every spin; 1% (10 of 1000 spins) lost would already be a different state.
     rows.append(Claim(CHAPTER, "mixture state sign(xi1 + xi2 + xi3): smallest fraction of spins kept (10 networks)",
                       float(kept.min()), 1.0, 0.01, note="a spurious attractor"))
     rows.append(Claim(CHAPTER, "mixture state: mean energy per spin (10 networks, N = 1000)", float(e_mix.mean()),
                       -0.375, 0.025, note="reference: -(1/2) * 3 * (1/2)^2 for N -> infinity; tolerance ~3 sd"))
+    # Bounds with tolerance 0: correlated digits store at most 3 (measured 2); random patterns at least 6 of the
+    # 0.138 N = 8.8 of the N -> infinity theory, finite N and the strict fixed-point test costing a few.
     rows.append(Claim(CHAPTER, "binarised digits (N = 64): how many are stored", hopfield.max_stored(digit_patterns(),
                       rng=0), 3.0, 0.0, comparison="at_most", note="correlated patterns: far below random ones"))
     rows.append(Claim(CHAPTER, "random patterns (N = 64): how many are stored",
@@ -138,6 +144,9 @@ def claims(scale=None, progress=True):
                       comparison="at_least", note="0.138 N = 8.8"))
 
     patterns, machine, hist = bas_training("exact", progress=progress)
+    # 0.01: the initial weights (sd 0.01) move the model from uniform by ~5e-4 in KL; the exact-gradient rows
+    # bound what training reached (KL 0.1, 98% on the valid patterns) with margin, far from an untrained 3.6 and
+    # 14/512 = 3%; CD-1 rises again by 0.55 (bound 0.05).
     rows.append(Claim(CHAPTER, "RBM bars-and-stripes 3x3: initial KL(data || model)", hist.kl[0],
                       float(np.log(2**9 / 14)), 0.01, note="reference: log(512/14), a uniform model"))
     rows.append(Claim(CHAPTER, "RBM, exact gradient: final KL", hist.kl[-1], 0.15, 0.0, comparison="at_most"))
@@ -147,6 +156,7 @@ def claims(scale=None, progress=True):
     rows.append(Claim(CHAPTER, "RBM, CD-1: final KL minus its own minimum", hist_cd.kl[-1] - min(hist_cd.kl), 0.05, 0.0,
                       comparison="at_least", note="CD-1 is biased: its KL rises again"))
     scores, _ = digits_features()
+    # 0.03: ~2 sd of the difference of two test accuracies near 0.9 on 449 images (0.02).
     rows.append(Claim(CHAPTER, "digits: accuracy RBM features - scikit-learn BernoulliRBM features",
                       scores["mlphys RBM features"] - scores["scikit-learn BernoulliRBM features"], 0.0, 0.03,
                       note=f"raw pixels: {scores['raw pixels']:.3f}"))
