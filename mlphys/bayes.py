@@ -20,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 from .config import make_rng, progress_bar
-from .linreg import design_matrix, make_linear_data
+from .linreg import _check_xy, design_matrix, make_linear_data
 from .validate import as_array, fraction, integer, positive
 
 
@@ -77,22 +77,19 @@ class GaussianPosterior:
         return make_rng(rng).multivariate_normal(self.mean, self.cov, size=n)
 
 
-def _check_prior(prior_sd, prior_mean, p):
-    prior_sd = positive(prior_sd, "prior_sd")
+def _check_model(X, y, noise_sd, prior_sd, prior_mean):
+    """The regression data (linreg's checks), the noise and the prior: ``(X, y, noise_sd, prior_sd, prior_mean)``."""
+    X, y = _check_xy(X, y)
+    p = X.shape[1]
     m0 = np.zeros(p) if prior_mean is None else as_array(prior_mean, "prior_mean", ndim=1)
     if m0.size != p:
         raise ValueError(f"prior_mean has {m0.size} entries but X has {p} columns")
-    return prior_sd, m0
+    return X, y, positive(noise_sd, "noise_sd"), positive(prior_sd, "prior_sd"), m0
 
 
 def posterior(X, y, *, noise_sd: float, prior_sd: float, prior_mean=None) -> GaussianPosterior:
     """Conjugate posterior of ``theta`` for ``y = X theta + N(0, noise_sd^2)``, prior ``N(prior_mean, prior_sd^2 I)``."""
-    X = as_array(X, "X", ndim=2)
-    y = as_array(y, "y", ndim=1)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must match")
-    noise_sd = positive(noise_sd, "noise_sd")
-    prior_sd, m0 = _check_prior(prior_sd, prior_mean, X.shape[1])
+    X, y, noise_sd, prior_sd, m0 = _check_model(X, y, noise_sd, prior_sd, prior_mean)
     precision = np.eye(X.shape[1]) / prior_sd**2 + X.T @ X / noise_sd**2
     cov = np.linalg.inv(precision)
     cov = (cov + cov.T) / 2
@@ -109,12 +106,7 @@ def log_evidence(X, y, *, noise_sd: float, prior_sd: float, prior_mean=None) -> 
     matrices of high-degree polynomials). It rewards a fit and penalises every parameter the data do not need:
     the basis of model comparison.
     """
-    X = as_array(X, "X", ndim=2)
-    y = as_array(y, "y", ndim=1)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must match")
-    noise_sd = positive(noise_sd, "noise_sd")
-    prior_sd, m0 = _check_prior(prior_sd, prior_mean, X.shape[1])
+    X, y, noise_sd, prior_sd, m0 = _check_model(X, y, noise_sd, prior_sd, prior_mean)
     (n, p), a, b = X.shape, 1.0 / prior_sd**2, 1.0 / noise_sd**2
     U, sv, Vt = np.linalg.svd(X, full_matrices=False)
     r = y - X @ m0
@@ -158,12 +150,9 @@ def grid_posterior_moments(X, y, *, noise_sd: float, prior_sd: float, prior_mean
     errors wide in each direction, normalises numerically and takes moments.
     It knows nothing of conjugacy, so it independently checks :func:`posterior`.
     """
-    X = as_array(X, "X", ndim=2)
-    y = as_array(y, "y", ndim=1)
+    X, y, noise_sd, prior_sd, m0 = _check_model(X, y, noise_sd, prior_sd, prior_mean)
     if X.shape[1] != 2:
         raise ValueError(f"grid quadrature is implemented for 2 parameters; X has {X.shape[1]} columns")
-    noise_sd = positive(noise_sd, "noise_sd")
-    prior_sd, m0 = _check_prior(prior_sd, prior_mean, 2)
     n_grid = integer(n_grid, "n_grid", minimum=11)
     centre = np.linalg.lstsq(X, y, rcond=None)[0]
     widths = half_width * noise_sd * np.sqrt(np.diag(np.linalg.pinv(X.T @ X)))

@@ -6,7 +6,6 @@ has ``m * n`` lines, and an RBM has ``n_visible * n_hidden`` lines and none insi
 """
 from __future__ import annotations
 
-import numpy as np
 
 from .validate import integer
 
