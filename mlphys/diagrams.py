@@ -6,7 +6,6 @@ has ``m * n`` lines, and an RBM has ``n_visible * n_hidden`` lines and none insi
 """
 from __future__ import annotations
 
-
 from .validate import integer
 
 _NODE = dict(radius=0.2, zorder=3, linewidth=1.2)
