@@ -168,9 +168,10 @@ class CNN:
             B, N, k, C = cols.shape
             z = (cols.reshape(B * N, k * C) @ W.reshape(k * C, -1) + bias).reshape(B, N, -1)
             a = self._act(z)
-            h = a.reshape(B, N // s, s, -1).mean(axis=2)
-            if self.average:
-                h = h.mean(axis=2, keepdims=True)
+            if self.average:            # pool and average the channels in one pass
+                h = a.reshape(B, N // s, -1).mean(axis=2, keepdims=True)
+            else:
+                h = a.reshape(B, N // s, s, -1).mean(axis=2)
             cache.append((cols, z))
         flat = h.reshape(h.shape[0], -1)
         return self.scaling[1] + self.scaling[2] * (flat @ self.params[-2] + self.params[-1]), flat, cache
@@ -191,11 +192,11 @@ class CNN:
         for b in reversed(range(len(self.pools))):
             s, (cols, z) = self.pools[b], cache[b]
             W = self.params[2 * b]
-            if self.average:
-                dh = np.broadcast_to(dh / self.channels, dh.shape[:2] + (self.channels,))
-            da = np.repeat(dh, s, axis=1) / s
+            # the pooled (and, with the average layer, channel-averaged) gradient, spread back over the pool; with
+            # the average layer it is the same for every channel, so it stays (B, N, 1) and broadcasts
+            da = np.repeat(dh, s, axis=1) / (s * self.channels if self.average else s)
             if self.activation == "relu":
-                dz = da * (z > 0)
+                dz = np.where(z > 0, da, 0.0)
             else:
                 dz = da * nn.activation("sigmoid", z)
             _, N, k, C = cols.shape
