@@ -102,3 +102,13 @@ def test_network_state_local_energy_equals_autograd():
     assert H.exact_energy == 1.5
     with pytest.raises(ValueError, match="omegas"):
         va.Trap((1.0, -1.0))
+
+
+def test_section4_table_says_when_paper_scale_is_not_recorded():
+    from types import SimpleNamespace
+
+    from mlphys.claims import rodini
+
+    results = {"harmonic": SimpleNamespace(energy=0.5000429)}
+    assert "not recorded" in rodini.section4_table(results, {})
+    assert "0.5000010" in rodini.section4_table(results, {"x^2/2": 0.500001})

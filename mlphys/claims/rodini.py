@@ -147,5 +147,6 @@ def section4_table(results: dict, paper_scale: dict | None = None) -> str:
         e, exact = results[c.name].energy, exact_energy(c)
         width = "-".join(str(n) for n in c.hidden)
         lines.append(f"| ${_TEX.get(c.name, c.label)}$ | [{c.domain[0]:g}, {c.domain[1]:g}] | 1-{width}-1 | {c.paper} | {fmt(e)} | "
-                     f"{fmt(paper_scale.get(c.label))} | {fmt(exact)} | {e - exact:.1e} |")
+                     f"{fmt(paper_scale[c.label]) if c.label in paper_scale else 'not recorded'} | {fmt(exact)} | "
+                     f"{e - exact:.1e} |")
     return "\n".join(lines)
