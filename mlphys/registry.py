@@ -314,3 +314,25 @@ def scorecard(scale: str) -> tuple[str, int, int]:
                          + (f" ({record['note']})" if record.get("note") else ""))
         parts.append(format_table(rows, markdown=True))
     return "\n\n".join(parts), ok, total
+
+
+def scorecard_overview() -> str:
+    """One row per chapter, class and paper scale side by side: claims within tolerance, and the paper record's date
+    and note (or "not recorded")."""
+    lines = ["| chapter | class scale | paper scale | paper-scale record |", "|---|---|---|---|"]
+    for c in sorted(CHAPTERS.values(), key=lambda c: c.number):
+        cells = []
+        for scale in ("class", "paper"):
+            path = record_path(c, scale)
+            rows = load_rows(path) if path.is_file() else None
+            cells.append("not recorded" if rows is None else f"{sum(r.within_tolerance for r in rows)} of {len(rows)}")
+        path = record_path(c, "paper")
+        if path.is_file():
+            with open(path) as fh:
+                record = json.load(fh)
+            detail = record["date"] + (f" ({record['note']})" if record.get("note") else "")
+        else:
+            detail = "-"
+        lines.append(f"| {c.number}. {c.title} (`{c.id}`) | {cells[0]} | {cells[1]} | {detail} |")
+    return "\n".join(lines)
+

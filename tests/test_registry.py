@@ -184,3 +184,12 @@ def test_scorecard_says_not_recorded(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "results_dir", lambda: tmp_path)
     text, ok, total = registry.scorecard("paper")
     assert (ok, total) == (0, 0) and text.count("paper scale: not recorded") == len(registry.CHAPTERS)
+    overview = registry.scorecard_overview()
+    assert overview.count("not recorded") == 2 * len(registry.CHAPTERS)   # neither scale recorded in tmp_path
+
+
+def test_scorecard_overview_counts_the_records():
+    overview = registry.scorecard_overview().splitlines()
+    assert len(overview) == 2 + len(registry.CHAPTERS)
+    row = next(line for line in overview if "(`pde-networks`)" in line)
+    assert "11 of 12" in row and "UTC" in row            # the recorded paper run: one honest failure
