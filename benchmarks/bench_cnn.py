@@ -100,6 +100,8 @@ def main():
     parser.add_argument("--batch", type=int, default=100, help="mini-batch size (the paper: 100)")
     parser.add_argument("--repeats", type=int, default=5, help="epochs per side and network (medians)")
     parser.add_argument("--no-install", action="store_true", help="do not install PyTorch if it is missing")
+    parser.add_argument("--networks", nargs="+", default=list(cnn.ARCHITECTURES), choices=list(cnn.ARCHITECTURES),
+                        metavar="NAME", help=f"which Table I networks (default all: {', '.join(cnn.ARCHITECTURES)})")
     args = parser.parse_args()
     torch = peers.require("torch", ["torch==2.13.0"], install=not args.no_install)
 
@@ -115,7 +117,7 @@ def main():
     if torch:
         header += f" {'torch s':>9s} {'ratio':>6s} {'target':>6s} {'torch f32':>9s} {'|dT|,|dgrad|':>17s}"
     print(header)
-    for name in cnn.ARCHITECTURES:
+    for name in args.networks:
         net = cnn.CNN.from_architecture(name, X.shape[1], rng=1)
         rng_a, rng_b = np.random.default_rng(2), np.random.default_rng(2)
         ours, theirs, theirs32 = [], [], []
