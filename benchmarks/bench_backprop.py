@@ -19,13 +19,13 @@ from mlphys.claims import backprop
 
 
 def epoch_time_backprop(Xtr, Ytr, epochs):
-    net = nn.Network([64, 50, 10], hidden="sigmoid", output="softmax", loss="cross_entropy", rng=1)
+    net = nn.Network([64, 50, 10], activation="sigmoid", output="softmax", loss="cross_entropy", rng=1)
     history = nn.train(net, Xtr, Ytr, epochs=epochs, batch_size=32, optimizer=nn.Adam(1e-2), rng=1)
     return history.seconds / epochs
 
 
 def epoch_time_autograd(Xtr, Ytr, epochs):
-    net = nn.Network([64, 50, 10], hidden="sigmoid", output="softmax", loss="cross_entropy", rng=1)
+    net = nn.Network([64, 50, 10], activation="sigmoid", output="softmax", loss="cross_entropy", rng=1)
     grad = autograd.grad(lambda p, X, Y: net.loss_from_params(p, X, Y, xp=anp))
     opt, rng = nn.Adam(1e-2), np.random.default_rng(1)
     start = time.perf_counter()

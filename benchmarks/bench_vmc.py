@@ -22,7 +22,7 @@ def main():
     parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
     H = vmc.Hamiltonian(2, 2, 1.0, coulomb=True)
-    wf = vmc.build_wavefunction("rbm-jastrow", 2, 2, rng=0)
+    wf = vmc.build_wavefunction("rbm-jastrow", 2, 2, rng=0, coulomb=True)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(args.walkers, 2, 2))
     print(f"2 electrons in 2D, RBM x Pade-Jastrow, {args.walkers} walkers, {args.steps} steps")

@@ -210,7 +210,7 @@ def _number(x) -> float:
     return x.data if isinstance(x, Value) else x.value if isinstance(x, Dual) else float(x)
 
 
-def network_loss_scalar(params, X, Y, *, hidden: str, output: str, loss: str, l2: float = 0.0):
+def network_loss_scalar(params, X, Y, *, activation: str, output: str, loss: str, l2: float = 0.0):
     """Loss of :class:`mlphys.nn.Network` computed scalar by scalar, so ``params`` may hold Values or Duals.
 
     ``params`` is the list ``[W0, b0, W1, b1, ...]`` of nested Python lists (or
@@ -225,7 +225,7 @@ def network_loss_scalar(params, X, Y, *, hidden: str, output: str, loss: str, l2
         for l in range(n_layers):
             W, b = params[2 * l], params[2 * l + 1]
             z = [sum((a[i] * W[i][j] for i in range(len(a))), b[j]) for j in range(len(b))]
-            name = hidden if l < n_layers - 1 else output
+            name = activation if l < n_layers - 1 else output
             if name == "softmax":
                 zmax = max(_number(zj) for zj in z)  # a constant shift: it needs no derivative
                 e = [(zj - zmax).exp() for zj in z]
@@ -249,7 +249,7 @@ def network_gradients_by_value(net, X, Y):
     """Gradients of ``net``'s loss by the scalar reverse-mode AD of :class:`Value`, shaped like ``net.params``."""
     nodes = [np.vectorize(Value, otypes=[object])(p) for p in net.params]
     params = [p.tolist() for p in nodes]
-    out = network_loss_scalar(params, X, Y, hidden=net.hidden, output=net.output, loss=net.loss_name, l2=net.l2)
+    out = network_loss_scalar(params, X, Y, activation=net.activation, output=net.output, loss=net.loss_name, l2=net.l2)
     out.backward()
     return out.data, [np.vectorize(lambda v: v.grad, otypes=[float])(p) for p in nodes]
 

@@ -28,11 +28,11 @@ from .validate import as_array, integer
 class ODEFunc:
     """``f(psi) = tanh(psi W1 + b1) W2 + b2`` with ``params = [W1, b1, W2, b2]`` (time-independent)."""
 
-    def __init__(self, dim: int, hidden: int = 16, *, rng=None, scale: float = 1.0):
+    def __init__(self, dim: int, hidden: int = 16, *, rng=None, init_scale: float = 1.0):
         dim, hidden = integer(dim, "dim", minimum=1), integer(hidden, "hidden", minimum=1)
         rng = make_rng(rng)
-        self.params = [rng.normal(0, scale / np.sqrt(dim), (dim, hidden)), np.zeros(hidden),
-                       rng.normal(0, scale / np.sqrt(hidden), (hidden, dim)), np.zeros(dim)]
+        self.params = [rng.normal(0, init_scale / np.sqrt(dim), (dim, hidden)), np.zeros(hidden),
+                       rng.normal(0, init_scale / np.sqrt(hidden), (hidden, dim)), np.zeros(dim)]
         self.dim = dim
 
     def __call__(self, psi, params=None, xp=np):
@@ -62,9 +62,12 @@ def _check_times(t0, t1):
     return t0, t1
 
 
-def odeint(f, psi0, t0: float = 0.0, t1: float = 1.0, n_steps: int = 20, *, params=None, xp=np,
-           return_path: bool = False):
-    """Fixed-step RK4 from ``t0`` to ``t1``; ``return_path`` keeps every step (``(n_steps + 1, B, d)``)."""
+def integrate(f, psi0, t0: float = 0.0, t1: float = 1.0, n_steps: int = 20, *, params=None, xp=np,
+              return_path: bool = False):
+    """Fixed-step RK4 from ``t0`` to ``t1``; ``return_path`` keeps every step (``(n_steps + 1, B, d)``).
+
+    (Named ``integrate`` rather than ``odeint``: SciPy's ``odeint`` has another signature.)
+    """
     n_steps = integer(n_steps, "n_steps", minimum=1)
     t0, t1 = _check_times(t0, t1)
     h = (t1 - t0) / n_steps
@@ -121,7 +124,7 @@ def autograd_gradients(f: ODEFunc, psi0, loss, t0=0.0, t1=1.0, n_steps=20):
     import autograd.numpy as anp
     from autograd import grad
 
-    return grad(lambda ps: loss(odeint(f, psi0, t0, t1, n_steps, params=ps, xp=anp), anp))(list(f.params))
+    return grad(lambda ps: loss(integrate(f, psi0, t0, t1, n_steps, params=ps, xp=anp), anp))(list(f.params))
 
 
 def peak_memory(fn) -> int:
@@ -169,7 +172,7 @@ class RingClassifier:
         return np.column_stack([X, np.zeros((len(X), self.augment))])
 
     def flow(self, X):
-        return odeint(self.f, self.lift(X), 0.0, 1.0, self.n_steps)
+        return integrate(self.f, self.lift(X), 0.0, 1.0, self.n_steps)
 
     def predict_proba(self, X):
         return nn.activation("sigmoid", self.flow(X) @ self.w + self.c)

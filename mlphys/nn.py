@@ -92,20 +92,20 @@ def one_hot(labels, n_classes: int) -> np.ndarray:
 class Network:
     """Fully connected network ``sizes[0] -> ... -> sizes[-1]``.
 
-    ``hidden``: activation of the hidden layers (sigmoid, tanh, relu, identity);
+    ``activation``: activation of the hidden layers (sigmoid, tanh, relu, identity);
     ``output``: identity, sigmoid or softmax; ``loss``: ``"mse"`` (``sum (a - y)^2 / 2n``)
     or ``"cross_entropy"`` (softmax: ``-sum y log a / n``; sigmoid: binary
     cross-entropy); ``l2``: penalty ``l2/2 sum W^2`` on the weights (not the biases).
     Weights start from the Glorot/Xavier normal distribution drawn from ``rng``.
     """
 
-    def __init__(self, sizes, *, hidden: str = "sigmoid", output: str = "identity", loss: str = "mse",
+    def __init__(self, sizes, *, activation: str = "sigmoid", output: str = "identity", loss: str = "mse",
                  l2: float = 0.0, rng=None):
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output layer, got {list(sizes)}")
         self.sizes = [integer(s, "sizes", minimum=1) for s in sizes]
-        if hidden not in HIDDEN_ACTIVATIONS:
-            raise ValueError(f"hidden={hidden!r} is unknown; use one of {HIDDEN_ACTIVATIONS}")
+        if activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"activation={activation!r} is unknown; use one of {HIDDEN_ACTIVATIONS}")
         if output not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"output={output!r} is unknown; use one of {OUTPUT_ACTIVATIONS}")
         if loss not in LOSSES:
@@ -114,7 +114,7 @@ class Network:
             raise ValueError("a softmax output needs loss='cross_entropy'")
         if loss == "cross_entropy" and output == "identity":
             raise ValueError("cross-entropy needs probabilities: use output='softmax' or 'sigmoid'")
-        self.hidden, self.output, self.loss_name = hidden, output, loss
+        self.activation, self.output, self.loss_name = activation, output, loss
         self.l2 = positive(l2, "l2", allow_zero=True)
         rng = make_rng(rng)
         self.params = []
@@ -146,7 +146,7 @@ class Network:
         n_layers = len(params) // 2
         for l in range(n_layers):
             z = xp.dot(a, params[2 * l]) + params[2 * l + 1]
-            a = activation(self.hidden if l < n_layers - 1 else self.output, z, xp)
+            a = activation(self.activation if l < n_layers - 1 else self.output, z, xp)
         return self._loss_of_output(a, Y, params, xp)
 
     def _loss_of_output(self, a, Y, params, xp=np):
@@ -169,7 +169,7 @@ class Network:
         n_layers = len(self.params) // 2
         for l in range(n_layers):
             z = a @ self.params[2 * l] + self.params[2 * l + 1]
-            a = activation(self.hidden if l < n_layers - 1 else self.output, z)
+            a = activation(self.activation if l < n_layers - 1 else self.output, z)
             zs.append(z)
             activations.append(a)
         return zs, activations
@@ -202,7 +202,7 @@ class Network:
             grads[2 * l] = acts[l].T @ delta + self.l2 * W
             grads[2 * l + 1] = delta.sum(axis=0)
             if l > 0:
-                delta = (delta @ W.T) * activation_derivative(self.hidden, zs[l - 1], acts[l])
+                delta = (delta @ W.T) * activation_derivative(self.activation, zs[l - 1], acts[l])
         loss = float(self._loss_of_output(aL, Y, self.params))
         if input_gradient:
             return loss, grads, delta @ self.params[0].T
@@ -386,7 +386,7 @@ def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", res
     X, Y = x[:, None], y[:, None]
     best = (None, np.inf)
     for _ in range(restarts):
-        net = Network([1, width, 1], hidden=activation_name, output="identity", loss="mse", rng=rng)
+        net = Network([1, width, 1], activation=activation_name, output="identity", loss="mse", rng=rng)
         # spread the first layer so the units' transitions cover the data range
         net.params[0] = rng.normal(0, 5.0, net.params[0].shape)
         net.params[1] = -net.params[0][0] * rng.uniform(x.min(), x.max(), width)

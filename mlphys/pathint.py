@@ -122,7 +122,7 @@ def sum_over_paths(kernel, psi0, n_layers, boundary: str = "zero"):
     return out
 
 
-def sample_paths(kernel, psi0, n_layers, x, n_paths: int, *, rng=None, boundary: str = "periodic"):
+def sample_paths(kernel, psi0, n_layers, x, n_paths: int, *, rng=None, boundary: str = "zero"):
     """Monte Carlo over paths: estimate ``psi_N(x)`` from ``n_paths`` random paths ending at ``x``.
 
     Steps are drawn from the normalised weights ``p = w / sum(w)`` (all weights must
@@ -172,23 +172,25 @@ def amplification(kernel, k):
 
 # ----------------------------------------------------------------------------- PIMC for the harmonic oscillator
 
-def discretised_x2(beta: float, n_slices: int) -> float:
+def discretised_x2(inverse_temperature: float, n_slices: int) -> float:
     """Exact ``<x^2>`` of the primitive-action path integral of ``V = x^2/2`` (a Gaussian: normal modes)."""
-    tau = positive(beta, "beta") / integer(n_slices, "n_slices", minimum=1)
+    tau = positive(inverse_temperature, "inverse_temperature") / integer(n_slices, "n_slices", minimum=1)
     j = np.arange(n_slices)
     eig = (2 - 2 * np.cos(2 * np.pi * j / n_slices)) / tau + tau
     return float(np.mean(1.0 / eig))
 
 
-def pimc_harmonic(beta: float = 10.0, n_slices: int = 16, *, n_chains: int = 200, n_sweeps: int = 2000,
+def pimc_harmonic(inverse_temperature: float = 10.0, n_slices: int = 16, *, n_chains: int = 200, n_sweeps: int = 2000,
                   burn_in: int = 200, step: float | None = None, rng=None, progress: bool = False):
-    """Path-integral Monte Carlo for ``H = p^2/2 + x^2/2`` at inverse temperature ``beta``.
+    """Path-integral Monte Carlo for ``H = p^2/2 + x^2/2`` at inverse temperature ``inverse_temperature`` (the thesis' beta; named apart from
+    the drift coefficient ``beta`` of the PDE blocks).
 
     Primitive (Trotter) action ``S = sum_k [(x_{k+1} - x_k)^2 / (2 tau) + tau x_k^2 / 2]``,
-    ``tau = beta / n_slices``, periodic in imaginary time. Each sweep moves all even,
+    ``tau = inverse_temperature / n_slices``, periodic in imaginary time. Each sweep moves all even,
     then all odd beads of ``n_chains`` independent chains (checkerboard Metropolis), then
     shifts each whole path. The energy uses the virial estimator, ``E = <V + x V'/2> = <x^2>``.
-    Returns ``(energy, error)``: the mean over chains and sweeps with a blocking error of the chain-averaged series.
+    Returns ``(energy, error)``: the mean over chains and sweeps, with the error from the independent chains
+    (:func:`mlphys.stats.chain_mean_error`; blocking the chain-averaged series leaves too few blocks at class scale).
     """
     from . import stats
 
@@ -198,11 +200,11 @@ def pimc_harmonic(beta: float = 10.0, n_slices: int = 16, *, n_chains: int = 200
     n_chains = integer(n_chains, "n_chains", minimum=1)
     n_sweeps = integer(n_sweeps, "n_sweeps", minimum=2)
     burn_in = integer(burn_in, "burn_in", minimum=0)
-    tau = positive(beta, "beta") / n_slices
+    tau = positive(inverse_temperature, "inverse_temperature") / n_slices
     step = np.sqrt(tau) if step is None else positive(step, "step")
     rng = make_rng(rng)
     X = rng.normal(0.0, 0.7, (n_chains, n_slices))
-    series = np.empty(n_sweeps)
+    series = np.empty((n_sweeps, n_chains))
     k = np.arange(n_slices)
     for sweep in progress_bar(range(burn_in + n_sweeps), progress, "PIMC"):
         for parity in (0, 1):
@@ -218,17 +220,17 @@ def pimc_harmonic(beta: float = 10.0, n_slices: int = 16, *, n_chains: int = 200
         dS = tau * np.sum((X + shift) ** 2 - X**2, axis=1) / 2
         X = np.where((np.log(rng.random(n_chains)) < -dS)[:, None], X + shift, X)
         if sweep >= burn_in:
-            series[sweep - burn_in] = np.mean(X**2)
-    return stats.blocking(series)
+            series[sweep - burn_in] = np.mean(X**2, axis=1)
+    return stats.chain_mean_error(series)
 
 
-def trotter_extrapolation(beta: float, slices, energies, errors):
-    """Weighted fit ``E(tau) = E0 + c2 tau^2 + c4 tau^4`` (``tau = beta / P``); returns ``(E0, error of E0, [c2, c4])``.
+def trotter_extrapolation(inverse_temperature: float, slices, energies, errors):
+    """Weighted fit ``E(tau) = E0 + c2 tau^2 + c4 tau^4`` (``tau = inverse_temperature / P``); returns ``(E0, error of E0, [c2, c4])``.
 
     The primitive action's error is even in ``tau``; for ``tau`` up to ~0.75 the ``tau^4`` term
     matters at the 1e-4 level, so a pure ``tau^2`` fit would be biased. Needs at least three Trotter numbers.
     """
-    tau = positive(beta, "beta") / as_array(slices, "slices", ndim=1)
+    tau = positive(inverse_temperature, "inverse_temperature") / as_array(slices, "slices", ndim=1)
     E, err = as_array(energies, "energies", ndim=1), as_array(errors, "errors", ndim=1)
     if not (tau.shape == E.shape == err.shape) or tau.size < 3:
         raise ValueError("slices, energies and errors need the same length >= 3")

@@ -76,7 +76,7 @@ class PDENet:
             self.stencils = pde_stencils(kind)
             self._A = self.stencils.reshape(5, 9) @ self._B2      # the five PDE terms as flattened operators
             layers = [np.concatenate([rng.normal(0.0, 0.1, 4), [0.0]]) for _ in range(self.depth)]
-        self._head = nn.Network([side * side, hidden, n_classes], hidden="relu", output="softmax",
+        self._head = nn.Network([side * side, hidden, n_classes], activation="relu", output="softmax",
                                 loss="cross_entropy", rng=rng)
         self.params = layers + self._head.params
 

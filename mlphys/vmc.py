@@ -584,10 +584,11 @@ def energy_components(result: VMCResult) -> dict:
 
 
 def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float = 1.0, n_hidden: int = 4,
-                       rng=None, power: float = 0.5, coulomb: bool = True):
+                       rng=None, power: float = 0.5, coulomb: bool = False):
     """Construct one of :data:`ANSATZE` at its natural starting point.
 
-    The Pade-Jastrow factor carries the Coulomb cusp only if ``coulomb``.
+    The Pade-Jastrow factor carries the Coulomb cusp only if ``coulomb`` (default False, as for :class:`Hamiltonian`
+    and :func:`ground_state`).
     """
     if ansatz not in ANSATZE:
         raise ValueError(f"ansatz={ansatz!r} is unknown; use one of {ANSATZE}")

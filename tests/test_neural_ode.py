@@ -15,8 +15,8 @@ def test_input_adjoint_matches_finite_differences():
     rng = np.random.default_rng(1)
     f = neural_ode.ODEFunc(2, 6, rng=1)
     psi0 = rng.normal(size=(1, 2))
-    loss = lambda p: float(np.sum(neural_ode.odeint(f, p, 0, 1, 50) ** 2))  # noqa: E731
-    psi1 = neural_ode.odeint(f, psi0, 0, 1, 50)
+    loss = lambda p: float(np.sum(neural_ode.integrate(f, p, 0, 1, 50) ** 2))  # noqa: E731
+    psi1 = neural_ode.integrate(f, psi0, 0, 1, 50)
     a0, _ = neural_ode.adjoint_gradients(f, psi1, 2 * psi1, 0, 1, 50)
     eps = 1e-6
     for k in range(2):
@@ -45,8 +45,8 @@ def test_rings_are_learned():
 def test_bad_input_raises():
     f = neural_ode.ODEFunc(2, 4)
     with pytest.raises(ValueError, match="t1"):
-        neural_ode.odeint(f, np.zeros((1, 2)), 1.0, 1.0)
+        neural_ode.integrate(f, np.zeros((1, 2)), 1.0, 1.0)
     with pytest.raises(ValueError, match="shape"):
         neural_ode.adjoint_gradients(f, np.zeros((3, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="n_steps"):
-        neural_ode.odeint(f, np.zeros((1, 2)), 0.0, 1.0, 0)
+        neural_ode.integrate(f, np.zeros((1, 2)), 0.0, 1.0, 0)

@@ -20,16 +20,16 @@ def random_problem(sizes, output, rng, n=6):
 
 
 @settings(max_examples=25, deadline=None)
-@given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=5), hidden=st.sampled_from(nn.HIDDEN_ACTIVATIONS),
+@given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=5), activation=st.sampled_from(nn.HIDDEN_ACTIVATIONS),
        out=st.sampled_from(OUTPUTS), l2=st.sampled_from([0.0, 0.3]), seed=st.integers(0, 2**16))
-def test_backprop_equals_autograd_value_ad_and_finite_differences(sizes, hidden, out, l2, seed):
+def test_backprop_equals_autograd_value_ad_and_finite_differences(sizes, activation, out, l2, seed):
     output, loss = out
     if output == "softmax" and sizes[-1] < 2:
         sizes = sizes[:-1] + [2]
     rng = np.random.default_rng(seed)
-    net = nn.Network(sizes, hidden=hidden, output=output, loss=loss, l2=l2, rng=rng)
+    net = nn.Network(sizes, activation=activation, output=output, loss=loss, l2=l2, rng=rng)
     X, Y = random_problem(sizes, output, rng)
-    if hidden == "relu":  # keep away from the kink, where finite differences are meaningless
+    if activation == "relu":  # keep away from the kink, where finite differences are meaningless
         for p in net.params[1::2]:
             p += 0.05
     dev = autodiff.gradient_agreement(net, X, Y)
@@ -39,7 +39,7 @@ def test_backprop_equals_autograd_value_ad_and_finite_differences(sizes, hidden,
 
 
 def test_loss_value_is_the_same_three_ways(rng):
-    net = nn.Network([3, 4, 2], hidden="tanh", output="softmax", loss="cross_entropy", l2=0.1, rng=rng)
+    net = nn.Network([3, 4, 2], activation="tanh", output="softmax", loss="cross_entropy", l2=0.1, rng=rng)
     X, Y = random_problem([3, 4, 2], "softmax", rng)
     loss_bp, _ = net.backward(X, Y)
     loss_value, _ = autodiff.network_gradients_by_value(net, X, Y)
@@ -73,7 +73,7 @@ def test_optimisers_minimise_a_quadratic():
 
 def test_digits_accuracy_above_095():
     Xtr, Xte, ytr, yte = data.load_digits_split(rng=0)
-    net = nn.Network([64, 50, 10], hidden="sigmoid", output="softmax", loss="cross_entropy", rng=1)
+    net = nn.Network([64, 50, 10], activation="sigmoid", output="softmax", loss="cross_entropy", rng=1)
     nn.train(net, Xtr, nn.one_hot(ytr, 10), epochs=20, batch_size=32, optimizer=nn.Adam(1e-2), rng=1)
     assert nn.accuracy(net, Xte, yte) >= 0.95
 
@@ -104,7 +104,7 @@ def test_universal_approximation_error_falls_with_width():
 @pytest.mark.parametrize("call, match", [
     (lambda: nn.Network([3]), "at least"),
     (lambda: nn.Network([3, 0, 2]), "sizes"),
-    (lambda: nn.Network([3, 2], hidden="swish"), "hidden"),
+    (lambda: nn.Network([3, 2], activation="swish"), "activation"),
     (lambda: nn.Network([3, 2], output="softmax", loss="mse"), "cross_entropy"),
     (lambda: nn.Network([3, 2], loss="cross_entropy"), "probabilities"),
     (lambda: nn.Network([3, 2]).predict(np.ones((4, 2))), "input layer has 3"),
@@ -145,7 +145,7 @@ def test_layer_gradient_norms_show_vanishing_sigmoid_gradients():
     X, Y = rng.normal(size=(64, 10)), nn.one_hot(rng.integers(0, 3, 64), 3)
     ratios = {}
     for name in ("sigmoid", "tanh"):
-        net = nn.Network([10] + [20] * 8 + [3], hidden=name, output="softmax", loss="cross_entropy", rng=1)
+        net = nn.Network([10] + [20] * 8 + [3], activation=name, output="softmax", loss="cross_entropy", rng=1)
         norms = nn.layer_gradient_norms(net, X, Y)
         _, grads = net.backward(X, Y)
         np.testing.assert_allclose(norms, [np.sqrt(np.sum(g**2)) for g in grads[0::2]], rtol=1e-12)

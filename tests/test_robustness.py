@@ -55,7 +55,7 @@ def test_silent_wrong_results_are_refused():
         hopfield.crossing([1, 2, 3], [1.0, 0.5], 0.7)
     f = neural_ode.ODEFunc(2, 4, rng=0)
     with pytest.raises(ValueError, match="t0 and t1"):
-        neural_ode.odeint(f, np.zeros((3, 2)), 0.0, float("nan"))
+        neural_ode.integrate(f, np.zeros((3, 2)), 0.0, float("nan"))
     with pytest.raises(ValueError, match="t0 and t1"):
         neural_ode.adjoint_gradients(f, np.zeros((3, 2)), np.zeros((3, 2)), 1.0, 1.0)
     model = neural_ode.RingClassifier(rng=0)
@@ -82,7 +82,7 @@ def test_silent_wrong_results_are_refused():
 def test_divergent_training_stops_and_says_so():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(64, 2)), rng.normal(size=(64, 1))
-    net = nn.Network([2, 8, 1], hidden="relu", output="identity", loss="mse", rng=0)
+    net = nn.Network([2, 8, 1], activation="relu", output="identity", loss="mse", rng=0)
     with pytest.warns(RuntimeWarning, match="diverged"):
         hist = nn.train(net, X * 1e3, y * 1e3, epochs=50, optimizer=nn.SGD(lr=10.0), rng=0)
     assert hist.diverged and len(hist.loss) < 50

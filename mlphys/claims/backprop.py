@@ -18,7 +18,7 @@ from ..registry import Claim
 CHAPTER = "backprop"
 
 #: Gradient check on a random 4-6-5-3 network (tanh, softmax + cross-entropy, L2) and 8 samples.
-GRADCHECK_SETUP = dict(sizes=(4, 6, 5, 3), hidden="tanh", n_samples=8, l2=0.01, seed=0)
+GRADCHECK_SETUP = dict(sizes=(4, 6, 5, 3), activation="tanh", n_samples=8, l2=0.01, seed=0)
 #: XOR with one hidden layer of 4 tanh units, sigmoid output, cross-entropy, Adam.
 XOR_SETUP = dict(sizes=(2, 4, 1), epochs=2000, lr=0.05, seed=3)
 #: Digits: 64-50-10, sigmoid hidden, softmax output, Adam(1e-2), mini-batches of 32.
@@ -40,7 +40,7 @@ def uat_targets():
 def gradient_check():
     s = GRADCHECK_SETUP
     rng = make_rng(s["seed"])
-    net = nn.Network(s["sizes"], hidden=s["hidden"], output="softmax", loss="cross_entropy", l2=s["l2"], rng=rng)
+    net = nn.Network(s["sizes"], activation=s["activation"], output="softmax", loss="cross_entropy", l2=s["l2"], rng=rng)
     X = rng.standard_normal((s["n_samples"], s["sizes"][0]))
     Y = nn.one_hot(rng.integers(0, s["sizes"][-1], s["n_samples"]), s["sizes"][-1])
     return autodiff.gradient_agreement(net, X, Y)
@@ -50,7 +50,7 @@ def xor_network():
     s = XOR_SETUP
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([0.0, 1.0, 1.0, 0.0])
-    net = nn.Network(s["sizes"], hidden="tanh", output="sigmoid", loss="cross_entropy", rng=s["seed"])
+    net = nn.Network(s["sizes"], activation="tanh", output="sigmoid", loss="cross_entropy", rng=s["seed"])
     history = nn.train(net, X, y, epochs=s["epochs"], batch_size=4, optimizer=nn.Adam(s["lr"]), rng=s["seed"])
     return net, X, y, history
 
@@ -63,7 +63,7 @@ def digits_ours(scale=None, progress=False):
     """Train the 64-50-10 network on the digits; returns ``(net, history, test_accuracy, data)``."""
     s = DIGITS_SETUP
     Xtr, Xte, ytr, yte = data.load_digits_split(rng=s["split_seed"])
-    net = nn.Network([64, s["hidden_units"], 10], hidden="sigmoid", output="softmax", loss="cross_entropy",
+    net = nn.Network([64, s["hidden_units"], 10], activation="sigmoid", output="softmax", loss="cross_entropy",
                      l2=s["alpha"] / s["batch_size"], rng=s["seed"])
     history = nn.train(net, Xtr, nn.one_hot(ytr, 10), epochs=digits_epochs(scale), batch_size=s["batch_size"],
                        optimizer=nn.Adam(s["lr"]), rng=s["seed"], X_val=Xte, labels_val=yte, progress=progress)
@@ -102,7 +102,7 @@ def activation_experiment():
     Y = nn.one_hot(ytr, 10)
     out = {}
     for name in ("sigmoid", "tanh", "relu"):
-        net = nn.Network([64] + [s["width"]] * s["depth"] + [10], hidden=name, output="softmax",
+        net = nn.Network([64] + [s["width"]] * s["depth"] + [10], activation=name, output="softmax",
                          loss="cross_entropy", rng=s["seed"])
         norms = nn.layer_gradient_norms(net, Xtr, Y)
         history = nn.train(net, Xtr, Y, epochs=s["epochs"], batch_size=32, optimizer=nn.Adam(s["lr"]),

@@ -201,7 +201,7 @@ def adjoint_check(n_steps: int = 40, *, rng=0):
     gen = make_rng(rng)
     f = neural_ode.ODEFunc(3, 8, rng=rng)
     psi0, target = gen.normal(size=(5, 3)), gen.normal(size=(5, 3))
-    psi1 = neural_ode.odeint(f, psi0, 0.0, 1.0, n_steps)
+    psi1 = neural_ode.integrate(f, psi0, 0.0, 1.0, n_steps)
     _, g = neural_ode.adjoint_gradients(f, psi1, 2 * (psi1 - target), 0.0, 1.0, n_steps)
     ref = neural_ode.autograd_gradients(f, psi0, lambda p, xp: xp.sum((p - target) ** 2), 0.0, 1.0, n_steps)
     return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(g, ref))
@@ -216,7 +216,7 @@ def memory_scan(steps=(10, 100, 800), *, rng=0):
     neural_ode.autograd_gradients(f, psi0, lambda p, xp: xp.sum((p - target) ** 2), 0.0, 1.0, 2)   # warm-up
     for n in steps:
         def adjoint():
-            psi1 = neural_ode.odeint(f, psi0, 0.0, 1.0, n)
+            psi1 = neural_ode.integrate(f, psi0, 0.0, 1.0, n)
             neural_ode.adjoint_gradients(f, psi1, 2 * (psi1 - target), 0.0, 1.0, n)
         out["adjoint"].append(neural_ode.peak_memory(adjoint))
         out["autograd"].append(neural_ode.peak_memory(
@@ -227,9 +227,9 @@ def memory_scan(steps=(10, 100, 800), *, rng=0):
 def euler_order(blocks=(10, 100, 1000), *, rng=0):
     """Errors of N-block Euler ResNets against the ODE solution, and the observed order."""
     gen = make_rng(rng)
-    f = neural_ode.ODEFunc(2, 8, rng=rng, scale=1.5)
+    f = neural_ode.ODEFunc(2, 8, rng=rng, init_scale=1.5)
     psi0 = gen.normal(size=(20, 2))
-    exact = neural_ode.odeint(f, psi0, 0.0, 1.0, 2000)
+    exact = neural_ode.integrate(f, psi0, 0.0, 1.0, 2000)
     errors = np.array([np.max(np.abs(neural_ode.euler_resnet(f, psi0, n) - exact)) for n in blocks])
     return np.array(blocks), errors, np.log(errors[:-1] / errors[1:]) / np.log(np.array(blocks[1:]) / blocks[:-1])
 
