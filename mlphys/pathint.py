@@ -204,7 +204,7 @@ def pimc_harmonic(inverse_temperature: float = 10.0, n_slices: int = 16, *, n_ch
     step = np.sqrt(tau) if step is None else positive(step, "step")
     rng = make_rng(rng)
     X = rng.normal(0.0, 0.7, (n_chains, n_slices))
-    series = np.empty((n_sweeps, n_chains))
+    chain_sums = np.zeros(n_chains)            # per-chain sums of <x^2>: the chain means are all the error needs
     k = np.arange(n_slices)
     for sweep in progress_bar(range(burn_in + n_sweeps), progress, "PIMC"):
         for parity in (0, 1):
@@ -220,8 +220,8 @@ def pimc_harmonic(inverse_temperature: float = 10.0, n_slices: int = 16, *, n_ch
         dS = tau * np.sum((X + shift) ** 2 - X**2, axis=1) / 2
         X = np.where((np.log(rng.random(n_chains)) < -dS)[:, None], X + shift, X)
         if sweep >= burn_in:
-            series[sweep - burn_in] = np.mean(X**2, axis=1)
-    return stats.chain_mean_error(series)
+            chain_sums += np.mean(X**2, axis=1)
+    return stats.chain_mean_error(chain_sums[None, :] / n_sweeps)
 
 
 def trotter_extrapolation(inverse_temperature: float, slices, energies, errors):
