@@ -472,9 +472,32 @@ class Langevin:
         return accept.mean()
 
 
+@dataclass
+class Samples:
+    """What :func:`sample` returns. Unpacks in field order, ``means, local_energies, acceptance, state, positions``.
+
+    ``means``: walker-averaged local energy per step (n_steps,); ``local_energies``: (n_steps, n_walkers), one
+    column per independent chain; ``acceptance``: mean acceptance rate; ``state``: the sampler's final state;
+    ``positions``: kept walker positions (samples, particles, dim) or None.
+    """
+
+    means: np.ndarray
+    local_energies: np.ndarray
+    acceptance: float
+    state: object
+    positions: np.ndarray | None = None
+
+    def __iter__(self):
+        return iter((self.means, self.local_energies, self.acceptance, self.state, self.positions))
+
+    def energy(self):
+        """``(mean, error)`` with the error from the independent chains (:func:`mlphys.stats.chain_mean_error`)."""
+        return stats.chain_mean_error(self.local_energies)
+
+
 def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, rng=None, X0=None,
-           keep_positions: int = 0):
-    """Run ``n_walkers`` chains; returns per-step mean local energies, all local energies, acceptance, final state.
+           keep_positions: int = 0) -> Samples:
+    """Run ``n_walkers`` chains after ``burn_in`` sweeps; returns :class:`Samples`.
 
     ``keep_positions`` > 0 stores the positions of every walker at that many
     evenly spaced steps (for one-body densities).
@@ -503,7 +526,7 @@ def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, 
         if t in keep_at:
             kept.append(state.X.copy())
     positions = np.concatenate(kept) if kept else None
-    return means, all_e, acc / n_steps, state, positions
+    return Samples(means, all_e, acc / n_steps, state, positions)
 
 
 # ============================================================================ optimiser and driver
@@ -706,10 +729,9 @@ def gaussian_scan(alphas, n_particles: int, dim: int, *, omega: float = 1.0, cou
     rng = make_rng(rng)
     out = []
     for alpha in alphas:
-        _, all_e, _, _, _ = sample(Product(Gaussian(alpha)), H, Langevin(0.05 / omega), n_walkers=n_walkers,
-                                   n_steps=n_steps, burn_in=100, rng=rng)
-        e, err = stats.chain_mean_error(all_e)
-        out.append((e, err, float(all_e.var())))
+        run = sample(Product(Gaussian(alpha)), H, Langevin(0.05 / omega), n_walkers=n_walkers, n_steps=n_steps,
+                     burn_in=100, rng=rng)
+        out.append((*run.energy(), float(run.local_energies.var())))
     return np.array(out)
 
 
