@@ -156,12 +156,6 @@ class BinaryRBM:
         db = ph_data.mean(axis=0) - ph_neg.mean(axis=0)
         return dW, da, db, neg
 
-    def step(self, grads, lr: float):
-        dW, da, db = grads[:3]
-        self.W += lr * dW
-        self.a += lr * da
-        self.b += lr * db
-
     def params(self):
         return np.concatenate([self.W.ravel(), self.a, self.b])
 
@@ -196,13 +190,14 @@ class RBMHistory:
 
 def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr: float = 0.1, k: int = 1,
           batch_size: int | None = None, n_chains: int = 100, rng=None, record_every: int = 0,
-          progress: bool = False) -> RBMHistory:
+          optimizer=None, progress: bool = False) -> RBMHistory:
     """Train by gradient ascent on the log-likelihood.
 
     ``method``: ``"exact"`` (full enumeration; small models only), ``"cd"`` (CD-k)
     or ``"pcd"`` (persistent CD with ``n_chains`` chains). With ``record_every > 0``
     the exact KL divergence to the data is recorded every that many epochs
-    (small models only). Ctrl-C stops training and keeps what was learned.
+    (small models only). ``optimizer``: one of :mod:`mlphys.nn`'s optimisers, which descend the negative
+    log-likelihood (default ``nn.SGD(lr)``: plain gradient ascent). Ctrl-C stops training and keeps what was learned.
     """
     if method not in ("exact", "cd", "pcd"):
         raise ValueError(f"method={method!r} is unknown; use 'exact', 'cd' or 'pcd'")
@@ -214,6 +209,13 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
     record_every = integer(record_every, "record_every", minimum=0)
     chains = rng.integers(0, 2, (integer(n_chains, "n_chains", minimum=1), rbm.n_visible)).astype(float)
     history = RBMHistory()
+    optimizer = nn.SGD(lr) if optimizer is None else optimizer
+
+    def step(grads):                              # ascent on log p = descent on -log p
+        params = [rbm.W, rbm.a, rbm.b]
+        optimizer.step(params, [-g for g in grads[:3]])
+        rbm.W, rbm.a, rbm.b = params
+
     iterator = progress_bar(range(1, epochs + 1), progress, f"RBM ({method})")
     try:
         if record_every:
@@ -224,13 +226,13 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
             for i in range(0, len(data), batch_size):
                 batch = data[order[i:i + batch_size]]
                 if method == "exact":
-                    rbm.step(rbm.exact_gradient(batch), lr)
+                    step(rbm.exact_gradient(batch))
                 elif method == "cd":
-                    rbm.step(rbm.cd_gradient(batch, k=k, rng=rng), lr)
+                    step(rbm.cd_gradient(batch, k=k, rng=rng))
                 else:
                     grads = rbm.cd_gradient(batch, k=k, rng=rng, chains=chains)
                     chains = grads[3]
-                    rbm.step(grads, lr)
+                    step(grads)
             if record_every and epoch % record_every == 0:
                 history.epochs.append(epoch)
                 history.kl.append(kl_divergence(data, rbm))
