@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 from scipy.stats import chi2
 
+from .config import make_rng
 from .validate import as_array, integer, positive
 
 
@@ -80,8 +81,6 @@ def quadrature_versus_monte_carlo(dims, n_evals: int, *, rng=None) -> dict:
     whatever d), with its estimated standard error. Returns arrays keyed ``dims``, ``points_per_axis``,
     ``quadrature_error``, ``monte_carlo_error``, ``monte_carlo_sigma``.
     """
-    from .config import make_rng
-
     dims = [integer(d, "dims", minimum=1) for d in np.atleast_1d(dims)]
     n_evals = integer(n_evals, "n_evals", minimum=2)
     gen = make_rng(rng)

@@ -192,7 +192,8 @@ class RBM(Factor):
         a, b, W = self.unpack()
         x = xp.reshape(X, (X.shape[0], self.M))
         Q = b + xp.dot(x, W) / self.sigma2
-        return self.power * (-xp.sum((x - a) ** 2, axis=1) / (2 * self.sigma2) + xp.sum(nn.activation("softplus", Q, xp), axis=1))
+        return self.power * (-xp.sum((x - a) ** 2, axis=1) / (2 * self.sigma2)
+                             + xp.sum(nn.activation("softplus", Q, xp), axis=1))
 
     def evaluate(self, X, derivatives=True):
         a, b, W = self.unpack()

@@ -47,8 +47,7 @@ def run(name: str, scale=None):
 #: Trap frequencies of the lecture's "expectation values as functions of the oscillator frequency" (its densities: 0.1).
 OMEGAS = (0.1, 0.28, 0.5, 1.0)
 #: The ansatz used for the frequency scan, by number of electrons.
-SCAN_ANSATZ = {2: ("rbm-jastrow", "2 electrons 2D, RBM x Pade-Jastrow"),
-               6: ("slater-jastrow", "6 electrons 2D, Slater x Pade-Jastrow")}
+SCAN_ANSATZ = {2: "rbm-jastrow", 6: "slater-jastrow"}
 
 
 def omega_scan(n_particles: int, scale=None, *, known=None, omegas=OMEGAS):
@@ -58,7 +57,7 @@ def omega_scan(n_particles: int, scale=None, *, known=None, omegas=OMEGAS):
     """
     if n_particles not in SCAN_ANSATZ:
         raise ValueError(f"n_particles={n_particles}: the frequency scan is set up for {sorted(SCAN_ANSATZ)} electrons")
-    ansatz, _ = SCAN_ANSATZ[n_particles]
+    ansatz = SCAN_ANSATZ[n_particles]
     out = {}
     for omega in omegas:
         if known is not None and omega == known.hamiltonian.omega:
