@@ -17,8 +17,8 @@ from pathlib import Path
 from . import registry
 from .config import SCALES, get_scale
 
-#: Exit codes: 0 every claim within tolerance, 1 a claim outside it, 2 a usage error (argparse), 3 a crash.
-EXIT_OUTSIDE_TOLERANCE, EXIT_USAGE, EXIT_CRASH = 1, 2, 3
+#: Exit codes: 0 every claim within tolerance, 1 a claim outside it, 3 a crash (2, a usage error, is argparse's).
+EXIT_OUTSIDE_TOLERANCE, EXIT_CRASH = 1, 3
 
 
 def main(argv=None) -> int:

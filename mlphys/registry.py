@@ -278,15 +278,23 @@ def load_rows(path) -> list[Claim]:
     return [Claim(**{k: v for k, v in row.items() if k in fields}) for row in rows]
 
 
-def recorded_table(chapter_id: str, scale: str = "paper") -> str:
-    """A chapter's recorded table at ``scale`` as Markdown, with its command, commit and date - or "not recorded"."""
+def load_record(chapter_id, scale: str):
+    """``(record, rows)`` of a chapter's record at ``scale`` (rows as claims), or ``(None, None)`` if there is none."""
     path = record_path(chapter_id, scale)
     if not path.is_file():
-        return f"{scale} scale: not recorded."
+        return None, None
     with open(path) as fh:
         record = json.load(fh)
+    return record, load_rows(path)
+
+
+def recorded_table(chapter_id: str, scale: str = "paper") -> str:
+    """A chapter's recorded table at ``scale`` as Markdown, with its command, commit and date - or "not recorded"."""
+    record, rows = load_record(chapter_id, scale)
+    if record is None:
+        return f"{scale} scale: not recorded."
     head = f"`{record['command']}`" + (f" at commit `{record['commit'][:10]}`, {record['date']}" if "commit" in record else "")
-    return head + "\n\n" + format_table(load_rows(path), markdown=True, chapter_column=False)
+    return head + "\n\n" + format_table(rows, markdown=True, chapter_column=False)
 
 
 def scorecard(scale: str) -> tuple[str, int, int]:
@@ -299,14 +307,11 @@ def scorecard(scale: str) -> tuple[str, int, int]:
     scale = get_scale(scale)
     parts, ok, total = [], 0, 0
     for c in sorted(CHAPTERS.values(), key=lambda c: c.number):
-        path = record_path(c, scale)
+        record, rows = load_record(c, scale)
         parts.append(f"### {c.number}. {c.title}\n\nid `{c.id}`, notebook `notebooks/{c.notebook}.ipynb`")
-        if not path.is_file():
+        if record is None:
             parts.append(f"{scale} scale: not recorded.")
             continue
-        with open(path) as fh:
-            record = json.load(fh)
-        rows = load_rows(path)
         ok += sum(r.within_tolerance for r in rows)
         total += len(rows)
         if scale == "paper":
@@ -323,16 +328,8 @@ def scorecard_overview() -> str:
     for c in sorted(CHAPTERS.values(), key=lambda c: c.number):
         cells = []
         for scale in ("class", "paper"):
-            path = record_path(c, scale)
-            rows = load_rows(path) if path.is_file() else None
-            cells.append("not recorded" if rows is None else f"{sum(r.within_tolerance for r in rows)} of {len(rows)}")
-        path = record_path(c, "paper")
-        if path.is_file():
-            with open(path) as fh:
-                record = json.load(fh)
-            detail = record["date"] + (f" ({record['note']})" if record.get("note") else "")
-        else:
-            detail = "-"
+            record, rows = load_record(c, scale)
+            cells.append("not recorded" if record is None else f"{sum(r.within_tolerance for r in rows)} of {len(rows)}")
+        detail = "-" if record is None else record["date"] + (f" ({record['note']})" if record.get("note") else "")
         lines.append(f"| {c.number}. {c.title} (`{c.id}`) | {cells[0]} | {cells[1]} | {detail} |")
     return "\n".join(lines)
-
