@@ -1,21 +1,30 @@
 """Command line: ``python -m mlphys reproduce [CHAPTER ...] [--scale class|paper] [--size KEY=VALUE ...]
-[--jobs N] [--json FILE] [--record DIR] [--list]``.
+[--jobs N] [--backend NAME [--scheduler ADDRESS]] [--checkpoint DIR] [--fresh] [--estimate] [--json FILE]
+[--record DIR] [--list]``.
 
 CHAPTER is a book chapter number (``7``) or a registry id (``derivatives``); ``--list`` shows both.
 Exit status: 0 all claims within tolerance, 1 some claim outside it, 2 usage error (also a bad ``$MLPHYS_SCALE``
 or an unwritable ``--json``/``--record`` destination, checked before any work), 3 a chapter crashed.
 ``--size`` replaces one of a chapter's sizes at the chosen scale (chapters 10-11, whose paper scale takes days
 here), e.g. ``--scale paper --size n_data=20000 --size epochs=50``; a record then says so in its note.
+
+Chapters made of independent cases (5, 6, 8, 9, 13; and the networks of 10-11) run them on ``--jobs``
+processes through joblib (``--backend dask --scheduler tcp://host:8786`` runs them on a Dask cluster), write
+each finished case to ``--checkpoint DIR/<scale>/<id>/`` (default under ``$MLPHYS_CACHE``) and skip finished
+cases when the same command runs again (``--fresh`` reruns them). ``--estimate`` times a short probe of each
+case and prints the expected time per case and in total, without running anything else.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import time
 from pathlib import Path
 
-from . import registry
-from .config import SCALES, get_scale
+from . import cases, registry
+from .config import SCALES, cache_dir, get_scale
 
 #: Exit codes: 0 every claim within tolerance, 1 a claim outside it, 3 a crash (2, a usage error, is argparse's).
 EXIT_OUTSIDE_TOLERANCE, EXIT_CRASH = 1, 3
@@ -36,7 +45,16 @@ def main(argv=None) -> int:
                      help="replace one size of the chosen scale (chapters 10-11: n_data, epochs, lr, lr_average, "
                           "batch_size, n_descent, eta, steps); repeatable")
     rep.add_argument("--jobs", type=int, default=None,
-                     help="parallel processes for chapters with independent cases (chapters 10-11; default 2)")
+                     help="parallel joblib processes for chapters with independent cases (default 1; chapters "
+                          "10-11: 2)")
+    rep.add_argument("--backend", choices=cases.BACKENDS, default=None,
+                     help="joblib backend for the cases (default loky: processes on this machine)")
+    rep.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask")
+    rep.add_argument("--checkpoint", metavar="DIR", default=None,
+                     help="folder for finished cases (default $MLPHYS_CACHE/reproduce, ~/.cache/mlphys/reproduce)")
+    rep.add_argument("--fresh", action="store_true", help="rerun cases even if a checkpoint holds them")
+    rep.add_argument("--estimate", action="store_true",
+                     help="print the expected time per case and in total at --scale (short timed probes); run nothing")
     rep.add_argument("--list", action="store_true", help="list the registered chapters (number, id, title, notebook)")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
@@ -59,32 +77,41 @@ def main(argv=None) -> int:
         sizes = dict(_size(text) for text in args.size)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.jobs is not None:
-        if args.jobs < 1:
-            parser.error(f"--jobs must be a positive number of processes, got {args.jobs}")
-        sizes["jobs"] = args.jobs
+    if args.jobs is not None and args.jobs < 1:
+        parser.error(f"--jobs must be a positive number of processes, got {args.jobs}")
     fixed = [c.id for c in selected if not c.sizes_adjustable]
-    if sizes and fixed:
-        parser.error(f"--size and --jobs apply to chapters 10-11 only; {', '.join(fixed)} run(s) at fixed sizes")
+    if args.size and fixed:
+        parser.error(f"--size applies to chapters 10-11 only; {', '.join(fixed)} run(s) at fixed sizes")
+    if (args.backend == "dask") != bool(args.scheduler):
+        parser.error("--backend dask needs --scheduler ADDRESS (and --scheduler needs --backend dask)")
     for c in selected if sizes else []:
         try:
             c.check_sizes(scale, **sizes)
         except ValueError as exc:
             parser.error(str(exc))
+    folder = Path(args.checkpoint) if args.checkpoint else cache_dir() / "reproduce"
     try:                                  # before any work: an unwritable destination must not cost an hour
+        _check_writable(folder, directory=True, option="--checkpoint")
         if args.record:
             _check_writable(Path(args.record), directory=True)
         if args.json:
             _check_writable(Path(args.json), directory=False)
     except ValueError as exc:
         parser.error(str(exc))
-    note = ", ".join(f"{k} = {v:g}" for k, v in sizes.items() if k != "jobs")
+    runner = lambda c: cases.Runner(jobs=args.jobs or 1, folder=folder / scale / c.id,  # noqa: E731
+                                    progress=not args.no_progress, fresh=args.fresh)
+    if args.estimate:
+        return _estimate(selected, scale, runner)
+    note = ", ".join(f"{k} = {v:g}" for k, v in sizes.items())
     note = f"not the paper's full size: {note}" if note else ""
     options = "".join(f" --size {text}" for text in args.size) + (f" --jobs {args.jobs}" if args.jobs else "")
     claims = []
     for c in selected:
+        run, start = runner(c), time.perf_counter()
         try:
-            rows = c.claims(scale=scale, progress=not args.no_progress, **sizes)
+            with _backend(args.backend, args.scheduler):
+                own = {"jobs": args.jobs} if args.jobs and c.sizes_adjustable else {}   # chapters 10-11's own jobs
+                rows = c.claims(scale=scale, progress=not args.no_progress, runner=run, **sizes, **own)
         except Exception:                 # a crash: say which chapter, keep what finished, exit 3
             import traceback
 
@@ -94,8 +121,12 @@ def main(argv=None) -> int:
             return EXIT_CRASH
         claims.extend(rows)
         if args.record:
+            jobs = own.get("jobs") or (c.check_sizes(scale)["jobs"] if c.sizes_adjustable else run.jobs)
+            timing = dict(jobs=jobs, wall_seconds=round(time.perf_counter() - start, 1),
+                          cases={k: round(v, 1) for k, v in run.seconds.items()}, resumed=run.resumed)
             registry.write_record(rows, Path(args.record) / f"{c.id}.json", chapter=c.id, scale=scale, note=note,
-                                  command=f"python -m mlphys reproduce {c.id} --scale {scale}{options}")
+                                  command=f"python -m mlphys reproduce {c.id} --scale {scale}{options}",
+                                  timing=timing)
     print(f"scale: {scale}")
     print(registry.format_table(claims))
     if args.json:
@@ -107,15 +138,63 @@ def main(argv=None) -> int:
     return 0
 
 
-def _check_writable(path: Path, *, directory: bool) -> None:
+def _backend(name, scheduler):
+    """A joblib backend context for the cases (nothing if ``name`` is None)."""
+    if name is None:
+        return contextlib.nullcontext()
+    from joblib import parallel_config
+
+    try:
+        if name == "dask":
+            from dask.distributed import Client
+
+            Client(scheduler)
+        elif name == "ray":
+            from ray.util.joblib import register_ray
+
+            register_ray()
+    except ImportError as exc:
+        raise SystemExit(f"--backend {name} needs {exc.name}: pip install "
+                         f"{'dask distributed' if name == 'dask' else 'ray'}") from None
+    return parallel_config(backend=name)
+
+
+def _estimate(selected, scale, runner) -> int:
+    """``--estimate``: each chapter's cases, their probes timed here, scaled to the full case."""
+    total, unknown = 0.0, []
+    for c in selected:
+        estimates = runner(c).estimate(c.case_list(scale))
+        if not estimates:
+            unknown.append(c.id)
+            print(f"{c.number:>3} {c.id}: runs as one piece; no probe (see its record's date and timing)")
+            continue
+        for key, seconds in estimates:
+            text = "no probe" if seconds is None else ("done (checkpoint)" if seconds == 0 else _duration(seconds))
+            print(f"{c.number:>3} {c.id} / {key}: {text}")
+            total += seconds or 0.0
+            if seconds is None:
+                unknown.append(f"{c.id}/{key}")
+    jobs = runner(selected[0]).jobs
+    print(f"total at scale {scale}: {_duration(total)} of work, about {_duration(total / jobs)} on {jobs} job(s)"
+          + (f"; not estimated: {', '.join(unknown)}" if unknown else ""))
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.1f} h"
+
+
+def _check_writable(path: Path, *, directory: bool, option: str | None = None) -> None:
     """ValueError naming ``path`` unless we can write there (a directory is created if missing)."""
     folder = path if directory else path.parent
+    option = option or ("--record" if directory else "--json")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot create {folder} for {'--record' if directory else '--json'}: {exc.strerror}") from None
+        raise ValueError(f"cannot create {folder} for {option}: {exc.strerror}") from None
     if (not directory and path.is_dir()) or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ValueError(f"cannot write {'--record' if directory else '--json'} destination {path}; choose another path")
+        raise ValueError(f"cannot write {option} destination {path}; choose another path")
 
 
 def _size(text: str):

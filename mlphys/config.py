@@ -11,8 +11,11 @@ function; an explicit argument wins over the environment.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +51,19 @@ def make_rng(seed=None) -> np.random.Generator:
     if seed is not None and seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
     return np.random.default_rng(seed)
+
+
+def cache_dir() -> Path:
+    """Where generated data, trained weights and finished cases are cached: ``$MLPHYS_CACHE`` or ``~/.cache/mlphys``.
+
+    Outside the repository, so that running a notebook never changes a tracked file.
+    """
+    return Path(os.environ.get("MLPHYS_CACHE") or Path.home() / ".cache" / "mlphys")
+
+
+def cache_key(*parts) -> str:
+    """A short hash of JSON-serialisable ``parts`` (e.g. a generator's state and the sizes)."""
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 PLOT_STYLE = {

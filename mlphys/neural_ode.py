@@ -98,25 +98,23 @@ def adjoint_gradients(f: ODEFunc, psi1, dL_dpsi1, t0: float = 0.0, t1: float = 1
     t0, t1 = _check_times(t0, t1)
     h = -(t1 - t0) / n_steps
     shapes = [p.shape for p in f.params]
+    # the augmented state [psi, a, dL/dtheta] as one flat vector, so that the same RK4 step integrates it
+    sizes = [psi1.size, a1.size] + [int(np.prod(s)) for s in shapes]
 
-    def rhs(state):
-        psi, a = state[0], state[1]
+    def unpack(v):
+        parts = np.split(v, np.cumsum(sizes)[:-1])
+        return [p.reshape(s) for p, s in zip(parts, [psi1.shape, a1.shape, *shapes])]
+
+    def rhs(v, params=None, xp=np):
+        psi, a = unpack(v)[:2]
         a_dpsi, a_dtheta = f.vjp(psi, a)
-        return [f(psi), -a_dpsi, [-g for g in a_dtheta]]
+        return np.concatenate([f(psi).ravel(), -a_dpsi.ravel()] + [-g.ravel() for g in a_dtheta])
 
-    def axpy(state, k, c):
-        return [state[0] + c * k[0], state[1] + c * k[1], [g + c * dg for g, dg in zip(state[2], k[2])]]
-
-    state = [psi1, a1, [np.zeros(s) for s in shapes]]
+    state = np.concatenate([psi1.ravel(), a1.ravel(), np.zeros(sum(sizes[2:]))])
     for _ in range(n_steps):
-        k1 = rhs(state)
-        k2 = rhs(axpy(state, k1, 0.5 * h))
-        k3 = rhs(axpy(state, k2, 0.5 * h))
-        k4 = rhs(axpy(state, k3, h))
-        state = [state[0] + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
-                 state[1] + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]),
-                 [g + h / 6 * (a + 2 * b + 2 * c + d) for g, a, b, c, d in zip(state[2], k1[2], k2[2], k3[2], k4[2])]]
-    return state[1], state[2]
+        state = rk4_step(rhs, state, h)
+    _, a0, *grads = unpack(state)
+    return a0, grads
 
 
 def autograd_gradients(f: ODEFunc, psi0, loss, t0=0.0, t1=1.0, n_steps=20):

@@ -33,12 +33,18 @@ class Chapter:
     title: str
     notebook: str
     function: str   # "module:function" under mlphys.claims
+    cases: str = ""  # "module:function" -> the chapter's independent cases (mlphys.cases.Case) at a scale
 
     def _module(self):
         return importlib.import_module(f"mlphys.claims.{self.function.split(':')[0]}")
 
-    def _function(self):
-        return getattr(self._module(), self.function.split(":")[1])
+    def _function(self, name=None):
+        module, _, function = (name or self.function).partition(":")
+        return getattr(importlib.import_module(f"mlphys.claims.{module}"), function)
+
+    def case_list(self, scale=None) -> list:
+        """The chapter's independent cases at ``scale`` (``reproduce --estimate``); [] if it runs as one piece."""
+        return self._function(self.cases)(scale) if self.cases else []
 
     @property
     def sizes_adjustable(self) -> bool:
@@ -51,9 +57,12 @@ class Chapter:
             raise ValueError(f"chapter {self.number} ({self.id}) runs at fixed sizes; drop --size for it")
         return self._module().settings(scale, **sizes)
 
-    def claims(self, scale=None, progress=True, **sizes) -> list:
+    def claims(self, scale=None, progress=True, runner=None, **sizes) -> list:
+        """Run the chapter; ``runner`` (:class:`mlphys.cases.Runner`): jobs and checkpoints of its cases."""
         if sizes:
             self.check_sizes(scale, **sizes)
+        if runner is not None and "runner" in inspect.signature(self._function()).parameters:
+            sizes["runner"] = runner
         return self._function()(scale=scale, progress=progress, **sizes)
 
 
@@ -67,15 +76,17 @@ CHAPTERS = {c.id: c for c in [
     Chapter(4, "hopfield", "Hopfield networks and Boltzmann machines", "chapter04_hopfield_boltzmann",
             "hopfield:claims"),
     Chapter(5, "vmc", "Variational Monte Carlo with RBM quantum states", "chapter05_vmc_rbm",
-            "quantum_dots:vmc_claims"),
+            "quantum_dots:vmc_claims",
+            "quantum_dots:vmc_cases"),
     Chapter(6, "quantum-dots", "Six electrons in a quantum dot", "chapter06_quantum_dots",
-            "quantum_dots:dot_claims"),
+            "quantum_dots:dot_claims",
+            "quantum_dots:dot_cases"),
     Chapter(7, "derivatives", "Analytical derivatives of deep networks (Rodini)",
             "chapter07_analytical_derivatives", "rodini:derivative_claims"),
     Chapter(8, "ground-states", "Variational ground states with deep networks (Rodini)",
-            "chapter08_variational_ground_states", "rodini:ground_state_claims"),
+            "chapter08_variational_ground_states", "rodini:ground_state_claims", "rodini:ground_state_cases"),
     Chapter(9, "potentials", "Learning quantum potentials from eigenstates (Hong et al.)",
-            "chapter09_learning_potentials", "hong:claims"),
+            "chapter09_learning_potentials", "hong:claims", "hong:cases"),
     Chapter(10, "density-functionals", "Learning density functionals (Costa et al.)",
             "chapter10_learning_density_functionals", "costa:chapter10_claims"),
     Chapter(11, "functional-descent", "Gradient-descent DFT with learned functionals (Costa et al.)",
@@ -83,7 +94,7 @@ CHAPTERS = {c.id: c for c in [
     Chapter(12, "path-integrals", "Residual networks as PDEs and path integrals (Imchitr)",
             "chapter12_resnets_as_pdes", "imchitr:path_claims"),
     Chapter(13, "pde-networks", "PDE networks versus ResNets (Imchitr)", "chapter13_pde_networks",
-            "imchitr:pde_network_claims"),
+            "imchitr:pde_network_claims", "imchitr:network_cases"),
     Chapter(14, "neural-odes", "Neural ODEs: the continuum limit (Imchitr)", "chapter14_neural_odes",
             "imchitr:neural_ode_claims"),
 ]}
@@ -215,13 +226,14 @@ def git_commit() -> str:
         return "unknown"
 
 
-def write_record(claims, path, *, chapter: str, scale: str, command: str, note: str = "") -> None:
-    """Write a record ``{chapter, scale, command, [commit, date, note], rows}`` for the scorecard.
+def write_record(claims, path, *, chapter: str, scale: str, command: str, note: str = "", timing=None) -> None:
+    """Write a record ``{chapter, scale, command, [commit, date, note, timing], rows}`` for the scorecard.
 
     Paper-scale records carry the commit and date that produced them; class-scale
     records (rewritten whenever a chapter notebook runs) leave them out so that
     the file only changes when a number does. ``note`` says what was run when it
-    was not the paper's full size (``reproduce --size``).
+    was not the paper's full size (``reproduce --size``); ``timing`` (paper scale) the jobs, wall time and each
+    case's time.
     """
     record = {"chapter": chapter, "scale": get_scale(scale), "command": command}
     if record["scale"] == "paper":
@@ -229,6 +241,8 @@ def write_record(claims, path, *, chapter: str, scale: str, command: str, note: 
         record["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     if note:
         record["note"] = note
+    if timing and record["scale"] == "paper":
+        record["timing"] = timing
     record["rows"] = [c.as_row() for c in claims]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,15 +16,12 @@ T[n] = kinetic * integral (d sqrt(n)/dx)^2 (ground states are nodeless, psi = sq
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .config import make_rng, progress_bar
+from .config import cache_dir, cache_key, make_rng, progress_bar
 from .validate import as_array, integer, positive, rows
 
 #: Eighth-order central coefficients of d^2/dx^2 at offsets 0, 1, 2, 3, 4 (times 1/dx^2).
@@ -247,19 +244,6 @@ class Dataset:
         """Consecutive train / validation / test parts (the paper's 81/9/10); the data are already random."""
         edges = np.round(np.cumsum(fractions)[:-1] * len(self)).astype(int)
         return [self.subset(slice(a, b)) for a, b in zip(np.r_[0, edges], np.r_[edges, len(self)])]
-
-
-def cache_dir() -> Path:
-    """Where generated data and trained weights are cached: ``$MLPHYS_CACHE`` or ``~/.cache/mlphys``.
-
-    Outside the repository, so that running a notebook never changes a tracked file.
-    """
-    return Path(os.environ.get("MLPHYS_CACHE") or Path.home() / ".cache" / "mlphys")
-
-
-def cache_key(*parts) -> str:
-    """A short hash of JSON-serialisable ``parts`` (e.g. a generator's state and the sizes)."""
-    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def dataset(n: int, kind: str = "speckle", *, rng=None, progress: bool = True, cache: bool = True) -> Dataset:

@@ -10,6 +10,7 @@ on the lag-one autocovariances of all blocking levels.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
@@ -22,19 +23,50 @@ from .validate import as_array, integer, positive
 MIN_BLOCKS = 32
 
 
-def blocking(samples):
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with its standard error, from :func:`blocking` or :func:`chain_mean_error`.
+
+    ``variance``: of the samples; ``tau``: the statistical inefficiency ``n error^2 / variance`` (1 for independent
+    samples, ``1 + 2 sum_t rho_t`` for a correlated series: each ``tau`` samples are worth one); ``blocks``: the
+    independent pieces the error comes from (blocks at the chosen level, or chains); ``warning``: why the error
+    may be too small ("" if none). Unpacks as ``mean, error = estimate``.
+    """
+
+    mean: float
+    error: float
+    variance: float
+    tau: float
+    blocks: int
+    warning: str = ""
+
+    def __iter__(self):
+        return iter((self.mean, self.error))
+
+    def __getitem__(self, index):
+        return (self.mean, self.error)[index]
+
+
+def _estimate(mean, error, x, blocks, warning="") -> Estimate:
+    variance = float(np.var(x))
+    tau = x.size * error**2 / variance if variance > 0 else 1.0
+    return Estimate(float(mean), float(error), variance, float(tau), int(blocks), warning)
+
+
+def blocking(samples) -> Estimate:
     """Mean and standard error of a correlated series by automated blocking (Jonsson 2018).
 
     Uses the last ``2^d`` samples (``d = floor(log2 n)``); needs at least 16 samples.
-    Returns ``(mean, standard_error)``. Warns (RuntimeWarning) when no blocking level passes the test or
-    fewer than :data:`MIN_BLOCKS` blocks remain: the series is too short for its correlation time.
+    Returns an :class:`Estimate` (unpacks as ``mean, error``). Warns (RuntimeWarning, and says so in
+    ``.warning``) when no blocking level passes the test or fewer than :data:`MIN_BLOCKS` blocks remain:
+    the series is too short for its correlation time.
     """
     x = as_array(samples, "samples", ndim=1)
     if x.size < 16:
         raise ValueError(f"blocking needs at least 16 samples, got {x.size}")
     d = int(np.floor(np.log2(x.size)))
     x = x[-(2**d):].copy()
-    mu = x.mean()
+    used, mu = x.copy(), x.mean()
     s, gamma = np.zeros(d), np.zeros(d)
     for i in range(d):
         n = x.size
@@ -42,33 +74,35 @@ def blocking(samples):
         s[i] = x.var()
         x = 0.5 * (x[0::2] + x[1::2])
     if np.all(s == 0):
-        return float(mu), 0.0
+        return _estimate(mu, 0.0, used, used.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(s > 0, gamma / s, 0.0)
     M = np.cumsum((ratio**2 * 2.0 ** np.arange(1, d + 1)[::-1])[::-1])[::-1]
     q = chi2.ppf(0.99, df=np.arange(1, d + 1))
     k = next((k for k in range(d) if M[k] < q[k]), None)
+    warning = ""
     if k is None or 2 ** (d - k) < MIN_BLOCKS:
         reason = ("no blocking level passed the test" if k is None else
                   f"only {2 ** (d - k)} blocks remain at the chosen level (fewer than {MIN_BLOCKS})")
-        warnings.warn(f"blocking: {reason}; the series ({2**d} samples) is short compared with its correlation time "
-                      "and the error is probably too small - run longer", RuntimeWarning, stacklevel=2)
+        warning = (f"blocking: {reason}; the series ({2**d} samples) is short compared with its correlation time "
+                   "and the error is probably too small - run longer")
+        warnings.warn(warning, RuntimeWarning, stacklevel=2)
         k = d - 1 if k is None else k
-    return float(mu), float(np.sqrt(s[k] / 2 ** (d - k)))
+    return _estimate(mu, np.sqrt(s[k] / 2 ** (d - k)), used, 2 ** (d - k), warning)
 
 
-def chain_mean_error(samples):
+def chain_mean_error(samples) -> Estimate:
     """Mean and standard error from independent Markov chains: ``samples`` is ``(steps, chains)``.
 
     Each chain's mean is one independent draw, however correlated the steps inside a chain are, so the
     error is the spread of the chain means over ``sqrt(chains)`` - valid as long as every chain was burnt in.
-    Returns ``(mean, standard_error)``.
+    Returns an :class:`Estimate` (unpacks as ``mean, error``; ``blocks`` is the number of chains).
     """
     x = as_array(samples, "samples", ndim=2)
     if x.shape[1] < 2:
         raise ValueError(f"samples needs at least 2 chains (columns), got shape {x.shape}")
     means = x.mean(axis=0)
-    return float(means.mean()), float(means.std(ddof=1) / np.sqrt(means.size))
+    return _estimate(means.mean(), means.std(ddof=1) / np.sqrt(means.size), x.ravel(), means.size)
 
 
 def quadrature_versus_monte_carlo(dims, n_evals: int, *, rng=None) -> dict:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -88,7 +89,8 @@ def reference_energies(V, domain, n_points: int, k: int = 1) -> np.ndarray:
     H = sparse.diags(bands, offsets, format="csc") + sparse.diags(v, format="csc")
     # shift-invert about a point below the spectrum: the eigenvalues nearest to it are the lowest ones
     sigma = float(v.min()) - 1.0
-    return np.sort(eigsh(H, k=k, sigma=sigma, which="LM", return_eigenvectors=False))
+    # a fixed start vector: ARPACK's default is random, which changes the last digits from run to run
+    return np.sort(eigsh(H, k=k, sigma=sigma, which="LM", v0=np.ones(len(x)), return_eigenvectors=False))
 
 
 def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0):
@@ -159,12 +161,16 @@ class GroundState:
 
 
 def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rng=0, schedule=None,
-                 penalty: float = 1.0, activation: str = "tanh", progress: bool = False) -> GroundState:
+                 penalty: float = 1.0, activation: str = "tanh", progress: bool = False, checkpoint=None,
+                 checkpoint_seconds: float = 300.0) -> GroundState:
     """Minimise the energy functional of ``V`` on ``domain`` with a ``1-hidden-1`` DFNN trained by Adam.
 
     ``schedule`` is a sequence of ``(steps, learning_rate)`` stages (default
     :func:`default_schedule` for ``scale``). Ctrl-C stops training and returns the
-    current state with ``interrupted=True``.
+    current state with ``interrupted=True``. ``checkpoint``: an ``.npz`` path where the
+    weights, Adam's state and the history are saved every ``checkpoint_seconds`` (and on
+    Ctrl-C); a later call with the same path and arguments resumes from it and ends with
+    the same weights as an uninterrupted run.
     """
     x, h = grid(domain, n_points)
     v = evaluate_potential(V, x)
@@ -172,6 +178,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     if not hidden:
         raise ValueError("hidden must list at least one hidden-layer width, e.g. (10,) * 6")
     penalty = positive(penalty, "penalty", allow_zero=True)
+    checkpoint_seconds = positive(checkpoint_seconds, "checkpoint_seconds", allow_zero=True)
     schedule = tuple(default_schedule(scale) if schedule is None else schedule)
     for i, stage in enumerate(schedule):
         if len(stage) != 2:
@@ -180,25 +187,43 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
         positive(stage[1], f"schedule[{i}] learning rate")
     net = DFNN((1, *hidden, 1), activation=activation, rng=rng)
     history = {"energy": [], "norm": []}
+    opt, done, seconds = None, 0, 0.0
+    path = None if checkpoint is None else Path(checkpoint)
+    if path is not None and path.is_file():
+        opt, done, seconds = _load_state(path, net, schedule, history)
     total = sum(s for s, _ in schedule)
     bar = progress_bar(range(total), progress, "Adam")
-    start, interrupted = time.perf_counter(), False
+    if hasattr(bar, "update"):
+        bar.update(done)
+    start, last_save, interrupted = time.perf_counter(), time.perf_counter(), False
     try:
-        it = iter(bar)
-        for steps, lr in schedule:
-            opt = nn.Adam(lr=lr)
-            for _ in range(steps):
-                next(it, None)
+        first = 0
+        for k, (steps, lr) in enumerate(schedule):
+            if done >= first + steps:                      # a stage finished before the checkpoint
+                first += steps
+                continue
+            if opt is None or done == first:
+                opt = nn.Adam(lr=lr)
+            for _ in range(done - first, steps):
                 e, norm, grads = energy_and_gradient(net, x, v, h, penalty)
                 history["energy"].append(e)
                 history["norm"].append(norm)
                 opt.step(net.params, grads)
+                done += 1
+                if hasattr(bar, "update"):
+                    bar.update(1)
+                if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
+                    _save_state(path, net, opt, done, seconds + time.perf_counter() - start, history)
+                    last_save = time.perf_counter()
+            first += steps
     except KeyboardInterrupt:
         interrupted = True
+        if path is not None:
+            _save_state(path, net, opt, done, seconds + time.perf_counter() - start, history)
     finally:
         if hasattr(bar, "close"):
             bar.close()
-    seconds = time.perf_counter() - start
+    seconds += time.perf_counter() - start
     e, norm, _ = energy_and_gradient(net, x, v, h, penalty)
     phi = net(x[:, None])[:, 0]
     if phi[np.argmax(np.abs(phi))] < 0:                      # fix the sign: phi and -phi are equally good
@@ -207,6 +232,35 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     return GroundState(energy=float(e), norm_error=float(abs(norm - 1.0)), goodness=goodness(net, V, domain, e),
                        x=x, phi=phi, history={k: np.array(val) for k, val in history.items()}, network=net,
                        seconds=seconds, interrupted=interrupted)
+
+
+def _save_state(path: Path, net, opt, done: int, seconds: float, history: dict) -> None:
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, *net.params, n_params=len(net.params), done=done, seconds=seconds,
+             energy=np.array(history["energy"]), norm=np.array(history["norm"]),
+             **({} if opt is None else {f"adam_{k}": v for k, v in opt.state().items()}))
+    tmp.replace(path)
+
+
+def _load_state(path: Path, net, schedule, history: dict):
+    """Restore what :func:`_save_state` wrote; returns (Adam of the current stage, steps done, seconds so far)."""
+    with np.load(path) as f:
+        params = [f[f"arr_{k}"] for k in range(int(f["n_params"]))]
+        if [p.shape for p in params] != [p.shape for p in net.params]:
+            raise ValueError(f"checkpoint {path} holds another network; delete it or choose another path")
+        done = int(f["done"])
+        history["energy"].extend(f["energy"].tolist())
+        history["norm"].extend(f["norm"].tolist())
+        adam = {k[5:]: f[k] for k in f.files if k.startswith("adam_")}
+        seconds = float(f["seconds"])
+    net.params[:] = params
+    ends = np.cumsum([n for n, _ in schedule])
+    stage = int(np.searchsorted(ends, done, side="right"))
+    if stage >= len(schedule) or not adam:
+        return None, done, seconds
+    opt = nn.Adam(lr=schedule[stage][1])
+    opt.load_state(adam, net.params)
+    return opt, done, seconds
 
 
 # ----------------------------------------------------------------------------- Section 4 potentials

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mlphys import dfnn, variational as va, vmc
-from mlphys.claims import rodini as ch6
+from mlphys.claims import rodini
 
 
 def test_reference_energies_reproduce_closed_forms():
@@ -10,7 +10,7 @@ def test_reference_energies_reproduce_closed_forms():
     assert va.reference_energies(va.linear_harmonic, (-10, 10), 4000)[0] == pytest.approx(0.375, abs=1e-8)
     assert va.reference_energies(va.morse, (-4, 20), 8000)[0] == pytest.approx(va.MORSE_E0, abs=1e-8)
     # the paper's printed Morse energy is not an eigenvalue
-    assert abs(ch6.PAPER_MORSE_E0 - va.MORSE_E0) > 0.3
+    assert abs(rodini.PAPER_MORSE_E0 - va.MORSE_E0) > 0.3
 
 
 def test_closed_form_ground_states_are_normalised_eigenfunctions():
@@ -112,3 +112,29 @@ def test_section4_table_says_when_paper_scale_is_not_recorded():
     results = {"harmonic": SimpleNamespace(energy=0.5000429)}
     assert "not recorded" in rodini.section4_table(results, {})
     assert "0.5000010" in rodini.section4_table(results, {"x^2/2": 0.500001})
+
+
+def test_state_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
+    """Interrupted mid-way through the second Adam stage, resumed from its .npz: the same weights and history."""
+    schedule = ((30, 1e-2), (30, 1e-3))
+    kw = dict(hidden=(5, 5), n_points=200, schedule=schedule, rng=3)
+    whole = va.ground_state(va.harmonic, (-4.0, 4.0), **kw)
+    real, calls = va.energy_and_gradient, []
+
+    def stop_after_45(*args):
+        calls.append(1)
+        if len(calls) == 46:                      # Ctrl-C during step 46
+            raise KeyboardInterrupt
+        return real(*args)
+
+    path = tmp_path / "state.npz"
+    monkeypatch.setattr(va, "energy_and_gradient", stop_after_45)
+    assert va.ground_state(va.harmonic, (-4.0, 4.0), checkpoint=path, **kw).interrupted
+    monkeypatch.setattr(va, "energy_and_gradient", real)
+    with np.load(path) as f:
+        assert int(f["done"]) == 45
+    resumed = va.ground_state(va.harmonic, (-4.0, 4.0), checkpoint=path, **kw)
+    assert resumed.energy == whole.energy and resumed.steps == 60
+    np.testing.assert_array_equal(resumed.history["energy"], whole.history["energy"])
+    for a, b in zip(resumed.network.params, whole.network.params):
+        np.testing.assert_array_equal(a, b)

@@ -126,7 +126,7 @@ def test_ground_state_one_particle_is_exact():
 
 def test_blocking_recovers_ar1_standard_error():
     n, phi = 2**16, 0.8
-    errors = []
+    errors, taus = [], []
     for seed in range(4):
         g = np.random.default_rng(seed)
         noise = g.standard_normal(n)
@@ -134,13 +134,27 @@ def test_blocking_recovers_ar1_standard_error():
         x[0] = noise[0] / np.sqrt(1 - phi**2)
         for t in range(1, n):
             x[t] = phi * x[t - 1] + noise[t]
-        errors.append(stats.blocking(x)[1])
+        estimate = stats.blocking(x)
+        errors.append(estimate[1])
+        taus.append(estimate.tau)
+        assert estimate.warning == "" and estimate.blocks >= stats.MIN_BLOCKS
     assert np.mean(errors) == pytest.approx(1 / ((1 - phi) * np.sqrt(n)), rel=0.15)
+    assert np.mean(taus) == pytest.approx((1 + phi) / (1 - phi), rel=0.3)   # 9; the error's 15% doubled, squared
+
+
+def test_estimate_unpacks_as_mean_and_error():
+    x = np.random.default_rng(0).standard_normal((100, 8))
+    estimate = stats.chain_mean_error(x)
+    mean, error = estimate
+    assert (mean, error) == (estimate.mean, estimate.error) == (estimate[0], estimate[1])
+    assert estimate.blocks == 8 and estimate.variance == pytest.approx(x.var())
 
 
 def test_blocking_on_independent_samples_equals_naive_error():
     x = np.random.default_rng(0).standard_normal(2**14)
-    assert stats.blocking(x)[1] == pytest.approx(stats.naive_error(x), rel=0.1)
+    estimate = stats.blocking(x)
+    assert estimate.error == pytest.approx(stats.naive_error(x), rel=0.1)
+    assert estimate.tau == pytest.approx(1.0, rel=0.2)                           # (1.1)^2 - 1 ~ 0.2
 
 
 def test_radial_density_is_normalised():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import cnn, dft, linreg, speckle
+from ..cases import Case, Runner
 from ..config import by_scale, make_rng
 from ..registry import Claim
 
@@ -67,18 +68,11 @@ def data(scale=None, *, kind: str = "speckle", rng: int = 2022, progress: bool =
     return speckle.dataset(s["n_data"], kind, rng=make_rng(_seed(rng)), progress=progress).split()
 
 
-def _one_thread(function, kwargs):
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):  # one BLAS thread: the same numbers whatever the machine's core count
-        return function(**kwargs)
-
-
 def _in_parallel(function, cases, jobs):
-    """``[function(**kwargs) for kwargs in cases]`` as independent joblib processes with one BLAS thread each."""
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=min(jobs, len(cases)))(delayed(_one_thread)(function, kw) for kw in cases)
+    """``[function(**kwargs) for kwargs in cases]`` as independent joblib processes with one BLAS thread each
+    (:class:`mlphys.cases.Runner`, without its JSON checkpoints: the networks keep their own ``.npz`` ones)."""
+    todo = [Case(str(k), function, kw) for k, kw in enumerate(cases)]
+    return list(Runner(jobs=jobs, progress=False).run(todo).values())
 
 
 def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle", rng: int = 2022,

@@ -14,7 +14,8 @@ import os
 import numpy as np
 
 from .. import data, neural_ode, pathint, resnet_pde
-from ..config import by_scale, make_rng, progress_bar
+from ..cases import Case, Runner
+from ..config import by_scale, get_scale, make_rng, progress_bar
 from ..validate import integer
 from ..registry import Claim
 
@@ -140,19 +141,44 @@ def network_experiment(scale=None, progress=False):
     {(kind, depth): trained model of the first seed})``; the baseline is stored under ``("none", 0)``.
     """
     s = network_settings(scale)
-    X_train, X_test, y_train, y_test, side = load_images(s["data"])
-    basis = resnet_pde.shift_basis(side)
+    images = load_images(s["data"])
+    basis = resnet_pde.shift_basis(images[-1])
     accuracy, histories, models = {}, {}, {}
-    runs = [("none", 0, seed) for seed in s["seeds"]]
-    runs += [(k, d, seed) for k in resnet_pde.KINDS for d in s["depths"] for seed in s["seeds"]]
-    for kind, depth, seed in progress_bar(runs, progress, "PDE networks"):
-        model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=seed, basis=basis)
-        r = resnet_pde.train(model, X_train, y_train, epochs=s["epochs"], rng=seed, X_test=X_test,
-                             labels_test=y_test)
+    for kind, depth, seed in progress_bar(_network_runs(s), progress, "PDE networks"):
+        model, r = _train_network(kind, depth, seed, s["epochs"], images, basis)
         accuracy.setdefault((kind, depth), []).append(r.val_accuracy[-1])
         histories[kind, depth, seed] = r.val_accuracy
         models.setdefault((kind, depth), model)
     return s, {k: np.array(v) for k, v in accuracy.items()}, histories, models
+
+
+def _network_runs(s: dict) -> list:
+    """(kind, depth, seed) of every network, the classifier alone first (kind "none", depth 0)."""
+    return [("none", 0, seed) for seed in s["seeds"]] + \
+        [(k, d, seed) for k in resnet_pde.KINDS for d in s["depths"] for seed in s["seeds"]]
+
+
+def _train_network(kind, depth, seed, epochs, images, basis):
+    X_train, X_test, y_train, y_test, side = images
+    model = resnet_pde.PDENet("pde" if kind == "none" else kind, depth, side=side, rng=seed, basis=basis)
+    return model, resnet_pde.train(model, X_train, y_train, epochs=epochs, rng=seed, X_test=X_test,
+                                   labels_test=y_test)
+
+
+def network_summary(kind: str, depth: int, scale=None, *, rng: int = 0, epochs=None) -> dict:
+    """One network of :func:`network_experiment` (seed ``rng``) as numbers (a JSON checkpoint of the case)."""
+    s = network_settings(scale)
+    images = load_images(s["data"])
+    _, r = _train_network(kind, depth, rng, epochs or s["epochs"], images, resnet_pde.shift_basis(images[-1]))
+    return dict(accuracy=float(r.val_accuracy[-1]), history=[float(a) for a in r.val_accuracy])
+
+
+def network_cases(scale=None) -> list:
+    """Every network as an independent case (``python -m mlphys reproduce 13 --jobs 2``); probe: one epoch."""
+    s, scale = network_settings(scale), get_scale(scale)
+    return [Case(f"{kind}-depth{depth}-seed{seed}", network_summary, dict(kind=kind, depth=depth, rng=seed,
+                                                                          scale=scale),
+                 probe=dict(epochs=1), probe_factor=s["epochs"]) for kind, depth, seed in _network_runs(s)]
 
 
 def network_claims(accuracy: dict, settings: dict):
@@ -266,10 +292,14 @@ def ode_claims(*, memory=None, euler=None, rings=None):
     ]
 
 
-def pde_network_claims(scale=None, progress=True):
-    """Chapter 13's registry entry: train every network, then :func:`network_claims`."""
-    s, accuracy, _, _ = network_experiment(scale, progress)
-    return network_claims(accuracy, s)
+def pde_network_claims(scale=None, progress=True, runner=None):
+    """Chapter 13's registry entry: train every network (cases run by ``runner``), then :func:`network_claims`."""
+    todo = network_cases(scale)
+    done = (runner or Runner(progress=progress)).run(todo, "PDE networks")
+    accuracy = {}
+    for case in todo:
+        accuracy.setdefault((case.kwargs["kind"], case.kwargs["depth"]), []).append(done[case.key]["accuracy"])
+    return network_claims({k: np.array(v) for k, v in accuracy.items()}, network_settings(scale))
 
 
 def neural_ode_claims(scale=None, progress=True):

@@ -10,8 +10,11 @@ Phys. Rev. B 84, 115302 (2011)).
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from .. import vmc
-from ..config import progress_bar
+from ..cases import Case, Runner
+from ..config import get_scale
 from ..registry import Claim
 
 VMC, DOTS = "vmc", "quantum-dots"   # chapters 5 (two particles), 6 (six electrons)
@@ -114,15 +117,45 @@ def claims_from_results(results: dict):
     return rows
 
 
-def _claims(names, scale, progress, desc):
-    return claims_from_results({name: run(name, scale) for name in progress_bar(list(names), progress, desc)})
+def run_summary(name: str, scale=None) -> dict:
+    """:func:`run` as the numbers the claims need (a JSON checkpoint of the case)."""
+    r = run(name, scale)
+    return dict(energy=r.energy, error=r.error, variance=r.variance, acceptance=r.acceptance, seconds=r.seconds)
 
 
-def vmc_claims(scale=None, progress=True):
-    """Chapter 5's registry entry: one and two particles."""
-    return _claims(RUNS_TWO, scale, progress, "VMC: one and two particles")
+def _work(scale, n_particles: int) -> int:
+    """Walker moves of :func:`mlphys.vmc.ground_state` (two burn-ins, the optimisation, the production run)."""
+    s = vmc.run_settings(scale, n_particles=n_particles)
+    return s["n_walkers"] * (2 * s["burn_in"] + s["n_iterations"] * s["opt_steps"] + s["n_steps"])
 
 
-def dot_claims(scale=None, progress=True):
-    """Chapter 6's registry entry: six electrons."""
-    return _claims(RUNS_SIX, scale, progress, "VMC: six electrons")
+def _cases(names, scale) -> list:
+    """Independent cases; ``--estimate`` probes each at class scale and scales by the number of walker moves."""
+    scale = get_scale(scale)
+    slug = lambda name: "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")  # noqa: E731
+    return [Case(slug(name), run_summary, dict(name=name, scale=scale), probe=dict(scale="class"),
+                 probe_factor=_work(scale, spec[0]) / _work("class", spec[0]))
+            for name, spec in names.items()]
+
+
+def vmc_cases(scale=None) -> list:
+    return _cases(RUNS_TWO, scale)
+
+
+def dot_cases(scale=None) -> list:
+    return _cases(RUNS_SIX, scale)
+
+
+def _claims(todo, runner, desc):
+    done = runner.run(todo, desc)
+    return claims_from_results({c.kwargs["name"]: SimpleNamespace(**done[c.key]) for c in todo})
+
+
+def vmc_claims(scale=None, progress=True, runner=None):
+    """Chapter 5's registry entry: one and two particles (cases run by ``runner``)."""
+    return _claims(vmc_cases(scale), runner or Runner(progress=progress), "VMC: one and two particles")
+
+
+def dot_claims(scale=None, progress=True, runner=None):
+    """Chapter 6's registry entry: six electrons (cases run by ``runner``)."""
+    return _claims(dot_cases(scale), runner or Runner(progress=progress), "VMC: six electrons")

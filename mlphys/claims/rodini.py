@@ -9,10 +9,13 @@ extrapolated for the kink of e^|x|. The derivative engine is checked against aut
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from .. import dfnn, variational
-from ..config import by_scale, make_rng, progress_bar
+from ..cases import Case, Runner
+from ..config import by_scale, get_scale, make_rng
 from ..registry import Claim
 
 DERIVATIVES, GROUND_STATES = "derivatives", "ground-states"   # chapters 7, 8
@@ -43,10 +46,31 @@ def exact_energy(case: variational.Case) -> float:
     return case.exact if case.exact is not None else whole_line_energy(case.V, case.domain)
 
 
-def run_case(name: str, scale=None, progress: bool = False):
+def run_case(name: str, scale=None, progress: bool = False, *, schedule=None, checkpoint=None):
+    """Section 4's case ``name`` trained at ``scale`` (``schedule`` replaces the Adam stages; ``checkpoint``: see
+    :func:`mlphys.variational.ground_state`)."""
     c, s = variational.case(name), settings(scale)
     return variational.ground_state(c.V, c.domain, hidden=c.hidden, n_points=s["n_points"], rng=0, scale=scale,
-                                    schedule=s["schedule"], progress=progress)
+                                    schedule=s["schedule"] if schedule is None else schedule, progress=progress,
+                                    checkpoint=checkpoint)
+
+
+def case_summary(name: str, scale=None, progress: bool = False, *, schedule=None, checkpoint=None) -> dict:
+    """:func:`run_case` as the numbers the claims need (a JSON checkpoint of the case)."""
+    r = run_case(name, scale, progress, schedule=schedule, checkpoint=checkpoint)
+    return dict(energy=r.energy, norm_error=r.norm_error, goodness=r.goodness, seconds=r.seconds, steps=r.steps)
+
+
+#: ``--estimate``: 100 Adam steps of the case, scaled by the number of steps.
+PROBE_STEPS = 100
+
+
+def ground_state_cases(scale=None) -> list:
+    """The six Section 4 potentials as independent cases (``python -m mlphys reproduce 8 --jobs 2``)."""
+    steps = sum(n for n, _ in settings(scale)["schedule"])
+    return [Case(c.name, case_summary, dict(name=c.name, scale=get_scale(scale)),
+                 probe=dict(schedule=((PROBE_STEPS, 1e-2),)), probe_factor=steps / PROBE_STEPS)
+            for c in variational.SECTION4]
 
 
 def derivative_deviation(*, rng=0) -> dict:
@@ -109,15 +133,11 @@ def section4_claims(results: dict, scale=None):
     return rows
 
 
-def ground_state_claims(scale=None, progress=True):
-    """Chapter 8's registry entry: the six Section 4 potentials, trained at ``scale``."""
-    results = {}
-    for name in progress_bar([c.name for c in variational.SECTION4], progress, "Rodini Section 4"):
-        results[name] = r = run_case(name, scale)
-        if progress:    # long paper-scale runs: show each result as it arrives
-            print(f"{name}: E = {r.energy:.8f}, |<phi|phi> - 1| = {r.norm_error:.1e}, G = {r.goodness:.1e}, "
-                  f"{r.seconds:.0f} s", flush=True)
-    return reference_claims() + section4_claims(results, scale)
+def ground_state_claims(scale=None, progress=True, runner=None):
+    """Chapter 8's registry entry: the six Section 4 potentials, trained at ``scale`` (cases run by ``runner``)."""
+    runner = runner or Runner(progress=progress)
+    results = runner.run(ground_state_cases(scale), "Rodini Section 4")
+    return reference_claims() + section4_claims({k: SimpleNamespace(**v) for k, v in results.items()}, scale)
 
 
 def paper_scale_energies(path=None) -> dict:

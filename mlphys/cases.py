@@ -1,0 +1,194 @@
+"""Independent cases of a reproduction: run through joblib, each checkpointed as it finishes, resumable.
+
+A paper-scale reproduction is a list of independent :class:`Case` s (Section 4's six potentials, Table I's
+methods and seeds, the trap frequencies, the network depths). :class:`Runner` runs them
+
+* in parallel through joblib (``jobs`` processes, one BLAS thread each, so the numbers do not depend on
+  the number of jobs). joblib's backend switch runs the same code on a cluster: ``--backend dask`` (or,
+  in Python, ``with joblib.parallel_config("dask"): ...`` after ``distributed.Client(address)``);
+* resumably: each finished case is written to ``folder/<key>.json`` the moment it finishes, and a rerun
+  skips cases whose file matches the case and the package source (a changed code or size reruns it). A
+  case function with a ``checkpoint`` parameter also receives ``folder/<key>.state.npz`` to save its own
+  state every few minutes (e.g. :func:`mlphys.variational.ground_state`);
+* with one overall bar (cases done / total, elapsed, remaining) and, when serial, each case's own bar;
+* or only estimated (``estimate=True``): each case's short probe is timed and scaled to the full case.
+
+Case functions are module-level (picklable) and return a dict of JSON numbers, strings and lists.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import progress_bar
+from .validate import integer
+
+#: joblib backends the command line offers (``dask`` and ``ray`` need their packages and a running cluster).
+BACKENDS = ("loky", "threading", "multiprocessing", "dask", "ray")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One independent unit of work: ``function(**kwargs)``, named ``key`` (a file name: letters, digits, -_.).
+
+    ``probe`` (kwargs replacing some of ``kwargs``) and ``probe_factor``: a short version of the case whose time
+    times ``probe_factor`` estimates the full case (:meth:`Runner.estimate`), e.g. 100 of 12,000 steps and 120.
+    """
+
+    key: str
+    function: Callable
+    kwargs: dict = field(default_factory=dict)
+    probe: dict | None = None
+    probe_factor: float = 1.0
+
+    def __post_init__(self):
+        if not self.key or any(not (ch.isalnum() or ch in "-_.=+") for ch in self.key):
+            raise ValueError(f"case key {self.key!r} must be a non-empty file name (letters, digits, - _ . = +)")
+
+    def _call(self, kwargs, progress: bool, state: Path | None):
+        accepted = inspect.signature(self.function).parameters
+        extra = {"progress": progress} if "progress" in accepted else {}
+        if state is not None and "checkpoint" in accepted:
+            extra["checkpoint"] = state
+        return self.function(**{**extra, **kwargs})        # the case's own arguments win
+
+
+def source_hash() -> str:
+    """A hash of the package's source: checkpoints written by other code are not reused."""
+    digest = hashlib.sha1()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def fingerprint(case: Case, source: str) -> str:
+    """What a checkpoint must match: the function, its arguments and the package source."""
+    what = [f"{case.function.__module__}:{case.function.__qualname__}", case.kwargs, source]
+    return hashlib.sha1(json.dumps(what, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
+
+def _one_thread(case: Case, kwargs, progress: bool, state):
+    """Run ``case`` with one BLAS thread (the same numbers on any number of jobs); return (key, result, seconds)."""
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    with threadpool_limits(1):
+        result = case._call(kwargs, progress, state)
+    return case.key, result, time.perf_counter() - start
+
+
+@dataclass
+class Runner:
+    """How to run a chapter's cases: ``jobs`` joblib processes, a checkpoint ``folder`` (None: no checkpoints).
+
+    ``fresh=True`` ignores (and overwrites) existing checkpoints. After :meth:`run`, ``seconds`` maps each key
+    to its own run time (from the checkpoint for a resumed case) and ``resumed`` lists the keys not rerun.
+    """
+
+    jobs: int = 1
+    folder: str | Path | None = None
+    progress: bool = True
+    fresh: bool = False
+    seconds: dict = field(default_factory=dict)
+    resumed: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.jobs = integer(self.jobs, "jobs", minimum=1)
+        self.folder = None if self.folder is None else Path(self.folder)
+
+    def _path(self, key: str, suffix: str = ".json") -> Path | None:
+        return None if self.folder is None else self.folder / f"{key}{suffix}"
+
+    def _load(self, case: Case, source: str):
+        path = self._path(case.key)
+        if self.fresh or path is None or not path.is_file():
+            return None
+        try:
+            with open(path) as fh:
+                saved = json.load(fh)
+        except (OSError, ValueError):
+            return None                      # a truncated file from a killed run: run the case again
+        return saved if saved.get("fingerprint") == fingerprint(case, source) else None
+
+    def _save(self, case: Case, result, seconds: float, source: str) -> None:
+        path = self._path(case.key)
+        try:
+            text = json.dumps({"key": case.key, "fingerprint": fingerprint(case, source), "seconds": seconds,
+                               "result": result}, indent=1)
+        except TypeError as exc:
+            raise ValueError(f"case {case.key!r} returned a result JSON cannot store ({exc}); return numbers, "
+                             f"strings and lists") from None
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text + "\n")
+        os.replace(tmp, path)                # never a half-written checkpoint
+        state = self._path(case.key, ".state.npz")
+        if state.exists():
+            state.unlink()
+
+    def run(self, cases, desc: str = "cases") -> dict:
+        """``{key: function(**kwargs)}`` for every case, in the order given (resumed ones from their checkpoints)."""
+        cases = list(cases)
+        keys = [c.key for c in cases]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"case keys must be unique, got {keys}")
+        source = source_hash() if self.folder is not None else ""
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        results, todo = {}, []
+        for case in cases:
+            saved = self._load(case, source)
+            if saved is None:
+                todo.append(case)
+            else:
+                results[case.key], self.seconds[case.key] = saved["result"], saved["seconds"]
+                self.resumed.append(case.key)
+        if self.resumed:
+            print(f"{desc}: {len(self.resumed)} of {len(cases)} cases resumed from {self.folder}", file=sys.stderr,
+                  flush=True)
+        if todo:
+            from joblib import Parallel, delayed
+
+            inner = self.progress and (self.jobs == 1 or len(todo) == 1)     # per-case bars only when serial
+            jobs = [delayed(_one_thread)(c, c.kwargs, inner, self._path(c.key, ".state.npz")) for c in todo]
+            by_key = {c.key: c for c in todo}
+            bar = progress_bar(range(len(cases)), self.progress, desc)
+            if hasattr(bar, "update"):
+                bar.update(len(cases) - len(todo))
+            try:
+                for key, result, seconds in Parallel(n_jobs=min(self.jobs, len(todo)),
+                                                     return_as="generator_unordered")(jobs):
+                    if self.folder is not None:
+                        self._save(by_key[key], result, seconds, source)
+                    results[key], self.seconds[key] = result, seconds
+                    if hasattr(bar, "update"):
+                        bar.update(1)
+            finally:
+                if hasattr(bar, "close"):
+                    bar.close()
+        return {key: results[key] for key in keys}
+
+    def estimate(self, cases) -> list[tuple[str, float | None]]:
+        """``[(key, estimated seconds)]``: each case's probe timed here, times its factor (0 if checkpointed).
+
+        A case without a probe is estimated as None. Probes run serially, one BLAS thread each, as the cases do.
+        """
+        source = source_hash() if self.folder is not None else ""
+        out = []
+        for case in cases:
+            if self._load(case, source) is not None:
+                out.append((case.key, 0.0))
+            elif case.probe is None:
+                out.append((case.key, None))
+            else:
+                seconds = _one_thread(case, {**case.kwargs, **case.probe}, False, None)[2]
+                out.append((case.key, seconds * case.probe_factor))
+        return out

@@ -1,0 +1,112 @@
+"""mlphys.cases: independent cases in parallel (the same numbers as serial), checkpointed, resumable."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlphys import cases, registry
+from mlphys.claims import rodini
+
+SHORT = ((60, 1e-2), (40, 1e-3))        # a short Adam schedule: the cases take a second
+
+
+def short_cases(names=("harmonic", "morse", "linear")):
+    return [cases.Case(n, rodini.case_summary, dict(name=n, scale="class", schedule=SHORT)) for n in names]
+
+
+def numbers(results):
+    return {k: {q: v for q, v in r.items() if q != "seconds"} for k, r in results.items()}
+
+
+def test_parallel_and_threading_backend_equal_serial():
+    from joblib import parallel_config
+
+    serial = cases.Runner(jobs=1, progress=False).run(short_cases())
+    parallel = cases.Runner(jobs=2, progress=False).run(short_cases())
+    with parallel_config(backend="threading"):
+        threads = cases.Runner(jobs=2, progress=False).run(short_cases())
+    assert list(parallel) == list(serial) == ["harmonic", "morse", "linear"]     # the order given
+    assert numbers(parallel) == numbers(serial) == numbers(threads)              # bit for bit
+
+
+def test_checkpoints_are_reused_only_for_the_same_case(tmp_path):
+    first = cases.Runner(folder=tmp_path, progress=False)
+    results = first.run(short_cases(("harmonic", "linear")))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["harmonic.json", "linear.json"] and first.resumed == []
+    again = cases.Runner(folder=tmp_path, progress=False)
+    assert again.run(short_cases(("harmonic", "linear"))) == results and again.resumed == ["harmonic", "linear"]
+    other = [cases.Case("harmonic", rodini.case_summary, dict(name="harmonic", scale="class", schedule=((30, 1e-2),)))]
+    changed = cases.Runner(folder=tmp_path, progress=False)
+    changed.run(other)                                    # other arguments: rerun, not the stale checkpoint
+    assert changed.resumed == []
+    (tmp_path / "linear.json").write_text('{"key": "lin')   # a file cut short by a kill: rerun
+    cut = cases.Runner(folder=tmp_path, progress=False)
+    assert numbers(cut.run(short_cases(("linear",)))) == numbers({"linear": results["linear"]}) and cut.resumed == []
+    fresh = cases.Runner(folder=tmp_path, progress=False, fresh=True)
+    fresh.run(short_cases(("linear",)))
+    assert fresh.resumed == []
+
+
+def test_bad_cases_and_runners_raise():
+    with pytest.raises(ValueError, match="key"):
+        cases.Case("a/b", rodini.case_summary)
+    with pytest.raises(ValueError, match="jobs"):
+        cases.Runner(jobs=0)
+    with pytest.raises(ValueError, match="unique"):
+        cases.Runner(progress=False).run(short_cases(("harmonic", "harmonic")))
+
+
+def test_unstorable_result_is_named(tmp_path):
+    bad = [cases.Case("x", np.zeros, dict(shape=2))]         # an array is not JSON
+    with pytest.raises(ValueError, match="case 'x'.*JSON"):
+        cases.Runner(folder=tmp_path, progress=False).run(bad)
+
+
+def test_estimate_scales_the_probe():
+    [(key, seconds)] = cases.Runner(progress=False).estimate(rodini.ground_state_cases("class")[:1])
+    probe = rodini.ground_state_cases("class")[0]
+    assert key == "harmonic" and probe.probe_factor == 1500 / rodini.PROBE_STEPS and 0 < seconds < 600
+
+
+def _cli(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "mlphys", "reproduce", "8", "--no-progress", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_killed_run_resumes_with_the_same_rows(tmp_path):
+    """Chapter 8 at class scale killed after two of its six cases, rerun: the rows of an uninterrupted run."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    folder = tmp_path / "ck"
+    killed = _cli("--checkpoint", str(folder), env=env)
+    deadline = time.time() + 300
+    done = lambda: list((folder / "class" / "ground-states").glob("*.json")) if folder.exists() else []  # noqa: E731
+    while len(done()) < 2 and killed.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    killed.kill()
+    killed.wait()
+    assert 2 <= len(done()) < 6, "the run must be killed half-way"
+    resumed = _cli("--checkpoint", str(folder), "--json", str(tmp_path / "resumed.json"), env=env)
+    assert resumed.wait(timeout=300) == 0
+    assert "of 6 cases resumed" in resumed.stderr.read()
+    whole = _cli("--checkpoint", str(tmp_path / "other"), "--json", str(tmp_path / "whole.json"), env=env)
+    assert whole.wait(timeout=300) == 0
+    rows = [json.loads(Path(tmp_path / f"{name}.json").read_text()) for name in ("resumed", "whole")]
+    assert rows[0] == rows[1] and len(rows[0]) == 14
+
+
+def test_record_keeps_jobs_and_times(tmp_path, monkeypatch):
+    from mlphys.__main__ import main
+
+    calls = []
+    monkeypatch.setattr(registry.Chapter, "claims", lambda self, **kw: calls.append(kw) or [])
+    monkeypatch.setenv("MLPHYS_SCALE", "paper")
+    assert main(["reproduce", "8", "--jobs", "2", "--record", str(tmp_path), "--checkpoint", str(tmp_path / "ck"),
+                 "--no-progress"]) == 0
+    assert calls[0]["runner"].jobs == 2 and calls[0]["runner"].folder == tmp_path / "ck" / "paper" / "ground-states"
+    record = json.loads((tmp_path / "ground-states.json").read_text())
+    assert record["timing"]["jobs"] == 2 and record["command"].endswith("--jobs 2")
