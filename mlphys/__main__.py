@@ -102,6 +102,10 @@ def main(argv=None) -> int:
                                     progress=not args.no_progress, fresh=args.fresh)
     if args.estimate:
         return _estimate(selected, scale, runner)
+    try:
+        backend = _backend(args.backend, args.scheduler)
+    except ValueError as exc:
+        parser.error(str(exc))
     note = ", ".join(f"{k} = {v:g}" for k, v in sizes.items())
     note = f"not the paper's full size: {note}" if note else ""
     options = "".join(f" --size {text}" for text in args.size) + (f" --jobs {args.jobs}" if args.jobs else "")
@@ -109,7 +113,7 @@ def main(argv=None) -> int:
     for c in selected:
         run, start = runner(c), time.perf_counter()
         try:
-            with _backend(args.backend, args.scheduler):
+            with backend():
                 own = {"jobs": args.jobs} if args.jobs and c.sizes_adjustable else {}   # chapters 10-11's own jobs
                 rows = c.claims(scale=scale, progress=not args.no_progress, runner=run, **sizes, **own)
         except Exception:                 # a crash: say which chapter, keep what finished, exit 3
@@ -139,9 +143,12 @@ def main(argv=None) -> int:
 
 
 def _backend(name, scheduler):
-    """A joblib backend context for the cases (nothing if ``name`` is None)."""
+    """A function returning a fresh joblib backend context for a chapter's cases (nothing if ``name`` is None).
+
+    Checks first that the backend's packages are there (ValueError), and connects to the Dask scheduler.
+    """
     if name is None:
-        return contextlib.nullcontext()
+        return contextlib.nullcontext
     from joblib import parallel_config
 
     try:
@@ -154,9 +161,9 @@ def _backend(name, scheduler):
 
             register_ray()
     except ImportError as exc:
-        raise SystemExit(f"--backend {name} needs {exc.name}: pip install "
+        raise ValueError(f"--backend {name} needs {exc.name}: pip install "
                          f"{'dask distributed' if name == 'dask' else 'ray'}") from None
-    return parallel_config(backend=name)
+    return lambda: parallel_config(backend=name)   # joblib sets the backend when the context is made
 
 
 def _estimate(selected, scale, runner) -> int:

@@ -110,3 +110,16 @@ def test_record_keeps_jobs_and_times(tmp_path, monkeypatch):
     assert calls[0]["runner"].jobs == 2 and calls[0]["runner"].folder == tmp_path / "ck" / "paper" / "ground-states"
     record = json.loads((tmp_path / "ground-states.json").read_text())
     assert record["timing"]["jobs"] == 2 and record["command"].endswith("--jobs 2")
+
+
+def test_cli_backend_applies_to_every_chapter(monkeypatch, tmp_path):
+    from joblib.parallel import get_active_backend
+
+    from mlphys.__main__ import main
+
+    seen = []
+    monkeypatch.setattr(registry.Chapter, "claims",
+                        lambda self, **kw: seen.append(type(get_active_backend()[0]).__name__) or [])
+    assert main(["reproduce", "8", "9", "--backend", "threading", "--checkpoint", str(tmp_path), "--no-progress"]) == 0
+    assert seen == ["ThreadingBackend", "ThreadingBackend"]
+    assert type(get_active_backend()[0]).__name__ != "ThreadingBackend"        # restored afterwards
