@@ -15,7 +15,6 @@ Costa, Scriva, Fazio and Pilati, Phys. Rev. E 2022 (arXiv:2205.08367), Chapters 
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,18 +80,13 @@ class TrainedFunctional:
 
 
 def _save_checkpoint(path: Path, net, opt, rng, loss, val_loss, seconds):
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **net.state(), **opt.state(), loss=np.array(loss), val_loss=np.array(val_loss),
-             seconds=seconds, rng_state=json.dumps(rng.bit_generator.state))
-    tmp.replace(path)
+    nn.save_training_state(path, net.params, opt, rng=rng, loss=np.array(loss), val_loss=np.array(val_loss),
+                           seconds=seconds)
 
 
 def _load_checkpoint(path: Path, net, opt, rng):
-    with np.load(path) as f:
-        net.load_state(f)
-        opt.load_state(f, net.params)
-        rng.bit_generator.state = json.loads(str(f["rng_state"]))
-        return list(f["loss"]), list(f["val_loss"]), float(f["seconds"])
+    saved = nn.load_training_state(path, net.params, opt, rng=rng)
+    return list(saved["loss"]), list(saved["val_loss"]), float(saved["seconds"])
 
 
 def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, rng=None, lr: float = 1e-4,

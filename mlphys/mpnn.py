@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -333,7 +334,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
                     n_samples=None, steps=None, batch_size=None, init_scale: float = 0.01, box: float = 5.0,
                     lr: float = 1e-3,
                     step_size: float = 1.0, activation: str = "tanh", rng=None, scale=None,
-                    progress: bool = True) -> PotentialResult:
+                    progress: bool = True, checkpoint=None, checkpoint_seconds: float = 300.0) -> PotentialResult:
     """Train ``U_theta`` so that ``state`` is its eigenstate, by ``method`` = "mpnn", "qpnn" or "qpnn+ms".
 
     ``r0``, ``v_r0``: the point where the potential is known and its value (the pinning term, weight ``lam``).
@@ -343,6 +344,9 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     so that training starts from ``U ~ 0``. Training points: ``n_samples`` uniform in ``[-box, box]^dim``
     (QPNN) or from ``|Psi|^2`` by Metropolis with step ``step_size`` (QPNN+MS, MPNN). Training stops
     early, with ``diverged=True``, if the loss becomes non-finite; Ctrl-C stops it with ``interrupted=True``.
+    ``checkpoint``: an ``.npz`` path where the weights, Adam's and the generator's states and the losses are
+    saved every ``checkpoint_seconds``; a later call with the same path and arguments resumes
+    from it and ends with the same weights as an uninterrupted run.
     """
     if not isinstance(state, Eigenstate):
         raise ValueError(f"state must be an mlphys.mpnn.Eigenstate, got {type(state).__name__}")
@@ -355,6 +359,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     lam = positive(lam, "lam", allow_zero=True)
     box = positive(box, "box")
     init_scale = positive(init_scale, "init_scale")
+    checkpoint_seconds = positive(checkpoint_seconds, "checkpoint_seconds", allow_zero=True)
     defaults = settings(scale, dim=state.dim)
     hidden = tuple(defaults["hidden"] if hidden is None else hidden)
     for k, w in enumerate(hidden):
@@ -376,13 +381,19 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     net = dfnn.DFNN((state.dim, *hidden, 1), activation=activation, rng=rng)
     net.params = [p * init_scale for p in net.params]
     optimizer = nn.Adam(lr=lr)
-    losses, diverged, interrupted = [], False, False
-    start = time.perf_counter()
+    losses, diverged, interrupted, seconds = [], False, False, 0.0
+    path = None if checkpoint is None else Path(checkpoint)
+    if path is not None and path.is_file():
+        saved = nn.load_training_state(path, net.params, optimizer, rng=rng)
+        losses, seconds = saved["losses"].tolist(), float(saved["seconds"])
+    save = lambda: nn.save_training_state(path, net.params, optimizer, rng=rng, losses=np.array(losses),  # noqa: E731
+                                          seconds=seconds + time.perf_counter() - start)
+    start = last_save = time.perf_counter()
     # the matrices are small: one BLAS thread is faster, gives the same numbers, and does not slow to a
     # crawl when other processes share the cores
     limits = threadpool_limits(limits=1, user_api="blas")
     try:
-        for _ in progress_bar(range(steps), progress, f"{method} on {state.name or 'state'}"):
+        for _ in progress_bar(range(len(losses), steps), progress, f"{method} on {state.name or 'state'}"):
             batch = None if batch_size is None else rng.choice(n_samples, min(batch_size, n_samples), replace=False)
             loss, _, grads = problem.evaluate(net, batch)
             if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)):
@@ -390,11 +401,14 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
                 break
             losses.append(loss)
             optimizer.step(net.params, grads)
-    except KeyboardInterrupt:
+            if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
+                save()
+                last_save = time.perf_counter()
+    except KeyboardInterrupt:     # the checkpoint keeps the last complete save: a step cut short is redone
         interrupted = True
     finally:
         limits.restore_original_limits()
-    seconds = time.perf_counter() - start
+    seconds += time.perf_counter() - start
 
     energy = float(np.mean(problem.T + net(points)[:, 0]))       # Eq. 8 / Eq. 10 with the final network
     eps = eps_grid = None

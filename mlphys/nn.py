@@ -21,9 +21,11 @@ hand-written backward pass differentiates: the oracle in the tests.
 """
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -311,6 +313,40 @@ class Adam:
             if [m.shape for m in self._m] != [np.shape(p) for p in params]:
                 raise ValueError("the saved Adam state does not fit these parameters")
             self._shapes = [np.shape(p) for p in params]
+
+
+def save_training_state(path, params, optimizer=None, *, rng=None, **arrays) -> None:
+    """Save a training run to ``.npz`` (written to a temporary file, then renamed: never half-written).
+
+    ``params`` (the list an optimiser updates), the ``optimizer``'s state, the generator's state and any
+    other ``arrays`` (histories, counters). :func:`load_training_state` restores them.
+    """
+    path = Path(path)
+    tmp = path.with_suffix(".tmp.npz")
+    saved = {f"param{i}": p for i, p in enumerate(params)} | arrays
+    if optimizer is not None:
+        saved |= {f"optimizer_{k}": v for k, v in optimizer.state().items()}
+    if rng is not None:
+        saved["rng_state"] = json.dumps(rng.bit_generator.state)
+    np.savez(tmp, **saved)
+    tmp.replace(path)
+
+
+def load_training_state(path, params, optimizer=None, *, rng=None) -> dict:
+    """Restore what :func:`save_training_state` wrote into ``params`` (in place), ``optimizer`` and ``rng``.
+
+    Returns the other arrays. ValueError if the saved parameters do not fit ``params``.
+    """
+    with np.load(path) as f:
+        saved = [f[f"param{i}"] for i in range(sum(k.startswith("param") for k in f.files))]
+        if [p.shape for p in saved] != [np.shape(p) for p in params]:
+            raise ValueError(f"{path} holds another network's parameters; delete it or choose another path")
+        params[:] = saved
+        if optimizer is not None and any(k.startswith("optimizer_") for k in f.files):
+            optimizer.load_state({k[len("optimizer_"):]: f[k] for k in f.files if k.startswith("optimizer_")}, params)
+        if rng is not None:
+            rng.bit_generator.state = json.loads(str(f["rng_state"]))
+        return {k: f[k] for k in f.files if not k.startswith(("param", "optimizer_", "rng_state"))}
 
 
 @dataclass

@@ -168,8 +168,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     ``schedule`` is a sequence of ``(steps, learning_rate)`` stages (default
     :func:`default_schedule` for ``scale``). Ctrl-C stops training and returns the
     current state with ``interrupted=True``. ``checkpoint``: an ``.npz`` path where the
-    weights, Adam's state and the history are saved every ``checkpoint_seconds`` (and on
-    Ctrl-C); a later call with the same path and arguments resumes from it and ends with
+    weights, Adam's state and the history are saved every ``checkpoint_seconds``; a later call with the same path and arguments resumes from it and ends with
     the same weights as an uninterrupted run.
     """
     x, h = grid(domain, n_points)
@@ -216,10 +215,8 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
                     _save_state(path, net, opt, done, seconds + time.perf_counter() - start, history)
                     last_save = time.perf_counter()
             first += steps
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:     # the checkpoint keeps the last complete save: a step cut short is redone
         interrupted = True
-        if path is not None:
-            _save_state(path, net, opt, done, seconds + time.perf_counter() - start, history)
     finally:
         if hasattr(bar, "close"):
             bar.close()
@@ -235,32 +232,20 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
 
 
 def _save_state(path: Path, net, opt, done: int, seconds: float, history: dict) -> None:
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, *net.params, n_params=len(net.params), done=done, seconds=seconds,
-             energy=np.array(history["energy"]), norm=np.array(history["norm"]),
-             **({} if opt is None else {f"adam_{k}": v for k, v in opt.state().items()}))
-    tmp.replace(path)
+    nn.save_training_state(path, net.params, opt, done=done, seconds=seconds, energy=np.array(history["energy"]),
+                           norm=np.array(history["norm"]))
 
 
 def _load_state(path: Path, net, schedule, history: dict):
     """Restore what :func:`_save_state` wrote; returns (Adam of the current stage, steps done, seconds so far)."""
-    with np.load(path) as f:
-        params = [f[f"arr_{k}"] for k in range(int(f["n_params"]))]
-        if [p.shape for p in params] != [p.shape for p in net.params]:
-            raise ValueError(f"checkpoint {path} holds another network; delete it or choose another path")
-        done = int(f["done"])
-        history["energy"].extend(f["energy"].tolist())
-        history["norm"].extend(f["norm"].tolist())
-        adam = {k[5:]: f[k] for k in f.files if k.startswith("adam_")}
-        seconds = float(f["seconds"])
-    net.params[:] = params
+    done = int(np.load(path)["done"])
     ends = np.cumsum([n for n, _ in schedule])
     stage = int(np.searchsorted(ends, done, side="right"))
-    if stage >= len(schedule) or not adam:
-        return None, done, seconds
-    opt = nn.Adam(lr=schedule[stage][1])
-    opt.load_state(adam, net.params)
-    return opt, done, seconds
+    opt = nn.Adam(lr=schedule[min(stage, len(schedule) - 1)][1])
+    saved = nn.load_training_state(path, net.params, opt)
+    history["energy"].extend(saved["energy"].tolist())
+    history["norm"].extend(saved["norm"].tolist())
+    return (opt if stage < len(schedule) else None), done, float(saved["seconds"])
 
 
 # ----------------------------------------------------------------------------- Section 4 potentials

@@ -175,3 +175,26 @@ def test_state_from_grid_recovers_the_local_kinetic_term():
     assert np.isneginf(state.log_psi(np.array([[6.0]])))[0]         # no density outside the data
     with pytest.raises(ValueError, match="increasing"):
         mpnn.state_from_grid(x[::-1], psi)
+
+
+def test_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
+    """Ctrl-C after 25 of 40 mini-batch steps, resumed from the .npz: the same losses, weights and energy."""
+    kw = dict(r0=[1.0], v_r0=0.5, hidden=(6,), n_samples=200, steps=40, batch_size=32, rng=4, progress=False)
+    state = mpnn.harmonic_state(2)
+    whole = mpnn.learn_potential(state, "mpnn", **kw)
+    real, calls = mpnn.Problem.evaluate, []
+
+    def interrupt_at_26(self, *args):
+        calls.append(1)
+        if len(calls) == 26:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    path = tmp_path / "state.npz"
+    monkeypatch.setattr(mpnn.Problem, "evaluate", interrupt_at_26)
+    assert mpnn.learn_potential(state, "mpnn", checkpoint=path, checkpoint_seconds=0, **kw).interrupted
+    monkeypatch.setattr(mpnn.Problem, "evaluate", real)
+    resumed = mpnn.learn_potential(state, "mpnn", checkpoint=path, **kw)
+    assert resumed.loss == whole.loss and resumed.energy == whole.energy and resumed.epsilon == whole.epsilon
+    for a, b in zip(resumed.net.params, whole.net.params):
+        np.testing.assert_array_equal(a, b)

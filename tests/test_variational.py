@@ -129,7 +129,7 @@ def test_state_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
 
     path = tmp_path / "state.npz"
     monkeypatch.setattr(va, "energy_and_gradient", stop_after_45)
-    assert va.ground_state(va.harmonic, (-4.0, 4.0), checkpoint=path, **kw).interrupted
+    assert va.ground_state(va.harmonic, (-4.0, 4.0), checkpoint=path, checkpoint_seconds=0, **kw).interrupted
     monkeypatch.setattr(va, "energy_and_gradient", real)
     with np.load(path) as f:
         assert int(f["done"]) == 45

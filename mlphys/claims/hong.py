@@ -61,9 +61,10 @@ def exact_energy(system: str) -> float:
     return SYSTEMS[system]["state"]().energy
 
 
-def run_summary(system: str, method: str, *, rng=0, scale=None, **overrides) -> dict:
-    """:func:`run` as the numbers the claims and the table need (a JSON checkpoint of the case)."""
-    r = run(system, method, rng=rng, scale=scale, **overrides)
+def run_summary(system: str, method: str, *, rng=0, scale=None, checkpoint=None, **overrides) -> dict:
+    """:func:`run` as the numbers the claims and the table need (a JSON checkpoint of the case); ``checkpoint``:
+    where the training saves its state every five minutes (:func:`mlphys.mpnn.learn_potential`)."""
+    r = run(system, method, rng=rng, scale=scale, checkpoint=checkpoint, **overrides)
     return dict(energy=r.energy, epsilon=r.epsilon, epsilon_grid=r.epsilon_grid, seconds=r.seconds,
                 acceptance=r.acceptance, diverged=r.diverged)
 
