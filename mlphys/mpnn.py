@@ -33,7 +33,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import dfnn, nn, vmc
-from .config import by_scale, make_rng, progress_bar
+from .config import by_scale, make_rng
 from .validate import as_array, integer, positive
 
 METHODS = ("mpnn", "qpnn", "qpnn+ms")
@@ -381,34 +381,30 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     net = dfnn.DFNN((state.dim, *hidden, 1), activation=activation, rng=rng)
     net.params = [p * init_scale for p in net.params]
     optimizer = nn.Adam(lr=lr)
-    losses, diverged, interrupted, seconds = [], False, False, 0.0
+    losses, seconds = [], 0.0
     path = None if checkpoint is None else Path(checkpoint)
     if path is not None and path.is_file():
         saved = nn.load_training_state(path, net.params, optimizer, rng=rng)
         losses, seconds = saved["losses"].tolist(), float(saved["seconds"])
-    save = lambda: nn.save_training_state(path, net.params, optimizer, rng=rng, losses=np.array(losses),  # noqa: E731
-                                          seconds=seconds + time.perf_counter() - start)
-    start = last_save = time.perf_counter()
+    last_save = time.perf_counter()
     # the matrices are small: one BLAS thread is faster, gives the same numbers, and does not slow to a
     # crawl when other processes share the cores
-    limits = threadpool_limits(limits=1, user_api="blas")
-    try:
-        for _ in progress_bar(range(len(losses), steps), progress, f"{method} on {state.name or 'state'}"):
+    loop = nn.TrainingLoop(steps, done=len(losses), progress=progress, desc=f"{method} on {state.name or 'state'}")
+    with threadpool_limits(limits=1, user_api="blas"), loop:
+        for _ in loop:
             batch = None if batch_size is None else rng.choice(n_samples, min(batch_size, n_samples), replace=False)
             loss, _, grads = problem.evaluate(net, batch)
-            if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads)):
-                diverged = True
+            if loop.diverging(loss if all(np.all(np.isfinite(g)) for g in grads) else np.nan,
+                              hint="lower lr or init_scale"):
                 break
             losses.append(loss)
             optimizer.step(net.params, grads)
             if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
-                save()
+                nn.save_training_state(path, net.params, optimizer, rng=rng, losses=np.array(losses),
+                                       seconds=seconds + loop.elapsed)
                 last_save = time.perf_counter()
-    except KeyboardInterrupt:     # the checkpoint keeps the last complete save: a step cut short is redone
-        interrupted = True
-    finally:
-        limits.restore_original_limits()
-    seconds += time.perf_counter() - start
+    seconds += loop.seconds
+    diverged, interrupted = loop.diverged, loop.interrupted
 
     energy = float(np.mean(problem.T + net(points)[:, 0]))       # Eq. 8 / Eq. 10 with the final network
     eps = eps_grid = None

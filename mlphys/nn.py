@@ -349,6 +349,54 @@ def load_training_state(path, params, optimizer=None, *, rng=None) -> dict:
         return {k: f[k] for k in f.files if not k.startswith(("param", "optimizer_", "rng_state"))}
 
 
+class TrainingLoop:
+    """The package's one training loop: ``for step in loop`` runs ``range(done, total)`` behind a progress bar.
+
+    Used as a context manager, so that a Ctrl-C inside the block ends training instead of raising
+    (``interrupted = True``) and ``seconds`` is the time spent in it; :meth:`diverging` flags a loss that is not
+    finite or beyond 1e30 (``diverged = True``, with a warning) so that the caller stops::
+
+        with nn.TrainingLoop(epochs, progress=progress, desc="training") as loop:
+            for _ in loop:
+                loss = ...
+                if loop.diverging(loss):
+                    break
+    """
+
+    def __init__(self, total: int, *, done: int = 0, progress: bool = False, desc: str = "training"):
+        self.bar = progress_bar(range(done, total), progress, desc)
+        self.interrupted = self.diverged = False
+        self.seconds, self._start = 0.0, None
+
+    def __iter__(self):
+        return iter(self.bar)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the block was entered."""
+        return time.perf_counter() - self._start
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        self.seconds = self.elapsed
+        if hasattr(self.bar, "close"):
+            self.bar.close()
+        if kind is KeyboardInterrupt:
+            self.interrupted = True
+            return True             # Ctrl-C: keep what was learned
+        return False
+
+    def diverging(self, loss, *, hint: str = "lower the learning rate") -> bool:
+        if np.isfinite(loss) and abs(loss) <= 1e30:
+            return False
+        self.diverged = True
+        warnings.warn(f"training diverged (loss {loss:.3g}): {hint}", RuntimeWarning, stacklevel=2)
+        return True
+
+
 @dataclass
 class History:
     """Per-epoch training record; ``interrupted`` is True if training was stopped with Ctrl-C."""
@@ -375,10 +423,8 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
     optimizer = optimizer or Adam()
     rng = make_rng(rng)
     history = History()
-    epoch_iter = progress_bar(range(epochs), progress, "training")
-    start = time.perf_counter()
-    try:
-        for _ in epoch_iter:
+    with TrainingLoop(epochs, progress=progress, desc="training") as loop:
+        for _ in loop:
             order = rng.permutation(X.shape[0])
             total = 0.0
             for i in range(0, X.shape[0], batch_size):
@@ -387,16 +433,11 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
                 optimizer.step(net.params, grads)
                 total += loss * len(batch)
             history.loss.append(total / X.shape[0])
-            if not np.isfinite(history.loss[-1]) or history.loss[-1] > 1e30:
-                history.diverged = True
-                warnings.warn(f"training diverged (loss {history.loss[-1]:.3g} after {len(history.loss)} epochs): "
-                              "lower the learning rate", RuntimeWarning, stacklevel=2)
+            if loop.diverging(history.loss[-1]):
                 break
             if X_val is not None:
                 history.val_accuracy.append(accuracy(net, X_val, labels_val))
-    except KeyboardInterrupt:
-        history.interrupted = True
-    history.seconds = time.perf_counter() - start
+    history.seconds, history.interrupted, history.diverged = loop.seconds, loop.interrupted, loop.diverged
     return history
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.special import expit, logsumexp
 
 from . import nn
-from .config import make_rng, progress_bar
+from .config import make_rng
 from .validate import as_array, integer, positive
 
 MAX_ENUMERATION_UNITS = 22
@@ -216,12 +216,11 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
         optimizer.step(params, [-g for g in grads[:3]])
         rbm.W, rbm.a, rbm.b = params
 
-    iterator = progress_bar(range(1, epochs + 1), progress, f"RBM ({method})")
-    try:
-        if record_every:
-            history.epochs.append(0)
-            history.kl.append(kl_divergence(data, rbm))
-        for epoch in iterator:
+    if record_every:
+        history.epochs.append(0)
+        history.kl.append(kl_divergence(data, rbm))
+    with nn.TrainingLoop(epochs, progress=progress, desc=f"RBM ({method})") as loop:
+        for epoch in loop:
             order = rng.permutation(len(data))
             for i in range(0, len(data), batch_size):
                 batch = data[order[i:i + batch_size]]
@@ -233,11 +232,10 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
                     grads = rbm.cd_gradient(batch, k=k, rng=rng, chains=chains)
                     chains = grads[3]
                     step(grads)
-            if record_every and epoch % record_every == 0:
-                history.epochs.append(epoch)
+            if record_every and (epoch + 1) % record_every == 0:
+                history.epochs.append(epoch + 1)
                 history.kl.append(kl_divergence(data, rbm))
-    except KeyboardInterrupt:
-        history.interrupted = True
+    history.interrupted = loop.interrupted
     return history
 
 

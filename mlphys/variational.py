@@ -31,7 +31,7 @@ from scipy import sparse
 from scipy.sparse.linalg import eigsh
 
 from . import nn
-from .config import by_scale, make_rng, progress_bar
+from .config import by_scale, make_rng
 from .dfnn import DFNN, output
 from .validate import integer, positive
 
@@ -168,8 +168,9 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     ``schedule`` is a sequence of ``(steps, learning_rate)`` stages (default
     :func:`default_schedule` for ``scale``). Ctrl-C stops training and returns the
     current state with ``interrupted=True``. ``checkpoint``: an ``.npz`` path where the
-    weights, Adam's state and the history are saved every ``checkpoint_seconds``; a later call with the same path and arguments resumes from it and ends with
-    the same weights as an uninterrupted run.
+    weights, Adam's state and the history are saved every ``checkpoint_seconds``; a later
+    call with the same path and arguments resumes from it and ends with the same weights as
+    an uninterrupted run.
     """
     x, h = grid(domain, n_points)
     v = evaluate_potential(V, x)
@@ -190,37 +191,22 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     path = None if checkpoint is None else Path(checkpoint)
     if path is not None and path.is_file():
         opt, done, seconds = _load_state(path, net, schedule, history)
-    total = sum(s for s, _ in schedule)
-    bar = progress_bar(range(total), progress, "Adam")
-    if hasattr(bar, "update"):
-        bar.update(done)
-    start, last_save, interrupted = time.perf_counter(), time.perf_counter(), False
-    try:
-        first = 0
-        for k, (steps, lr) in enumerate(schedule):
-            if done >= first + steps:                      # a stage finished before the checkpoint
-                first += steps
-                continue
-            if opt is None or done == first:
-                opt = nn.Adam(lr=lr)
-            for _ in range(done - first, steps):
-                e, norm, grads = energy_and_gradient(net, x, v, h, penalty)
-                history["energy"].append(e)
-                history["norm"].append(norm)
-                opt.step(net.params, grads)
-                done += 1
-                if hasattr(bar, "update"):
-                    bar.update(1)
-                if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
-                    _save_state(path, net, opt, done, seconds + time.perf_counter() - start, history)
-                    last_save = time.perf_counter()
-            first += steps
-    except KeyboardInterrupt:     # the checkpoint keeps the last complete save: a step cut short is redone
-        interrupted = True
-    finally:
-        if hasattr(bar, "close"):
-            bar.close()
-    seconds += time.perf_counter() - start
+    starts = np.cumsum([0] + [n for n, _ in schedule])          # first step of each stage
+    last_save = time.perf_counter()
+    with nn.TrainingLoop(int(starts[-1]), done=done, progress=progress, desc="Adam") as loop:
+        for step in loop:
+            stage = int(np.searchsorted(starts, step, side="right")) - 1
+            if opt is None or step == starts[stage]:             # a new stage starts with a fresh Adam
+                opt = nn.Adam(lr=schedule[stage][1])
+            e, norm, grads = energy_and_gradient(net, x, v, h, penalty)
+            history["energy"].append(e)
+            history["norm"].append(norm)
+            opt.step(net.params, grads)
+            if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
+                _save_state(path, net, opt, step + 1, seconds + loop.elapsed, history)
+                last_save = time.perf_counter()
+    interrupted = loop.interrupted
+    seconds += loop.seconds
     e, norm, _ = energy_and_gradient(net, x, v, h, penalty)
     phi = net(x[:, None])[:, 0]
     if phi[np.argmax(np.abs(phi))] < 0:                      # fix the sign: phi and -phi are equally good

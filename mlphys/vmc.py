@@ -28,7 +28,7 @@ import numpy as np
 from scipy.special import expit
 
 from . import nn, stats
-from .config import by_scale, make_rng, progress_bar
+from .config import by_scale, make_rng
 from .validate import as_array, integer, positive
 
 ANSATZE = ("gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", "slater-rbm", "slater-jastrow")
@@ -549,9 +549,9 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
     for _ in range(burn_in):
         sampler.sweep(wf, state, rng=rng)
     history = {"energy": [], "variance": [], "acceptance": []}
-    iterator = progress_bar(range(integer(n_iterations, "n_iterations", minimum=0)), progress, "VMC optimisation")
-    try:
-        for _ in iterator:
+    with nn.TrainingLoop(integer(n_iterations, "n_iterations", minimum=0), progress=progress,
+                         desc="VMC optimisation") as loop:
+        for _ in loop:
             acc, es, gs = 0.0, [], []
             for _ in range(n_steps):
                 acc += sampler.sweep(wf, state, rng=rng)
@@ -567,7 +567,7 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
                 optimizer.step(params, [energy_gradient(e, g)])
                 wf.set_params(params[0])
                 state = sampler.init(wf, state.X)  # cached log psi and gradient belong to the old parameters
-    except KeyboardInterrupt:
+    if loop.interrupted:
         history["interrupted"] = True
     return history, state
 
