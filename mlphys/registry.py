@@ -311,6 +311,16 @@ def recorded_table(chapter_id: str, scale: str = "paper") -> str:
     return head + "\n\n" + format_table(rows, markdown=True, chapter_column=False)
 
 
+def _timing(record: dict) -> str:
+    """``", 2 jobs, 31 min"``: how a paper-scale record was run, if it says (records before its timing say nothing)."""
+    t = record.get("timing")
+    if not t:
+        return ""
+    minutes = t["wall_seconds"] / 60
+    return f", {t['jobs']} job{'s' if t['jobs'] > 1 else ''}, " + (f"{minutes:.0f} min" if minutes >= 1 else
+                                                                      f"{t['wall_seconds']:.0f} s")
+
+
 def scorecard(scale: str) -> tuple[str, int, int]:
     """The scorecard section for ``scale``: one table per registered chapter, in book order.
 
@@ -330,7 +340,7 @@ def scorecard(scale: str) -> tuple[str, int, int]:
         total += len(rows)
         if scale == "paper":
             parts.append(f"`{record['command']}` at commit `{record['commit'][:10]}`, {record['date']}"
-                         + (f" ({record['note']})" if record.get("note") else ""))
+                         + _timing(record) + (f" ({record['note']})" if record.get("note") else ""))
         parts.append(format_table(rows, markdown=True))
     return "\n\n".join(parts), ok, total
 
@@ -344,6 +354,7 @@ def scorecard_overview() -> str:
         for scale in ("class", "paper"):
             record, rows = load_record(c, scale)
             cells.append("not recorded" if record is None else f"{sum(r.within_tolerance for r in rows)} of {len(rows)}")
-        detail = "-" if record is None else record["date"] + (f" ({record['note']})" if record.get("note") else "")
+        detail = "-" if record is None else record["date"] + _timing(record) + \
+            (f" ({record['note']})" if record.get("note") else "")
         lines.append(f"| {c.number}. {c.title} (`{c.id}`) | {cells[0]} | {cells[1]} | {detail} |")
     return "\n".join(lines)

@@ -110,6 +110,7 @@ def test_record_keeps_jobs_and_times(tmp_path, monkeypatch):
     assert calls[0]["runner"].jobs == 2 and calls[0]["runner"].folder == tmp_path / "ck" / "paper" / "ground-states"
     record = json.loads((tmp_path / "ground-states.json").read_text())
     assert record["timing"]["jobs"] == 2 and record["command"].endswith("--jobs 2")
+    assert registry._timing(record).startswith(", 2 jobs, ") and registry._timing({}) == ""   # shown on the scorecard
 
 
 def test_cli_backend_applies_to_every_chapter(monkeypatch, tmp_path):
