@@ -315,6 +315,10 @@ class Adam:
             self._shapes = [np.shape(p) for p in params]
 
 
+#: The layout of :func:`save_training_state` files; caches keyed by it (Chapter 10's networks) ignore older layouts.
+TRAINING_STATE_VERSION = 2
+
+
 def save_training_state(path, params, optimizer=None, *, rng=None, **arrays) -> None:
     """Save a training run to ``.npz`` (written to a temporary file, then renamed: never half-written).
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import cnn, dft, linreg, speckle
+from .. import cnn, dft, linreg, nn, speckle
 from ..cases import Case, Runner
 from ..config import by_scale, make_rng
 from ..registry import Claim
@@ -88,9 +88,10 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     folder = speckle.cache_dir() / "functionals"
     folder.mkdir(parents=True, exist_ok=True)
     sizes = {x: s[x] for x in ("n_data", "epochs", "lr", "lr_average", "batch_size")}
+    version = nn.TRAINING_STATE_VERSION                       # checkpoints in an older layout are not read
     cases = [dict(data=train, architecture=arch, epochs=s["epochs"], batch_size=s["batch_size"], validation=val,
                   lr=s["lr_average"] if cnn.ARCHITECTURES[arch]["average"] else s["lr"], rng=seed + 1 + k,
-                  checkpoint=folder / f"{kind}-{arch}-{speckle.cache_key(kind, arch, seed, sizes)}.npz",
+                  checkpoint=folder / f"{kind}-{arch}-{speckle.cache_key(kind, arch, seed, sizes, version)}.npz",
                   progress=progress)
              for k, arch in enumerate(architectures)]
     return dict(zip(architectures, _in_parallel(dft.train_functional, cases, s["jobs"])))
