@@ -84,6 +84,12 @@ def test_cli_list_and_bad_chapter():
 KNOWN_PAPER_FAILURES = {
     # Chapter 13: at the thesis' budget the depth-50 ResNet falls below the classifier alone by more than its seeds explain.
     "pde-networks": {"resnet depth 50: test accuracy (digits, mean of 5 seeds)"},
+    # Chapter 8: with 12,000 Adam steps on the paper's domains, the two states that have not decayed at a wall end
+    # below the whole-line E0 (the boundary term of the phi phi'' form), and the linear case misses the norm target.
+    "ground-states": {"x^2/2 - x/2: E", "x^2/2 - x/2: |<phi|phi> - 1|", "e^-2x - 2e^-x + 1: E"},
+    # Chapter 9: with the paper's networks and the authors' 16,000 samples and 2,000 steps, none of the three methods
+    # gets hydrogen's energy within twice the paper's own largest deviation (the 1/r singularity; see the chapter).
+    "potentials": {f"hydrogen 1s, {m}: E (one run)" for m in ("QPNN", "QPNN+MS", "MPNN")},
 }
 
 
