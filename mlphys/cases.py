@@ -8,8 +8,8 @@ methods and seeds, the trap frequencies, the network depths). :class:`Runner` ru
   in Python, ``with joblib.parallel_config("dask"): ...`` after ``distributed.Client(address)``);
 * resumably: each finished case is written to ``folder/<key>.json`` the moment it finishes, and a rerun
   skips cases whose file matches the case and the package source (a changed code or size reruns it). A
-  case function with a ``checkpoint`` parameter also receives ``folder/<key>.state.npz`` to save its own
-  state every few minutes (e.g. :func:`mlphys.variational.ground_state`);
+  case function with a ``checkpoint`` parameter also receives ``folder/<key>.<fingerprint>.state.npz`` to
+  save its own state every few minutes (e.g. :func:`mlphys.variational.ground_state`);
 * with one overall bar (cases done / total, elapsed, remaining) and, when serial, each case's own bar;
 * or only estimated (``estimate=True``): each case's short probe is timed and scaled to the full case.
 
@@ -105,8 +105,13 @@ class Runner:
         self.jobs = integer(self.jobs, "jobs", minimum=1)
         self.folder = None if self.folder is None else Path(self.folder)
 
-    def _path(self, key: str, suffix: str = ".json") -> Path | None:
-        return None if self.folder is None else self.folder / f"{key}{suffix}"
+    def _path(self, key: str) -> Path | None:
+        return None if self.folder is None else self.folder / f"{key}.json"
+
+    def _state(self, case: Case, source: str) -> Path | None:
+        """Where the case saves its own training state: named by its fingerprint, so that a changed case never
+        resumes another's state."""
+        return None if self.folder is None else self.folder / f"{case.key}.{fingerprint(case, source)}.state.npz"
 
     def _load(self, case: Case, source: str):
         path = self._path(case.key)
@@ -130,9 +135,8 @@ class Runner:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text + "\n")
         os.replace(tmp, path)                # never a half-written checkpoint
-        state = self._path(case.key, ".state.npz")
-        if state.exists():
-            state.unlink()
+        for state in self.folder.glob(f"{case.key}.*.state.npz"):
+            state.unlink()                   # the finished case's (and any older) training state
 
     def run(self, cases, desc: str = "cases") -> dict:
         """``{key: function(**kwargs)}`` for every case, in the order given (resumed ones from their checkpoints)."""
@@ -158,7 +162,11 @@ class Runner:
             from joblib import Parallel, delayed
 
             inner = self.progress and (self.jobs == 1 or len(todo) == 1)     # per-case bars only when serial
-            jobs = [delayed(_one_thread)(c, c.kwargs, inner, self._path(c.key, ".state.npz")) for c in todo]
+            states = [self._state(c, source) for c in todo]
+            for state in states if self.fresh else []:
+                if state is not None and state.exists():
+                    state.unlink()                                          # --fresh: no resumed training either
+            jobs = [delayed(_one_thread)(c, c.kwargs, inner, state) for c, state in zip(todo, states)]
             by_key = {c.key: c for c in todo}
             bar = progress_bar(range(len(cases)), self.progress, desc)
             if hasattr(bar, "update"):

@@ -124,3 +124,15 @@ def test_cli_backend_applies_to_every_chapter(monkeypatch, tmp_path):
     assert main(["reproduce", "8", "9", "--backend", "threading", "--checkpoint", str(tmp_path), "--no-progress"]) == 0
     assert seen == ["ThreadingBackend", "ThreadingBackend"]
     assert type(get_active_backend()[0]).__name__ != "ThreadingBackend"        # restored afterwards
+
+
+def test_training_state_belongs_to_one_version_of_a_case(tmp_path):
+    runner = cases.Runner(folder=tmp_path, progress=False, fresh=True)
+    [case] = short_cases(("harmonic",))
+    state = runner._state(case, cases.source_hash())
+    assert state.name.startswith("harmonic.") and state.name.endswith(".state.npz")
+    state.write_text("a stale state from an interrupted run")      # --fresh must not resume it (it would not load)
+    stale_other = tmp_path / "harmonic.0123456789abcdef.state.npz"  # another version of the case: never passed
+    stale_other.write_text("old")
+    runner.run([case])
+    assert not list(tmp_path.glob("*.state.npz"))                   # the finished case leaves no state behind
