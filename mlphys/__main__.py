@@ -163,6 +163,8 @@ def _backend(name, scheduler):
     except ImportError as exc:
         raise ValueError(f"--backend {name} needs {exc.name}: pip install "
                          f"{'dask distributed' if name == 'dask' else 'ray'}") from None
+    except OSError as exc:          # includes timeouts: no scheduler at that address
+        raise ValueError(f"cannot reach the {name} cluster ({exc}); check --scheduler") from None
     return lambda: parallel_config(backend=name)   # joblib sets the backend when the context is made
 
 
