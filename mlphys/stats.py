@@ -43,6 +43,9 @@ class Estimate:
     def __iter__(self):
         return iter((self.mean, self.error))
 
+    def __len__(self):
+        return 2
+
     def __getitem__(self, index):
         return (self.mean, self.error)[index]
 

@@ -281,7 +281,9 @@ def ode_claims(*, memory=None, euler=None, rings=None):
         # from three refinements within 0.1; the augmented ODE separates the rings (measured 1.0, bound 0.95).
         Claim(ODES, "adjoint vs autograd gradients, RK4 with 40 steps (max rel. deviation)", adjoint_check(),
               1e-8, 0.0, comparison="at_most", note="continuous adjoint: agrees to O(h^4)"),
-        Claim(ODES, "memory: adjoint peak at 800 steps / at 100 steps", round(float(mem["adjoint"][2] / mem["adjoint"][1]), 1),
+        # Both ratios are printed to the nearest integer: the allocator's bookkeeping moves them by ~0.1 between
+        # machines (0.9 on one, 1.0 on another), which is noise, not the finding (1 vs 8).
+        Claim(ODES, "memory: adjoint peak at 800 steps / at 100 steps", float(round(mem["adjoint"][2] / mem["adjoint"][1])),
               1.5, 0.0, comparison="at_most", note="flat in the number of steps"),
         Claim(ODES, "memory: autograd peak at 800 steps / at 100 steps",
               float(round(mem["autograd"][2] / mem["autograd"][1])), 5.0, 0.0, comparison="at_least",
