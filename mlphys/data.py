@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import make_rng
-from .validate import fraction
+from .linreg import train_test_split
 
 
 def load_digits_split(*, test_fraction: float = 0.25, rng=None):
@@ -15,14 +14,8 @@ def load_digits_split(*, test_fraction: float = 0.25, rng=None):
     """
     from sklearn.datasets import load_digits
 
-    test_fraction = fraction(test_fraction, "test_fraction")
     digits = load_digits()
-    X = digits.data / 16.0
-    y = digits.target.astype(int)
-    perm = make_rng(rng).permutation(len(y))
-    n_test = int(round(test_fraction * len(y)))
-    test, train = perm[:n_test], perm[n_test:]
-    return X[train], X[test], y[train], y[test]
+    return train_test_split(digits.data / 16.0, digits.target.astype(int), test_fraction=test_fraction, rng=rng)
 
 
 # ----------------------------------------------------------------------------- MNIST IDX files (user-supplied)

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import make_rng
-from .nn import activation as activation_function
+from .nn import activation as activation_function, flat_parameters, set_flat_parameters
 from .validate import as_array, integer
 
 ACTIVATIONS = ("tanh", "sigmoid", "softplus")
@@ -143,16 +143,10 @@ class DFNN:
         return sum(p.size for p in self.params)
 
     def get_flat(self) -> np.ndarray:
-        return np.concatenate([p.ravel() for p in self.params])
+        return flat_parameters(self.params)
 
     def set_flat(self, theta) -> None:
-        theta = as_array(theta, "theta", ndim=1)
-        if theta.size != self.n_params:
-            raise ValueError(f"theta must have {self.n_params} entries for sizes {self.sizes}, got {theta.size}")
-        k = 0
-        for i, p in enumerate(self.params):
-            self.params[i] = theta[k:k + p.size].reshape(p.shape).copy()
-            k += p.size
+        set_flat_parameters(self.params, theta)
 
     def _check_X(self, X):
         X = as_array(X, "X", ndim=(1, 2))

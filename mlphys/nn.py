@@ -91,6 +91,24 @@ def one_hot(labels, n_classes: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- the network
 
+
+def flat_parameters(params) -> np.ndarray:
+    """All arrays of ``params`` (a list) raveled into one vector, in list order."""
+    return np.concatenate([p.ravel() for p in params])
+
+
+def set_flat_parameters(params, theta) -> None:
+    """Inverse of :func:`flat_parameters`: overwrite the arrays of the list ``params`` in place from ``theta``."""
+    theta = as_array(theta, "theta", ndim=1)
+    n_params = sum(p.size for p in params)
+    if theta.size != n_params:
+        raise ValueError(f"theta has {theta.size} entries; this network has {n_params} parameters")
+    i = 0
+    for k, p in enumerate(params):
+        params[k] = theta[i:i + p.size].reshape(p.shape).copy()
+        i += p.size
+
+
 class Network:
     """Fully connected network ``sizes[0] -> ... -> sizes[-1]``.
 
@@ -212,16 +230,10 @@ class Network:
 
     # -- flat parameter vector (for optimisers from scipy and gradient checks) ---
     def get_flat(self) -> np.ndarray:
-        return np.concatenate([p.ravel() for p in self.params])
+        return flat_parameters(self.params)
 
     def set_flat(self, theta) -> None:
-        theta = as_array(theta, "theta", ndim=1)
-        if theta.size != self.n_params:
-            raise ValueError(f"theta has {theta.size} entries; this network has {self.n_params} parameters")
-        i = 0
-        for k, p in enumerate(self.params):
-            self.params[k] = theta[i:i + p.size].reshape(p.shape)
-            i += p.size
+        set_flat_parameters(self.params, theta)
 
     @property
     def n_params(self) -> int:
