@@ -45,11 +45,11 @@ def make_rng(seed=None) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, (bool, np.bool_)):
-        raise ValueError(f"seed must be an int, None or a numpy.random.Generator, got {seed!r}")
+        raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {seed!r}")
     if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an int, None or a numpy.random.Generator, got {type(seed).__name__}")
+        raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {type(seed).__name__}")
     if seed is not None and seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+        raise ValueError(f"rng as an int seed must be non-negative, got {seed}")
     return np.random.default_rng(seed)
 
 

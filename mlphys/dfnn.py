@@ -59,6 +59,9 @@ MODES = ("first", "diag", "full")
 
 def activation_derivatives(name: str, z, order: int = 3):
     """``[sigma(z), sigma'(z), sigma''(z), sigma'''(z)]`` up to ``order``, analytically."""
+    order = integer(order, "order", minimum=0)
+    if order > 3:
+        raise ValueError(f"order must be at most 3 (the recursion needs sigma up to its third derivative), got {order}")
     if name == "tanh":
         s = np.tanh(z)
         d1 = 1.0 - s * s

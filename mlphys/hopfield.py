@@ -32,12 +32,12 @@ def check_spins(s, name: str = "s") -> np.ndarray:
     return s
 
 
-def _check_weights(W, N=None):
+def _check_weights(W, N=None, states="s"):
     W = as_array(W, "W", ndim=2)
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}")
     if N is not None and W.shape[0] != N:
-        raise ValueError(f"W is {W.shape[0]}x{W.shape[0]} but the states have {N} spins")
+        raise ValueError(f"W is {W.shape[0]}x{W.shape[0]} but {states} has {N} spins; they must match")
     return W
 
 
@@ -119,7 +119,7 @@ def run_async(W, s0, *, rng=None, max_sweeps: int = 50, fields=None, record_ener
     single = s.ndim == 1
     s = np.atleast_2d(s)
     N = s.shape[1]
-    W = _check_weights(W, N)
+    W = _check_weights(W, N, "s0")
     h = np.zeros(N) if fields is None else as_array(fields, "fields", ndim=1)
     max_sweeps = integer(max_sweeps, "max_sweeps", minimum=1)
     rng = make_rng(rng)
@@ -148,7 +148,7 @@ def run_sync(W, s0, *, steps: int = 20, fields=None) -> np.ndarray:
     two-cycle.
     """
     s = check_spins(s0, "s0").copy()
-    W = _check_weights(W, s.shape[-1])
+    W = _check_weights(W, s.shape[-1], "s0")
     h = 0.0 if fields is None else as_array(fields, "fields", ndim=1)
     steps = integer(steps, "steps", minimum=1)
     states = [s]
@@ -230,4 +230,4 @@ def max_stored(patterns, *, threshold: float = 0.95, rng=None) -> int:
 def binarize_digits(images, threshold: float = 8.0) -> np.ndarray:
     """Map scikit-learn's 0-16 grey-level digits to spins: +1 where the pixel exceeds ``threshold``."""
     images = as_array(images, "images", ndim=(1, 2))
-    return np.where(images > threshold, 1.0, -1.0)
+    return np.where(images > float(as_array(threshold, "threshold", ndim=0)), 1.0, -1.0)

@@ -83,7 +83,8 @@ def one_hot(labels, n_classes: int) -> np.ndarray:
             raise ValueError("labels must be integer class indices")
         labels = labels.astype(int)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1}; got values from {labels.min()} to {labels.max()}")
+        raise ValueError(f"labels must lie in 0..{n_classes - 1} (n_classes={n_classes}); got values from {labels.min()} "
+                         f"to {labels.max()}: raise n_classes or fix the labels")
     out = np.zeros((labels.size, n_classes))
     out[np.arange(labels.size), labels] = 1.0
     return out

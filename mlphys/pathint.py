@@ -64,8 +64,14 @@ def _check(kernel, psi0, n_layers, boundary):
 
 def residual_block(kernel, psi, boundary: str = "zero"):
     """One block ``psi + f * psi`` (``f`` on ``[psi(x+1), psi(x), psi(x-1)]``); zero or periodic boundary."""
+    kernel = _check_kernel(kernel)
+    psi = as_array(psi, "psi", ndim=1)
     if boundary not in BOUNDARIES:
         raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
+    return _block(kernel, psi, boundary)
+
+
+def _block(kernel, psi, boundary):
     if boundary == "periodic":
         up, down = np.roll(psi, -1), np.roll(psi, 1)
     else:
@@ -79,7 +85,7 @@ def propagate(kernel, psi0, n_layers, boundary: str = "zero", *, return_all: boo
     kernel, psi, n_layers = _check(kernel, psi0, n_layers, boundary)
     layers = [psi]
     for _ in range(n_layers):
-        psi = residual_block(kernel, psi, boundary)
+        psi = _block(kernel, psi, boundary)
         layers.append(psi)
     return np.array(layers) if return_all else psi
 

@@ -68,10 +68,10 @@ class BinaryRBM:
         self.b = np.zeros(self.n_hidden)
 
     # -- checks -----------------------------------------------------------------
-    def _v(self, v):
-        v = check_binary(v)
+    def _v(self, v, name="v"):
+        v = check_binary(v, name)
         if v.shape[-1] != self.n_visible:
-            raise ValueError(f"v has {v.shape[-1]} units but the RBM has {self.n_visible} visible units")
+            raise ValueError(f"{name} has {v.shape[-1]} units but the RBM has {self.n_visible} visible units")
         return v
 
     def _h(self, h):
@@ -125,11 +125,11 @@ class BinaryRBM:
 
     def log_likelihood(self, data) -> float:
         """Mean ``log p(v)`` of the data rows."""
-        return float(np.mean(-self.free_energy(self._v(data))) - self.log_partition())
+        return float(np.mean(-self.free_energy(self._v(data, "data"))) - self.log_partition())
 
     def exact_gradient(self, data):
         """Exact gradient of the mean log-likelihood: ``(<v h>_data - <v h>_model, <v>_d - <v>_m, <h>_d - <h>_m)``."""
-        data = self._v(data)
+        data = self._v(data, "data")
         V, p = self.visible_distribution()
         ph_data, ph_model = self.p_h_given_v(data), self.p_h_given_v(V)
         dW = data.T @ ph_data / len(data) - (V * p[:, None]).T @ ph_model
@@ -145,7 +145,7 @@ class BinaryRBM:
         from persistent chains (PCD), which are advanced k steps; returns
         ``(dW, da, db, new_chains)``.
         """
-        data = self._v(data)
+        data = self._v(data, "data")
         k = integer(k, "k", minimum=1)
         rng = make_rng(rng)
         start = data if chains is None else chains
@@ -168,7 +168,7 @@ class BinaryRBM:
 
 def kl_divergence(data, rbm: BinaryRBM) -> float:
     """``KL(p_data || p_model)`` for the empirical distribution of the data rows (exact, by enumeration)."""
-    data = rbm._v(data)
+    data = rbm._v(data, "data")
     patterns, counts = np.unique(data, axis=0, return_counts=True)
     p_data = counts / counts.sum()
     log_p_model = -rbm.free_energy(patterns) - rbm.log_partition()
@@ -177,7 +177,7 @@ def kl_divergence(data, rbm: BinaryRBM) -> float:
 
 def probability_on(patterns, rbm: BinaryRBM) -> float:
     """Total model probability of the given (distinct) visible patterns."""
-    patterns = np.unique(rbm._v(patterns), axis=0)
+    patterns = np.unique(rbm._v(patterns, "patterns"), axis=0)
     return float(np.exp(logsumexp(-rbm.free_energy(patterns)) - rbm.log_partition()))
 
 
@@ -201,7 +201,7 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
     """
     if method not in ("exact", "cd", "pcd"):
         raise ValueError(f"method={method!r} is unknown; use 'exact', 'cd' or 'pcd'")
-    data = rbm._v(data)
+    data = rbm._v(data, "data")
     epochs = integer(epochs, "epochs", minimum=1)
     lr = positive(lr, "lr")
     rng = make_rng(rng)

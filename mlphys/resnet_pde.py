@@ -47,6 +47,8 @@ def shift_basis(side: int) -> np.ndarray:
 
 def pde_stencils(kind: str) -> np.ndarray:
     """The five 3x3 stencils multiplying ``alpha^2/2, beta, sigma^2/2, rho, gamma`` (rows: y offset -1..1)."""
+    if kind not in _DRIFT_SCALE:
+        raise ValueError(f"kind must be one of {sorted(_DRIFT_SCALE)}, got {kind!r}")
     c = _DRIFT_SCALE[kind]
     S = np.zeros((5, 3, 3))
     S[0, 1] = [1.0, -2.0, 1.0]                 # d_xx along a row: offsets x-1, x, x+1

@@ -308,7 +308,7 @@ def case(name: str) -> Case:
     for c in SECTION4:
         if c.name == name:
             return c
-    raise ValueError(f"unknown case {name!r}; choose one of {[c.name for c in SECTION4]}")
+    raise ValueError(f"unknown case name {name!r}; choose one of {[c.name for c in SECTION4]}")
 
 
 # ----------------------------------------------------------------------------- beyond the paper: 2D by Monte Carlo

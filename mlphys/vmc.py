@@ -63,6 +63,18 @@ class Hamiltonian:
         return v
 
 
+def check_positions(H, X, name: str = "X") -> np.ndarray:
+    """``X`` as a finite array of shape (walkers, H.n_particles, H.dim), or a ValueError naming ``name``.
+
+    ``H`` is a :class:`Hamiltonian` or anything with ``n_particles`` and ``dim`` (e.g. ``variational.Trap``).
+    """
+    X = as_array(X, name, ndim=3)
+    if X.shape[1:] != (H.n_particles, H.dim):
+        raise ValueError(f"{name} must have shape (walkers, {H.n_particles}, {H.dim}) (walkers, particles, dim) for "
+                         f"this Hamiltonian, got {X.shape}")
+    return X
+
+
 # ============================================================================ wave-function factors
 
 class Factor:
@@ -371,6 +383,7 @@ class Product(Factor):
 
 def local_energy(wf: Factor, H: Hamiltonian, X, *, return_param_grad: bool = False):
     """``E_L = -1/2 sum(nabla^2 log psi + |nabla log psi|^2) + V`` for each walker (analytic derivatives)."""
+    X = check_positions(H, X)
     log_psi, grad, lap, pgrad = wf.evaluate(X)
     e = -0.5 * (lap + np.sum(grad**2, axis=(1, 2))) + H.potential(X)
     return (e, pgrad) if return_param_grad else e
@@ -508,10 +521,9 @@ def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, 
     burn_in = integer(burn_in, "burn_in", minimum=0)
     rng = make_rng(rng)
     if X0 is not None:
-        X0 = as_array(X0, "X0", ndim=3)
-        if X0.shape != (n_walkers, H.n_particles, H.dim):
-            raise ValueError(f"X0 must have shape {(n_walkers, H.n_particles, H.dim)} (walkers, particles, dim), "
-                             f"got {X0.shape}")
+        X0 = check_positions(H, X0, "X0")
+        if len(X0) != n_walkers:
+            raise ValueError(f"X0 has {len(X0)} walkers but n_walkers is {n_walkers}; they must match")
     X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim)) if X0 is None else X0.copy()
     state = sampler.init(wf, X)
     for _ in range(burn_in):
@@ -543,6 +555,8 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
 
     ``optimizer`` is :class:`mlphys.nn.Adam` or :class:`mlphys.nn.SGD` (the same optimisers that train networks).
     """
+    n_walkers, n_steps = integer(n_walkers, "n_walkers", minimum=1), integer(n_steps, "n_steps", minimum=1)
+    burn_in = integer(burn_in, "burn_in", minimum=0)
     rng = make_rng(rng)
     X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim))
     state = sampler.init(wf, X)
