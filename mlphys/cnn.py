@@ -124,14 +124,37 @@ class CNN:
     def _columns(self, h, xp=np):
         """im2col: (B, N, k, C) with cols[b, i, j] = h_padded[b, i + j], the inputs under filter tap j."""
         hp = self._pad(h, xp)
-        N = h.shape[1]
+        B, N, C = h.shape
+        if xp is np:
+            # the k * C inputs under the filter at site i are one contiguous run of the padded (B, N + 2p, C) array:
+            # a strided view of overlapping windows, then one copy (the matrix product needs distinct rows)
+            hp = np.ascontiguousarray(hp)
+            windows = np.lib.stride_tricks.as_strided(hp, (B, N, self.kernel, C),
+                                                      (hp.strides[0], hp.strides[1], hp.strides[1], hp.strides[2]))
+            return windows.copy()
         return xp.stack([hp[:, j:j + N] for j in range(self.kernel)], axis=2)
 
-    def _fold(self, dcols):
-        """Adjoint of :meth:`_columns`: scatter (B, N, k, C) back onto (B, N, C) (col2im)."""
-        B, N, k, C = dcols.shape
+    def _conv(self, h, W):
+        """The convolution of Eq. 7 without bias: (B, N, C_in) with W (k, C_in, C_out) -> (B, N, C_out)."""
+        cols = self._columns(h)
+        B, N, k, C = cols.shape
+        return (cols.reshape(B * N, k * C) @ W.reshape(k * C, -1)).reshape(B, N, -1), cols
+
+    def _conv_adjoint(self, dz, W):
+        """The gradient with respect to the input of :meth:`_conv`, ``dh[m] = sum_j dz_padded[m + j] W[k - 1 - j]^T``.
+
+        With as many input channels as output channels it is the correlation of ``dz`` with the flipped, transposed
+        kernel and the same padding (the adjoint of zero padding is zero padding, of periodic padding periodic
+        padding). With fewer input channels (one, in the average-channel CNN) the product ``dz W^T`` is smaller
+        than ``dz``'s columns: it is formed first and scattered back onto the sites (col2im).
+        """
+        k, c_in, c_out = W.shape
+        if c_in >= c_out:
+            return self._conv(dz, W[::-1].transpose(0, 2, 1))[0]
+        B, N, _ = dz.shape
+        dcols = (dz.reshape(B * N, c_out) @ W.reshape(k * c_in, c_out).T).reshape(B, N, k, c_in)
         p = k // 2
-        dhp = np.zeros((B, N + 2 * p, C))
+        dhp = np.zeros((B, N + 2 * p, c_in))
         for j in range(k):
             dhp[:, j:j + N] += dcols[:, :, j]
         dh = dhp[:, p:p + N]
@@ -142,6 +165,14 @@ class CNN:
 
     def _act(self, z, xp=np):
         return nn.activation(self.activation, z, xp)
+
+    def _act_and_slope(self, z):
+        """``(f(z), f'(z))``, sharing the work: ReLU's slope is the mask ``z > 0``; softplus
+        ``max(z, 0) + log(1 + e^-|z|)`` and its slope, the logistic function, come from one exponential."""
+        if self.activation == "relu":
+            return np.maximum(z, 0.0), z > 0
+        e = np.exp(-np.abs(z))
+        return np.maximum(z, 0.0) + np.log1p(e), np.where(z >= 0, 1.0, e) / (1.0 + e)
 
     def predict_from_params(self, params, X, xp=np):
         """T[n] for each row of X (B, n_grid) as a pure function of ``params`` over ``xp`` (autograd oracle)."""
@@ -164,15 +195,15 @@ class CNN:
         cache, h = [], self.scaling[0] * X[:, :, None]
         for b, s in enumerate(self.pools):
             W, bias = self.params[2 * b], self.params[2 * b + 1]
-            cols = self._columns(h)
-            B, N, k, C = cols.shape
-            z = (cols.reshape(B * N, k * C) @ W.reshape(k * C, -1) + bias).reshape(B, N, -1)
-            a = self._act(z)
+            z, cols = self._conv(h, W)
+            z += bias
+            B, N = z.shape[:2]
+            a, slope = self._act_and_slope(z)
             if self.average:            # pool and average the channels in one pass
                 h = a.reshape(B, N // s, -1).mean(axis=2, keepdims=True)
             else:
                 h = a.reshape(B, N // s, s, -1).mean(axis=2)
-            cache.append((cols, z))
+            cache.append((cols, slope))
         flat = h.reshape(h.shape[0], -1)
         return self.scaling[1] + self.scaling[2] * (flat @ self.params[-2] + self.params[-1]), flat, cache
 
@@ -190,22 +221,19 @@ class CNN:
         c_last = 1 if self.average else self.channels
         dh = np.multiply.outer(dout, self.params[-2]).reshape(B, self.sizes[-1], c_last)
         for b in reversed(range(len(self.pools))):
-            s, (cols, z) = self.pools[b], cache[b]
+            s, (cols, slope) = self.pools[b], cache[b]
             W = self.params[2 * b]
             # the pooled (and, with the average layer, channel-averaged) gradient, spread back over the pool; with
             # the average layer it is the same for every channel, so it stays (B, N, 1) and broadcasts
             da = np.repeat(dh, s, axis=1) / (s * self.channels if self.average else s)
-            if self.activation == "relu":
-                dz = np.where(z > 0, da, 0.0)
-            else:
-                dz = da * nn.activation("sigmoid", z)
+            dz = np.where(slope, da, 0.0) if self.activation == "relu" else da * slope
             _, N, k, C = cols.shape
             dz2 = dz.reshape(B * N, -1)
             if params:
                 grads[2 * b] = (cols.reshape(B * N, k * C).T @ dz2).reshape(W.shape)
                 grads[2 * b + 1] = dz2.sum(axis=0)
             if b > 0 or inputs:
-                dh = self._fold((dz2 @ W.reshape(k * C, -1).T).reshape(B, N, k, C))
+                dh = self._conv_adjoint(dz, W)
         return grads, (self.scaling[0] * dh[:, :, 0] if inputs else None)
 
     def backward(self, X, Y):
