@@ -167,12 +167,11 @@ class CNN:
         return nn.activation(self.activation, z, xp)
 
     def _act_and_slope(self, z):
-        """``(f(z), f'(z))``, sharing the work: ReLU's slope is the mask ``z > 0``; softplus
-        ``max(z, 0) + log(1 + e^-|z|)`` and its slope, the logistic function, come from one exponential."""
+        """``(f(z), f'(z))``, sharing the work: ReLU's slope is the mask ``z > 0``; softplus and its slope, the
+        logistic function, come from one exponential (:func:`mlphys.nn.softplus_and_sigmoid`)."""
         if self.activation == "relu":
             return np.maximum(z, 0.0), z > 0
-        e = np.exp(-np.abs(z))
-        return np.maximum(z, 0.0) + np.log1p(e), np.where(z >= 0, 1.0, e) / (1.0 + e)
+        return nn.softplus_and_sigmoid(z)
 
     def predict_from_params(self, params, X, xp=np):
         """T[n] for each row of X (B, n_grid) as a pure function of ``params`` over ``xp`` (autograd oracle)."""

@@ -57,6 +57,17 @@ def activation(name: str, z, xp=np):
     raise ValueError(f"unknown activation {name!r}; use one of {HIDDEN_ACTIVATIONS + ('softmax',)}")
 
 
+def softplus_and_sigmoid(z, *, sigmoid: bool = True):
+    """``(softplus(z), sigmoid(z))`` from one exponential: ``max(z, 0) + log(1 + e^-|z|)`` and its derivative
+    (None for ``sigmoid=False``).
+
+    The fused form for hot paths (the RBM wave function, the softplus CNN): half the time of ``np.logaddexp``
+    followed by a separate logistic function, and equal to them to rounding.
+    """
+    e = np.exp(-np.abs(z))
+    return np.maximum(z, 0.0) + np.log1p(e), (np.where(z >= 0, 1.0, e) / (1.0 + e) if sigmoid else None)
+
+
 def activation_derivative(name: str, z, a):
     """``f'(z)`` for an element-wise activation, given ``z`` and ``a = f(z)``."""
     if name == "sigmoid":

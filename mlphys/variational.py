@@ -372,7 +372,7 @@ class NetworkState:
         x = X[:, 0, :]
         return output(self.net.params, x, self.net.activation, xp)[:, 0] - self.envelope * xp.sum(x * x, axis=1)
 
-    def evaluate(self, X, derivatives=True):
+    def evaluate(self, X, derivatives=True, param_grad=True):
         x = X[:, 0, :]
         r2 = np.sum(x * x, axis=1)
         if not derivatives:

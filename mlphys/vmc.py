@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from itertools import product as iproduct
 
 import numpy as np
-from scipy.special import expit
 
 from . import nn, stats
 from .config import by_scale, make_rng
@@ -54,12 +53,16 @@ class Hamiltonian:
             raise ValueError(f"omega must be a positive trap frequency, got {self.omega}")
 
     def potential(self, X, xp=np):
-        """``sum_i omega^2 r_i^2 / 2 + [sum_{i<j} 1 / r_ij]`` for each walker."""
-        v = 0.5 * self.omega**2 * xp.sum(X**2, axis=(1, 2))
+        """``sum_i omega^2 r_i^2 / 2 + [sum_{i<j} 1 / r_ij]`` for each walker.
+
+        (Sums over the short particle and coordinate axes are written as ``einsum``: NumPy's ``sum`` over an axis
+        of length 2-4 is ten times slower, and this runs on every sample.)
+        """
+        v = 0.5 * self.omega**2 * xp.einsum("wpd,wpd->w", X, X)
         if self.coulomb and self.n_particles > 1:
             i, j = np.triu_indices(self.n_particles, 1)
-            r = xp.sqrt(xp.sum((X[:, i, :] - X[:, j, :]) ** 2, axis=-1))
-            v = v + xp.sum(1.0 / r, axis=1)
+            diff = X[:, i, :] - X[:, j, :]
+            v = v + xp.einsum("wp->w", 1.0 / xp.sqrt(xp.einsum("wpd,wpd->wp", diff, diff)))
         return v
 
 
@@ -81,8 +84,9 @@ class Factor:
     """A factor of the wave function.
 
     Subclasses set ``params`` and provide ``log_psi(X, xp=np)`` (written over the
-    array module ``xp`` so that autograd can check it) and ``evaluate(X, derivatives=True)``
-    returning ``(log_psi, grad, laplacian, param_grad)``.
+    array module ``xp`` so that autograd can check it) and ``evaluate(X, derivatives=True, param_grad=True)``
+    returning ``(log_psi, grad, laplacian, param_grad)``: without ``derivatives`` only ``log_psi`` is computed
+    (the Metropolis test), without ``param_grad`` the last entry is None (a local energy, a Langevin drift).
     """
 
     params: np.ndarray
@@ -109,13 +113,14 @@ class Gaussian(Factor):
     def log_psi(self, X, xp=np):
         return -0.5 * self.params[0] * xp.sum(X**2, axis=(1, 2))
 
-    def evaluate(self, X, derivatives=True):
+    def evaluate(self, X, derivatives=True, param_grad=True):
         alpha = self.params[0]
         r2 = np.sum(X**2, axis=(1, 2))
         if not derivatives:
             return -0.5 * alpha * r2, None, None, None
         W, P, D = X.shape
-        return -0.5 * alpha * r2, -alpha * X, np.full(W, -alpha * P * D), (-0.5 * r2)[:, None]
+        return (-0.5 * alpha * r2, -alpha * X, np.full(W, -alpha * P * D),
+                (-0.5 * r2)[:, None] if param_grad else None)
 
 
 def cusp_matrix(n_particles: int, dim: int) -> np.ndarray:
@@ -140,31 +145,34 @@ class PadeJastrow(Factor):
         self.a = cusp_matrix(n_particles, dim) if cusp else np.zeros((n_particles, n_particles))
         self.pairs = np.triu_indices(n_particles, 1)
         self.params = np.array([positive(beta, "beta")])
+        i, j = self.pairs
+        self.incidence = np.zeros((len(i), n_particles))   # +1 for particle i, -1 for j of each pair (i < j)
+        self.incidence[np.arange(len(i)), i], self.incidence[np.arange(len(i)), j] = 1.0, -1.0
 
     def log_psi(self, X, xp=np):
         i, j = self.pairs
         r = xp.sqrt(xp.sum((X[:, i, :] - X[:, j, :]) ** 2, axis=-1))
         return xp.sum(self.a[i, j] * r / (1.0 + self.params[0] * r), axis=1)
 
-    def evaluate(self, X, derivatives=True):
-        P = X.shape[1]
+    def evaluate(self, X, derivatives=True, param_grad=True):
+        W, P, D = X.shape
         beta = self.params[0]
-        diff = X[:, :, None, :] - X[:, None, :, :]          # (W, P, P, D): r_i - r_j
-        r = np.sqrt(np.sum(diff**2, axis=-1))               # (W, P, P), zero on the diagonal
-        off = ~np.eye(P, dtype=bool)
-        r_safe = np.where(off, r, 1.0)
-        a = self.a * off                                    # no self-interaction
-        denom = 1.0 + beta * r_safe
-        log_psi = 0.5 * np.sum(a * r_safe / denom, axis=(1, 2))
+        i, j = self.pairs
+        a = self.a[i, j]                                    # one cusp coefficient per pair i < j
+        diff = X[:, i, :] - X[:, j, :]                      # (W, pairs, D): r_i - r_j
+        r = np.sqrt(np.einsum("wpd,wpd->wp", diff, diff))   # (W, pairs)
+        denom = 1.0 + beta * r
+        log_psi = (r / denom) @ a
         if not derivatives:
             return log_psi, None, None, None
         du = a / denom**2                                   # u'(r_ij)
-        d2u = -2.0 * a * beta / denom**3                    # u''(r_ij)
-        grad = np.einsum("wij,wijd->wid", du / r_safe, diff)
-        D = X.shape[2]
-        lap = np.sum(d2u + (D - 1) * du / r_safe, axis=(1, 2))   # sum over ordered pairs = both particles
-        dbeta = 0.5 * np.sum(-a * r_safe**2 / denom**2, axis=(1, 2))
-        return log_psi, grad, lap, dbeta[:, None]
+        d2u = -2.0 * beta * du / denom                      # u''(r_ij)
+        # grad_k u(r_ij) = u'(r_ij) (r_i - r_j) / r_ij for k = i, the opposite for k = j
+        pull = (du / r)[:, :, None] * diff                  # (W, pairs, D)
+        grad = np.matmul(self.incidence.T, pull)            # (W, P, D)
+        lap = 2.0 * np.einsum("wp->w", d2u + (D - 1) * du / r)   # each pair counts for both of its particles
+        dbeta = -((r / denom) ** 2 @ a)[:, None] if param_grad else None
+        return log_psi, grad, lap, dbeta
 
 
 class RBM(Factor):
@@ -207,20 +215,22 @@ class RBM(Factor):
         return self.power * (-xp.sum((x - a) ** 2, axis=1) / (2 * self.sigma2)
                              + xp.sum(nn.activation("softplus", Q, xp), axis=1))
 
-    def evaluate(self, X, derivatives=True):
+    def evaluate(self, X, derivatives=True, param_grad=True):
         a, b, W = self.unpack()
         s2, k = self.sigma2, self.power
         x = X.reshape(X.shape[0], self.M)
-        Q = b + x @ W / s2
-        log_psi = k * (-np.sum((x - a) ** 2, axis=1) / (2 * s2) + np.sum(nn.activation("softplus", Q), axis=1))
+        Q = x @ (W / s2) + b
+        xa = x - a
+        softplus, sig = nn.softplus_and_sigmoid(Q, sigmoid=derivatives)
+        log_psi = k * (np.einsum("wn->w", softplus) - np.einsum("wm,wm->w", xa, xa) / (2 * s2))
         if not derivatives:
             return log_psi, None, None, None
-        sig = expit(Q)
-        grad = k * (-(x - a) / s2 + sig @ W.T / s2)
-        lap = k * np.sum(-1.0 / s2 + (sig * (1 - sig)) @ (W**2).T / s2**2, axis=1)
+        grad = (k / s2) * (sig @ W.T - xa)
+        lap = (k / s2**2) * ((sig * (1 - sig)) @ np.sum(W**2, axis=0)) - k * self.M / s2
+        if not param_grad:
+            return log_psi, grad.reshape(X.shape), lap, None
         dW = (x[:, :, None] * sig[:, None, :] / s2).reshape(len(x), -1)
-        param_grad = k * np.concatenate([(x - a) / s2, sig, dW], axis=1)
-        return log_psi, grad.reshape(X.shape), lap, param_grad
+        return log_psi, grad.reshape(X.shape), lap, k * np.concatenate([xa / s2, sig, dW], axis=1)
 
 
 def _shell_quantum_numbers(n_orbitals: int, dim: int):
@@ -307,7 +317,7 @@ class Slater(Factor):
         return (xp.linalg.slogdet(self._orbital_values(X[:, : self.n_half], xp))[1]
                 + xp.linalg.slogdet(self._orbital_values(X[:, self.n_half:], xp))[1])
 
-    def evaluate(self, X, derivatives=True):
+    def evaluate(self, X, derivatives=True, param_grad=True):
         log_psi = np.zeros(X.shape[0])
         grad = np.zeros_like(X) if derivatives else None
         lap = np.zeros(X.shape[0]) if derivatives else None
@@ -320,7 +330,7 @@ class Slater(Factor):
                 g = np.einsum("wikd,wki->wid", grads, inv)  # grad_i log det = sum_k grad phi_k(r_i) D^-1_ki
                 grad[:, part] = g
                 lap += np.einsum("wik,wki->w", laps, inv) - np.sum(g**2, axis=(1, 2))
-        return log_psi, grad, lap, (np.zeros((X.shape[0], 0)) if derivatives else None)
+        return log_psi, grad, lap, (np.zeros((X.shape[0], 0)) if derivatives and param_grad else None)
 
 
 def determinant_ratio(inverse, i, new_row):
@@ -372,20 +382,20 @@ class Product(Factor):
     def log_psi(self, X, xp=np):
         return sum(f.log_psi(X, xp) for f in self.factors)
 
-    def evaluate(self, X, derivatives=True):
-        parts = [f.evaluate(X, derivatives) for f in self.factors]
+    def evaluate(self, X, derivatives=True, param_grad=True):
+        parts = [f.evaluate(X, derivatives, param_grad) for f in self.factors]
         log_psi = sum(p[0] for p in parts)
         if not derivatives:
             return log_psi, None, None, None
         return (log_psi, sum(p[1] for p in parts), sum(p[2] for p in parts),
-                np.concatenate([p[3] for p in parts], axis=1))
+                np.concatenate([p[3] for p in parts], axis=1) if param_grad else None)
 
 
 def local_energy(wf: Factor, H: Hamiltonian, X, *, return_param_grad: bool = False):
     """``E_L = -1/2 sum(nabla^2 log psi + |nabla log psi|^2) + V`` for each walker (analytic derivatives)."""
     X = check_positions(H, X)
-    log_psi, grad, lap, pgrad = wf.evaluate(X)
-    e = -0.5 * (lap + np.sum(grad**2, axis=(1, 2))) + H.potential(X)
+    log_psi, grad, lap, pgrad = wf.evaluate(X, param_grad=return_param_grad)
+    e = -0.5 * (lap + np.einsum("wpd,wpd->w", grad, grad)) + H.potential(X)
     return (e, pgrad) if return_param_grad else e
 
 
@@ -459,7 +469,7 @@ class Langevin:
         self.dt = positive(dt, "dt")
 
     def init(self, wf, X):
-        lp, g, _, _ = wf.evaluate(X)
+        lp, g, _, _ = wf.evaluate(X, param_grad=False)
         return WalkerState(X, lp, g)
 
     def drift(self, grad):
@@ -475,7 +485,7 @@ class Langevin:
         dt, D = self.dt, self.D
         shift = self.drift(state.grad)
         Xn = state.X + shift + np.sqrt(dt) * rng.standard_normal(state.X.shape)
-        lpn, gn, _, _ = wf.evaluate(Xn)
+        lpn, gn, _, _ = wf.evaluate(Xn, param_grad=False)
         log_g_forward = -np.sum((Xn - state.X - shift) ** 2, axis=(1, 2)) / (4 * D * dt)
         log_g_backward = -np.sum((state.X - Xn - self.drift(gn)) ** 2, axis=(1, 2)) / (4 * D * dt)
         log_ratio = 2.0 * (lpn - state.log_psi) + log_g_backward - log_g_forward
