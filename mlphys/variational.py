@@ -378,7 +378,7 @@ class NetworkState:
         if not derivatives:
             return self.net(x)[:, 0] - self.envelope * r2, None, None, None
         d, grads = self.net.jacobians(x, "diag")
-        pgrad = np.concatenate([g["value"].reshape(len(x), -1) for g in grads], axis=1)
+        pgrad = np.concatenate([g["value"].reshape(len(x), -1) for g in grads], axis=1) if param_grad else None
         grad = d.gradient[:, 0, :] - 2.0 * self.envelope * x
         lap = d.hessian_diag[:, 0].sum(axis=1) - 2.0 * self.envelope * self.dim
         return d.value[:, 0] - self.envelope * r2, grad[:, None, :], lap, pgrad

@@ -155,7 +155,7 @@ class PadeJastrow(Factor):
         return xp.sum(self.a[i, j] * r / (1.0 + self.params[0] * r), axis=1)
 
     def evaluate(self, X, derivatives=True, param_grad=True):
-        W, P, D = X.shape
+        D = X.shape[2]
         beta = self.params[0]
         i, j = self.pairs
         a = self.a[i, j]                                    # one cusp coefficient per pair i < j
