@@ -59,18 +59,35 @@ def mlphys_alone(wf, H, walkers, steps):
           f" ({autograd_time / analytic:.0f}x)")
 
 
-def netket_state(nk, wf, H, walkers, steps):
-    """NetKet's MCState for our wave function and Hamiltonian, ``walkers`` chains of ``steps`` Metropolis moves."""
+def netket_state(nk, wf, H, walkers, steps, *, trainable=False):
+    """NetKet's MCState for our wave function and Hamiltonian, ``walkers`` chains of ``steps`` Metropolis moves.
+
+    The wave function is ours, ``wf.log_psi`` evaluated through ``jax.numpy``. Its parameters enter as constants
+    (plus the one parameter NetKet needs, an offset 0), or with ``trainable`` as NetKet's parameters: written into
+    a private copy of ``wf`` before each evaluation, so both sides optimise the same function of the same numbers.
+    """
+    import copy
+
     import flax.linen as fnn
     import jax.numpy as jnp
     from netket.experimental.geometry import FreeSpace
     from netket.experimental.hilbert import Particle
 
-    class Ours(fnn.Module):     # log|psi| of mlphys; its parameters enter as constants (+ one NetKet needs, 0)
+    model = copy.deepcopy(wf)
+
+    class Ours(fnn.Module):
         @fnn.compact
         def __call__(self, x):
-            offset = self.param("offset", fnn.initializers.zeros, ())
-            return wf.log_psi(x.reshape(-1, P, D), xp=jnp).reshape(x.shape[:-1]) + offset
+            X = x.reshape(-1, P, D)
+            if not trainable:
+                offset = self.param("offset", fnn.initializers.zeros, ())
+                return wf.log_psi(X, xp=jnp).reshape(x.shape[:-1]) + offset
+            theta = self.param("theta", lambda key: jnp.asarray(wf.params))
+            k = 0
+            for factor in model.factors:
+                factor.params = theta[k:k + factor.n_params]
+                k += factor.n_params
+            return model.log_psi(X, xp=jnp).reshape(x.shape[:-1])
 
     def potential(x):                        # one configuration, flattened (P * D,)
         r = x.reshape(P, D)
@@ -133,41 +150,12 @@ def time_to_energy(nk, wf0, H, *, walkers=1000, iterations=300, steps=5, product
     """Optimise from the same parameters on both sides, then measure E; returns nothing, prints both rows."""
     import copy
 
-    import flax.linen as fnn
-    import jax.numpy as jnp
     import optax
-    from netket.experimental.geometry import FreeSpace
-    from netket.experimental.hilbert import Particle
-
-    rbm, jastrow = wf0.factors
-    a0, b0, W0 = (np.array(p) for p in rbm.unpack())
-    beta0, cusp = float(jastrow.params[0]), float(jastrow.a[0, 1])
-
-    class RBMJastrow(fnn.Module):    # Chapter 5's wave function with trainable parameters, for NetKet
-        @fnn.compact
-        def __call__(self, x):
-            a = self.param("a", lambda key: jnp.asarray(a0))
-            b = self.param("b", lambda key: jnp.asarray(b0))
-            W = self.param("W", lambda key: jnp.asarray(W0))
-            beta = self.param("beta", lambda key: jnp.asarray(beta0))
-            s2 = rbm.sigma2
-            Q = b + x @ W / s2
-            log_rbm = rbm.power * (-jnp.sum((x - a) ** 2, axis=-1) / (2 * s2) + jnp.sum(jnp.logaddexp(0.0, Q), axis=-1))
-            r = jnp.linalg.norm(x[..., :D] - x[..., D:], axis=-1)
-            return log_rbm + cusp * r / (1.0 + beta * r)
-
-    def potential(x):
-        r = x.reshape(P, D)
-        return 0.5 * H.omega**2 * jnp.sum(r**2) + 1.0 / jnp.linalg.norm(r[0] - r[1])
 
     print(f"time to the energy: Adam {lr}, {iterations} iterations x {steps} Metropolis steps x {walkers} walkers, "
           f"then {production} production steps (exact E = 3)")
     start = time.perf_counter()
-    hilbert = Particle(N=P, geometry=FreeSpace(d=D))
-    ham = nk.operator.KineticEnergy(hilbert, mass=1.0) + nk.operator.PotentialEnergy(hilbert, potential)
-    sampler = nk.sampler.MetropolisGaussian(hilbert, sigma=STEP, n_chains=walkers, sweep_size=1)
-    state = nk.vqs.MCState(sampler, RBMJastrow(), n_samples=walkers * steps, n_discard_per_chain=0, seed=0,
-                           sampler_seed=1)
+    state, ham = netket_state(nk, wf0, H, walkers, steps, trainable=True)
     state.sample(n_discard_per_chain=200)                     # burn-in, as ours
     nk.driver.VMC(ham, optax.adam(lr), variational_state=state).run(iterations, out=None, show_progress=False)
     state.n_samples = walkers * production

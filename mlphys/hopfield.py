@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import make_rng, progress_bar
-from .validate import as_array, integer, positive
+from .validate import as_array, integer, number, positive
 
 
 def check_spins(s, name: str = "s") -> np.ndarray:
@@ -230,4 +230,4 @@ def max_stored(patterns, *, threshold: float = 0.95, rng=None) -> int:
 def binarize_digits(images, threshold: float = 8.0) -> np.ndarray:
     """Map scikit-learn's 0-16 grey-level digits to spins: +1 where the pixel exceeds ``threshold``."""
     images = as_array(images, "images", ndim=(1, 2))
-    return np.where(images > float(as_array(threshold, "threshold", ndim=0)), 1.0, -1.0)
+    return np.where(images > number(threshold, "threshold"), 1.0, -1.0)

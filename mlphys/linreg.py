@@ -146,7 +146,8 @@ def make_linear_data(n: int, *, slope: float = 2.0, intercept: float = 1.0, nois
 def train_test_split(x, y, *, test_fraction: float = 0.2, rng=None):
     """Random split into ``(x_train, x_test, y_train, y_test)``; the arrays keep their dtype (integer labels stay
     integers). The one split of the package: regression data here, the digits in :mod:`mlphys.data`."""
-    as_array(x, "x", ndim=(1, 2)), as_array(y, "y", ndim=1)   # numeric, finite, right shape
+    as_array(x, "x", ndim=(1, 2))                 # checks only (numeric, finite, right shape): the split
+    as_array(y, "y", ndim=1)                      # itself keeps the caller's dtypes
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} entries but y has {len(y)}; they must match")

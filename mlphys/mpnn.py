@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from . import dfnn, nn, vmc
 from .config import by_scale, make_rng
-from .validate import as_array, integer, positive
+from .validate import as_array, integer, number, positive
 
 METHODS = ("mpnn", "qpnn", "qpnn+ms")
 
@@ -355,7 +355,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     r0 = as_array(r0, "r0", ndim=(0, 1)).reshape(-1)
     if r0.size != state.dim:
         raise ValueError(f"r0 must have {state.dim} coordinate(s) for a {state.dim}D state, got {r0.size}")
-    v_r0 = float(as_array(v_r0, "v_r0", ndim=0))
+    v_r0 = number(v_r0, "v_r0")
     lam = positive(lam, "lam", allow_zero=True)
     box = positive(box, "box")
     init_scale = positive(init_scale, "init_scale")

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import nn
 from .config import make_rng
-from .validate import as_array, integer
+from .validate import as_array, integer, positive
 
 
 class ODEFunc:
@@ -30,9 +30,7 @@ class ODEFunc:
 
     def __init__(self, dim: int, hidden: int = 16, *, rng=None, init_scale: float = 1.0):
         dim, hidden = integer(dim, "dim", minimum=1), integer(hidden, "hidden", minimum=1)
-        init_scale = float(as_array(init_scale, "init_scale", ndim=0))
-        if init_scale < 0:
-            raise ValueError(f"init_scale must be >= 0 (it multiplies the initial weights), got {init_scale}")
+        init_scale = positive(init_scale, "init_scale", allow_zero=True)
         rng = make_rng(rng)
         self.params = [rng.normal(0, init_scale / np.sqrt(dim), (dim, hidden)), np.zeros(hidden),
                        rng.normal(0, init_scale / np.sqrt(hidden), (hidden, dim)), np.zeros(dim)]
@@ -73,9 +71,9 @@ def integrate(f, psi0, t0: float = 0.0, t1: float = 1.0, n_steps: int = 20, *, p
     """
     n_steps = integer(n_steps, "n_steps", minimum=1)
     t0, t1 = _check_times(t0, t1)
-    if hasattr(f, "dim") and np.shape(getattr(psi0, "_value", psi0))[-1:] != (f.dim,):
+    if hasattr(f, "dim") and np.shape(psi0)[-1:] != (f.dim,):
         raise ValueError(f"psi0 must have {f.dim} components in its last axis (the ODE's dim), got shape "
-                         f"{np.shape(getattr(psi0, '_value', psi0))}")
+                         f"{np.shape(psi0)}")
     h = (t1 - t0) / n_steps
     psi, path = psi0, [psi0]
     for _ in range(n_steps):

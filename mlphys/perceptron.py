@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import make_rng
-from .validate import as_array, integer, positive
+from .validate import as_array, integer, number, positive
 
 
 def lecture_initial_weights() -> tuple[float, float]:
@@ -73,7 +73,7 @@ def gradient_descent(x, y, *, w0: float, b0: float, eta: float, steps: int) -> D
         raise ValueError(f"x has {x.size} points but y has {y.size}; give one target per input")
     eta = positive(eta, "eta")
     steps = integer(steps, "steps", minimum=0)
-    w, b = float(as_array(w0, "w0", ndim=0)), float(as_array(b0, "b0", ndim=0))
+    w, b = number(w0, "w0"), number(b0, "b0")
     ws, bs, cs = [w], [b], [float(cost(w, b, x, y))]
     for _ in range(steps):
         dw, db = gradients(w, b, x, y)

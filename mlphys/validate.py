@@ -30,15 +30,23 @@ def rows(value, name: str, n_columns: int, what: str) -> np.ndarray:
     return arr
 
 
-def positive(value, name: str, *, allow_zero: bool = False) -> float:
-    """Check that a scalar is (strictly) positive and return it as float."""
+def number(value, name: str) -> float:
+    """Check that ``value`` is a finite real number (not a string or a bool) and return it as float."""
     if isinstance(value, (str, bytes, bool, np.bool_)):
         raise ValueError(f"{name} must be a number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def positive(value, name: str, *, allow_zero: bool = False) -> float:
+    """Check that a scalar is (strictly) positive and return it as float."""
+    v = number(value, name)
+    if v < 0 or (v == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
     return v

@@ -6,18 +6,13 @@ that names the argument to change (issue 15). Not a hang, not NaN, not an obscur
 Each probe is (the name the message must contain, the call). A probe that returns, raises anything else,
 or runs past the time limit is listed by the summary and fails the test.
 """
-import signal
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from test_robustness import time_limit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mlphys import (bayes, cnn, data, dfnn, dft, hopfield, linreg, mpnn, neural_ode, nn, pathint,   # noqa: E402
-                    perceptron, rbm, resnet_pde, speckle, stats, variational, vmc)
-from mlphys.config import make_rng   # noqa: E402
+from mlphys import (bayes, cnn, data, dfnn, dft, hopfield, linreg, mpnn, neural_ode, nn, pathint, perceptron, rbm,
+                    resnet_pde, speckle, stats, variational, vmc)
+from mlphys.config import make_rng
 
 NAN = float("nan")
 SECONDS = 20
@@ -231,31 +226,18 @@ def _probes():
 PROBES = _probes()
 
 
-class _TimeOut(Exception):
-    pass
-
-
-def _alarm(signum, frame):
-    raise _TimeOut
-
-
 def outcome(name, call):
     """'clear', or what went wrong: 'returned', 'hang', 'unclear: <message>', '<ErrorType>: <message>'."""
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(SECONDS)
     try:
-        call()
-    except _TimeOut:
+        with time_limit(SECONDS):
+            call()
+    except TimeoutError:
         return "hang"
     except ValueError as error:
         return "clear" if name.lower() in str(error).lower() else f"unclear: {str(error)[:100]}"
     except Exception as error:   # noqa: BLE001 - any other error is what the probe is looking for
         return f"{type(error).__name__}: {str(error)[:100]}"
-    else:
-        return "returned"
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    return "returned"
 
 
 @pytest.mark.parametrize("index", range(len(PROBES)))
