@@ -326,7 +326,7 @@ class Problem:
             out["loss"], c1[:-1], c0[-1] = qpnn_loss(grad_U[:-1], U[-1], grad_T, self.v_r0, self.lam)
             return c0, c1
 
-        _, _, grads = net.vjp_first(X, cotangent)
+        _, _, grads = net.vjp_first(X, cotangent, input_gradient=self.method != "mpnn")
         return out["loss"], out["energy"], grads
 
 

@@ -49,6 +49,8 @@ WRONG = {
     "potentials": [
         ("oscillator n = 2, MPNN: E", 2.58, "3% off the exact 5/2"),
         ("Metropolis samples of hydrogen: <r>", 1.6, "the mean radius of a wrong distribution"),
+        ("hydrogen 1s, MPNN: E", -0.4, "0.1 above the exact -1/2"),
+        ("hydrogen 1s, MPNN: epsilon, Eq. 9", 0.25, "worse than the untrained U = 0"),
     ],
     "density-functionals": [
         ("R^2 on the test set, CNN (ReLU)", -0.01, "a network that learned nothing"),

@@ -85,6 +85,16 @@ def test_vjp_first_input_gradient_against_finite_differences():
     _, _, grads_first = net.vjp_first(X, lambda U, g: (np.ones(50), np.ones((50, 3))))
     for a, b in zip(grads, grads_first):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    # without input gradients (MPNN's path): plain back-propagation, the same value and parameter gradients
+    c0 = np.random.default_rng(5).normal(size=50)
+    value, _, with_tangents = net.vjp_first(X, lambda U, g: (c0, None))
+    value_plain, none, plain = net.vjp_first(X, lambda U, g: (c0, None), input_gradient=False)
+    assert none is None
+    np.testing.assert_allclose(value_plain, value, rtol=1e-14)
+    for a, b in zip(plain, with_tangents):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="c1"):
+        net.vjp_first(X, lambda U, g: (c0, np.ones((50, 3))), input_gradient=False)
 
 
 def test_metropolis_samples_hydrogen_mean_radius():
