@@ -95,6 +95,10 @@ KNOWN_CLASS_FAILURES = {
     # Chapter 9: QPNN+MS on hydrogen. Its loss, |grad T + grad U|^2 with |grad T| = 1/r^2, is dominated by the few
     # samples nearest the nucleus, and the energy scatters by +-0.8 over the seeds (the paper's own worst row too).
     "potentials": {"hydrogen 1s, QPNN+MS: E (mean of 3 seeds)", "hydrogen 1s, QPNN+MS: epsilon, Eq. 9 (mean of 3 seeds)"},
+    # Chapter 11: the paper's central claim, the average-channel CNNs' stable descent, needs its training budget
+    # (1,200 epochs on 121,500 densities, ~100 core-hours here); at class scale they break the variational principle too.
+    "functional-descent": {f"avg-channel CNN, N_c = {n}, after descent: <de/e> (negative = below e_gs)"
+                           for n in (60, 140, 260)} | {"avg-channel CNN, N_c = 260, after descent: <|de|/e>"},
 }
 
 
@@ -132,8 +136,10 @@ def test_recorded_runs_are_well_formed():
         record = json.loads(path.read_text())
         assert record["scale"] == "class" and record["command"] == f"notebooks/{path.stem}.ipynb"
         assert (results.parent / record["command"]).exists(), f"{path.name}: no such notebook"
-        failing = {c.quantity for c in registry.load_rows(path) if not c.within_tolerance}
-        assert failing == KNOWN_CLASS_FAILURES.get(path.stem, set()), f"{path.name}: unexpected failing rows {failing}"
+        rows = registry.load_rows(path)
+        failing = {c.quantity for c in rows if not c.within_tolerance}
+        known = set().union(*(KNOWN_CLASS_FAILURES.get(c.chapter, set()) for c in rows))
+        assert failing == known, f"{path.name}: unexpected failing rows {failing ^ known}"
 
 
 def test_one_sided_comparisons():

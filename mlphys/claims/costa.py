@@ -150,15 +150,19 @@ def baseline_r2(train: speckle.Dataset, test: speckle.Dataset) -> float:
 #: Exact-functional descent must reach e_gs to this relative accuracy (it converges as exp(-4 gap eta t);
 #: far below any learned functional's error, far above the grid's discretisation error of e_gs, ~1e-10).
 EXACT_DESCENT_TOLERANCE = 1e-6
+#: "No violation of the variational principle": <de/e> may fall below 0 by at most the paper's own <|de|/e> at
+#: N_c = 260 (0.2%, Sec. IV).
+STABLE_TOLERANCE = PAPER_DESCENT["speckle |de|/e avg-260"]
 
 
 def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = None, *, size_note: str = ""):
     """Registry rows. Chapter 10: each network's R^2 (Table I beside ours) above 0 (it learned more than the mean),
     and the best one above the Thomas-Fermi form (at class scale not every network clears that bar).
     Chapter 11: the exact functional's descent reaches e_gs; both standard CNNs break the variational principle
-    (<de/e> < 0: "for both standard CNNs ... the average relative error becomes negative", Sec. IV, Fig. 2b). The
-    average-channel CNNs' stability (the paper's <|de|/e> ~ 0.2% at N_c = 260) is shown beside ours in chapter 11
-    but not registered: it needs the paper's training budget."""
+    (<de/e> < 0: "for both standard CNNs ... the average relative error becomes negative", Sec. IV, Fig. 2b); the
+    average-channel CNNs do not (<de/e> at least minus the paper's 0.2%, :data:`STABLE_TOLERANCE`), and at
+    N_c = 260 reach <|de|/e> within twice the paper's 0.2%. Those last rows are the paper's central claim; they
+    fail at class scale (chapter 11 says why: the training is far from the paper's budget)."""
     rows = []
     # Tolerance 0 throughout: each row is a bound. R^2 > 0 (learned more than the mean); the best network above the
     # two-parameter Thomas-Fermi fit; the exact functional's descent within EXACT_DESCENT_TOLERANCE (norm drift,
@@ -183,6 +187,17 @@ def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = Non
                               summary[arch]["de"], 0.0, 0.0, comparison="at_most",
                               note=f"the paper's Fig. 2b: the standard CNNs violate the variational principle; "
                                    f"{size_note}".strip("; ")))
+    for arch in ("avg-60", "avg-140", "avg-260"):
+        if arch in summary:
+            rows.append(Claim(CHAPTERS[1], f"{LABELS[arch]}, after descent: <de/e> (negative = below e_gs)",
+                              summary[arch]["de"], 0.0, STABLE_TOLERANCE, comparison="at_least",
+                              note=f"the paper's Figs. 2b, 4: no violation of the variational principle; "
+                                   f"{size_note}".strip("; ")))
+    if "avg-260" in summary:
+        paper = PAPER_DESCENT["speckle |de|/e avg-260"]
+        rows.append(Claim(CHAPTERS[1], f"{LABELS['avg-260']}, after descent: <|de|/e>", summary["avg-260"]["abs_de"],
+                          paper, paper, paper=paper, comparison="at_most",
+                          note=f"within twice the paper's 0.2% (Sec. IV); {size_note}".strip("; ")))
     return rows
 
 
