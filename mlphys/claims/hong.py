@@ -40,9 +40,9 @@ def settings(scale=None):
     2,000 steps take less time than QPNN's 800 (and MPNN needs them: at 800 its energy scatters by 0.1).
 
     Paper: the authors' sizes and training, Adam at rate 1e-3, one run per case as in the paper - hydrogen
-    16,000 samples, three 128-wide hidden layers, 2,000 full-batch steps (on one core here about 5 minutes for
-    MPNN, 20 for each QPNN variant); the oscillator 2,500 samples, widths 32-32-128 and 1,000 epochs of batches of 32 (79,000
-    steps, a few minutes), as in the authors' code.
+    16,000 samples, three 128-wide hidden layers, 2,000 full-batch steps (on one core here about 5 minutes
+    for MPNN, 20 for each QPNN variant); the oscillator 2,500 samples, widths 32-32-128 and 1,000 epochs of
+    batches of 32 (79,000 steps, a few minutes), as in the authors' code.
     """
     return by_scale(scale, class_value=dict(
         seeds=(0, 1, 2),
