@@ -93,3 +93,19 @@ def test_bad_inputs(small):
         dft.train_functional(data, "mlp", epochs=1)
     with pytest.raises(ValueError, match="data"):
         dft.train_functional(V, "avg-60", epochs=1)
+
+
+def test_model_errors_are_the_networks_error_on_exact_densities():
+    """costa.model_errors, the reference of chapter 11's "twice its own error" rows: zero for the exact functional,
+    <t_gs / |e_gs|> for a functional that returns 0, on the first n_descent (class: 20) instances."""
+    from types import SimpleNamespace
+
+    data = speckle.dataset(25, rng=3, progress=False)
+    exact = dft.ExactFunctional(G)
+    trained = {"exact": SimpleNamespace(functional=lambda n: exact.value_and_derivative(n)[0]),
+               "zero": SimpleNamespace(functional=lambda n: np.zeros(len(n)))}
+    errors = costa.model_errors(trained, data, "class")
+    sub = costa.descent_instances(data, "class")
+    assert len(sub) == 20
+    assert errors["exact"] < 1e-8
+    assert errors["zero"] == pytest.approx(np.mean(sub.kinetic / np.abs(sub.energies)), rel=1e-12)

@@ -112,12 +112,17 @@ def exact_eta(grid: speckle.Grid) -> float:
     return 0.9 / np.linalg.eigvalsh(-grid.kinetic * grid.laplacian())[-1]
 
 
+def descent_instances(test: speckle.Dataset, scale=None, **overrides) -> speckle.Dataset:
+    """The test instances the descent runs on: the first ``n_descent`` of ``test``."""
+    return test.subset(slice(0, settings(scale, **overrides)["n_descent"]))
+
+
 def descend_all(trained: dict, test: speckle.Dataset, scale=None, *, progress: bool = False, exact_tau: float = 40.0,
                 **overrides) -> dict:
     """Gradient descent (Eqs. 13-14) on the first ``n_descent`` test potentials with every learned functional,
     and with the exact functional at :func:`exact_eta` for a "time" eta * t = ``exact_tau``. name -> Descent."""
     s = settings(scale, **overrides)
-    sub = test.subset(slice(0, s["n_descent"]))
+    sub = descent_instances(test, scale, **overrides)
     gs = speckle.GroundStates(sub.energies, sub.densities, sub.kinetic)
     eta_x = exact_eta(sub.grid)
     steps_x = int(np.ceil(exact_tau / eta_x))
@@ -132,7 +137,7 @@ def model_errors(trained: dict, test: speckle.Dataset, scale=None, **overrides) 
     """architecture -> <|T~[n_gs] - t_gs| / |e_gs|> on the exact ground states of the descent's instances: the
     error the network makes before any descent, against which the paper measures its descent (Sec. IV: "approximately
     twice the corresponding discrepancy obtained on a test set of exact ground-state profiles")."""
-    sub = test.subset(slice(0, settings(scale, **overrides)["n_descent"]))
+    sub = descent_instances(test, scale, **overrides)
     return {a: float(np.mean(np.abs(t.functional(sub.densities) - sub.kinetic) / np.abs(sub.energies)))
             for a, t in trained.items()}
 
