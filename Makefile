@@ -19,7 +19,7 @@ export OPENBLAS_CORETYPE ?= Haswell
 # The virtual environment, (re)installed whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[book,test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[book,test,fast]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -93,8 +93,11 @@ def reference_energies(V, domain, n_points: int, k: int = 1) -> np.ndarray:
     return np.sort(eigsh(H, k=k, sigma=sigma, which="LM", v0=np.ones(len(x)), return_eigenvectors=False))
 
 
-def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0):
-    """``E``, ``<phi|phi>`` and the gradient of ``E + penalty (<phi|phi> - 1)^2`` w.r.t. ``net.params``."""
+def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0, *, engine: str = "auto"):
+    """``E``, ``<phi|phi>`` and the gradient of ``E + penalty (<phi|phi> - 1)^2`` w.r.t. ``net.params``.
+
+    ``engine``: that of :meth:`DFNN.vjp` (``"auto"``: compiled when numba is installed, else NumPy).
+    """
     out = {}
 
     def cotangent(d):
@@ -106,7 +109,7 @@ def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0):
         c2 = (-0.5 * h / norm) * phi
         return c0[:, None], None, c2[:, None, None]
 
-    _, grads = net.vjp(x[:, None], cotangent, mode="diag")
+    _, grads = net.vjp(x[:, None], cotangent, mode="diag", engine=engine)
     return out["energy"], out["norm"], grads
 
 

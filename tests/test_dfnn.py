@@ -78,11 +78,12 @@ def test_scalar_fast_path_equals_general_path():
     net = dfnn.DFNN((1, 10, 10, 10, 1), activation="softplus", rng=1)
     X = np.linspace(-2, 2, 50)[:, None]
     cot = lambda d: (np.sin(X), np.cos(X)[:, :, None], d.value[:, :, None])  # noqa: E731
-    d1, g1 = net.vjp(X, cot, "diag")
     d2, g2 = net.vjp_general(X, cot, "diag")
-    assert np.allclose(d1.hessian_diag, d2.hessian_diag, rtol=1e-12, atol=1e-14)
-    for a, b in zip(g1, g2):
-        assert rel_err(a, b) < 1e-12
+    for engine in ("numpy",) + (("numba",) if dfnn.compiled_kernel() is not None else ()):
+        d1, g1 = net.vjp(X, cot, "diag", engine=engine)
+        assert np.allclose(d1.hessian_diag, d2.hessian_diag, rtol=1e-12, atol=1e-14)
+        for a, b in zip(g1, g2):
+            assert rel_err(a, b) < 1e-12
 
 
 def test_flat_parameters_round_trip():
@@ -113,3 +114,18 @@ def test_bad_inputs_raise():
         net.derivatives(np.zeros((3, 2)), mode="hessian")
     with pytest.raises(ValueError, match="NaN"):
         net(np.array([[np.nan, 0.0]]))
+
+
+def test_without_numba_auto_takes_numpy_and_numba_is_refused(monkeypatch):
+    """numba is optional: with it absent, engine='auto' is the NumPy path and engine='numba' says how to get it."""
+    net = dfnn.DFNN((1, 4, 1), rng=0)
+    X = np.linspace(-1, 1, 5)[:, None]
+
+    def cot(d):
+        return np.ones((5, 1)), None, np.ones((5, 1, 1))
+    _, g_numpy = net.vjp(X, cot, engine="numpy")
+    monkeypatch.setattr(dfnn, "compiled_kernel", lambda: None)
+    _, g_auto = net.vjp(X, cot)
+    assert all(np.array_equal(a, b) for a, b in zip(g_auto, g_numpy))
+    with pytest.raises(ValueError, match=r"mlphys\[fast\]"):
+        net.vjp(X, cot, engine="numba")
