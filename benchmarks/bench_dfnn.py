@@ -1,9 +1,17 @@
-"""Speed of Rodini's recursion (Chapter 6) against autograd and against the paper's C code.
+"""Speed of Rodini's recursion (Chapters 7-8) against autograd, JAX and the paper's C code.
 
-    python benchmarks/bench_dfnn.py [--points N] [--steps N]
+    python benchmarks/bench_dfnn.py [--points N] [--steps N] [--only-jax] [--no-install]
 
 From one run, for the paper's 1-(10 x 6)-1 network, prints:
 
+* against JAX (installed on demand into the cache by ``peers.py``, never a dependency; ``--no-install``
+  skips it when absent): the energy + gradient step of ``variational.energy_and_gradient`` jit-compiled two
+  ways - ``phi''`` by forward-over-forward (two nested ``jvp``) and by reverse-over-reverse (two nested
+  ``grad``) - checked equal to ours first, then timed interleaved with ours at 1e3 and 1e4 points (medians
+  of ``--repeats``; JAX's compilation excluded and reported separately; each call after a 50 ms pause, see
+  ``PAUSE``). Ours is the compiled engine when numba is installed, and then its NumPy path is timed in the
+  same loop (the before/after). Then the flop count of the step against this machine's large-matrix-product
+  speed (the "flop limit" of issue #17);
 * per point, value + input derivatives + all their parameter gradients (``DFNN.jacobians``
   batched over ``--points``) in the three modes, beside the paper's C library as read off its Table 1 trend
   lines (Eq. 43, natural log) at one input: about 7 us for first derivatives to 15 us for the full Hessian;
@@ -12,12 +20,8 @@ From one run, for the paper's 1-(10 x 6)-1 network, prints:
 * the time of ``--steps`` Adam steps of the harmonic-oscillator training, and that time extrapolated to the
   12,000 steps of our paper-scale setting (the paper states neither its number of steps nor its training time).
 
-and, against JAX (installed on demand into the cache by ``peers.py``, never a dependency; ``--no-install``
-skips it when absent), the same energy + gradient step jit-compiled two ways - ``phi''`` by forward-over-forward
-(two nested ``jvp``) and by reverse-over-reverse (two nested ``grad``) - checked equal to ours first, then timed
-interleaved at 1e3 and 1e4 points (medians; JAX's compilation excluded and reported separately).
-
-A benchmark, not a test: the numbers depend on the machine.
+A benchmark, not a test: the numbers depend on the machine (and on a shared virtual machine, on its
+neighbours: repeat a run before believing a ratio within 20% of 1).
 """
 import argparse
 import time
@@ -28,6 +32,26 @@ import peers
 from mlphys import dfnn, variational as va
 
 PAPER_C_US = {"first": 7.0, "full": 15.0}
+# Each side runs threads (numba's OpenMP pool, XLA's Eigen pool, OpenBLAS's) that spin for a while after
+# their work before they sleep; on 2 cores the spinning threads of one side steal the next side's cores. A
+# pause before each timed call lets numba's and XLA's go idle. OpenBLAS's spin far longer (~0.1 s), so the
+# NumPy engine, whose large matrix products use them, is timed in a loop of its own with a longer pause.
+PAUSE, OPENBLAS_PAUSE = 0.05, 0.3
+
+
+def step_flops(sizes, n_points):
+    """Floating-point operations of one energy + gradient step: the matrix products exactly (value and two
+    input derivatives forward, Sigma and weight gradients backward: 3 x 2 x N_in x N_out each), plus ~35
+    per hidden neuron for the activation and the product rules (issue #17's count: 114 MFLOP at 1e4 points)."""
+    products = sum(6 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    products += sum(12 * a * b for a, b in zip(sizes[1:-1], sizes[2:])) + 6 * sizes[0] * sizes[1]
+    return n_points * (products + 35 * sum(sizes[1:-1]))
+
+
+def matmul_gflops(n=1000, repeats=5):
+    """This machine's large-matrix-product speed (GFLOP/s, float64, all cores): the flop limit's yardstick."""
+    a = np.random.default_rng(0).normal(size=(n, n))
+    return 2 * n**3 / best_of(lambda: a @ a, repeats) / 1e9
 
 
 def best_of(fn, repeats):
@@ -37,6 +61,18 @@ def best_of(fn, repeats):
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def interleaved(contenders, repeats, pause=PAUSE):
+    """{name: median seconds} of ``repeats`` rounds, each calling every contender once after a pause."""
+    times = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            time.sleep(pause)
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def jax_steps(jax, net, x, v, h, penalty=1.0):
@@ -69,6 +105,8 @@ def jax_steps(jax, net, x, v, h, penalty=1.0):
 
 def compare_with_jax(jax, sizes, points, repeats):
     jax.config.update("jax_enable_x64", True)         # before any array is made: float64 like mlphys
+    peak = matmul_gflops()
+    engine = "numba engine" if dfnn.compiled_kernel() is not None else "NumPy engine: numba not installed"
     net = dfnn.DFNN(sizes, rng=0)
     for n in points:
         x, h = va.grid((-4, 4), n)
@@ -76,7 +114,6 @@ def compare_with_jax(jax, sizes, points, repeats):
         e, norm, grads = va.energy_and_gradient(net, x, v, h)
         params = [jax.numpy.asarray(p) for p in net.params]
         steps = jax_steps(jax, net, x, v, h)
-        times = {"mlphys": []}
         for name, step in steps.items():
             start = time.perf_counter()
             (_, (e_j, _)), g_j = step(params)
@@ -85,20 +122,23 @@ def compare_with_jax(jax, sizes, points, repeats):
             dev = max(float(np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))) for a, b in zip(g_j, grads))
             print(f"  {n:6d} points, JAX {name}: |dE| = {abs(float(e_j) - e):.1e}, gradients agree to {dev:.1e} "
                   f"(relative); first call incl. compilation {compile_s:.2f} s")
-            times[name] = []
-        for _ in range(repeats):                      # interleaved
-            start = time.perf_counter()
-            va.energy_and_gradient(net, x, v, h)
-            times["mlphys"].append(time.perf_counter() - start)
-            for name, step in steps.items():
-                start = time.perf_counter()
-                jax.block_until_ready(step(params))
-                times[name].append(time.perf_counter() - start)
-        ours = np.median(times["mlphys"])
-        best = min((np.median(t), name) for name, t in times.items() if name != "mlphys")
-        line = ", ".join(f"JAX {name} {np.median(t) * 1e3:.2f} ms" for name, t in times.items() if name != "mlphys")
-        print(f"  {n:6d} points: mlphys {ours * 1e3:.2f} ms, {line}; mlphys / best JAX ({best[1]}) = "
-              f"{ours / best[0]:.2f} (target <= 1)")
+        contenders = {"mlphys": lambda: va.energy_and_gradient(net, x, v, h),
+                      **{name: (lambda step=step: jax.block_until_ready(step(params))) for name, step in steps.items()}}
+        median = interleaved(contenders, repeats)
+        best = min((t, name) for name, t in median.items() if name in steps)
+        line = ", ".join(f"{name} {t * 1e3:.2f} ms" for name, t in median.items())
+        print(f"  {n:6d} points ({engine}): {line}; mlphys / best JAX ({best[1]}) = "
+              f"{median['mlphys'] / best[0]:.2f} (target <= 1)")
+        if dfnn.compiled_kernel() is not None:       # before/after, in a loop of its own: see PAUSE
+            engines = interleaved({e: (lambda e=e: va.energy_and_gradient(net, x, v, h, engine=e))
+                                   for e in ("numba", "numpy")}, repeats, pause=OPENBLAS_PAUSE)
+            print(f"  {n:6d} points: NumPy engine {engines['numpy'] * 1e3:.2f} ms, numba engine "
+                  f"{engines['numba'] * 1e3:.2f} ms: {engines['numpy'] / engines['numba']:.2f}x faster")
+        flops = step_flops(sizes, n)
+        limit = flops / (peak * 1e9)
+        print(f"  {n:6d} points: {flops / 1e6:.0f} MFLOP per step, {limit * 1e3:.2f} ms at the {peak:.0f} GFLOP/s of "
+              f"a large matrix product here: mlphys takes {median['mlphys'] / limit:.0f}x that, best JAX "
+              f"{best[0] / limit:.0f}x (target <= 5)")
 
 
 def main():
