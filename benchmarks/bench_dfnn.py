@@ -9,9 +9,9 @@ From one run, for the paper's 1-(10 x 6)-1 network, prints:
   ways - ``phi''`` by forward-over-forward (two nested ``jvp``) and by reverse-over-reverse (two nested
   ``grad``) - checked equal to ours first, then timed interleaved with ours at 1e3 and 1e4 points (medians
   of ``--repeats``; JAX's compilation excluded and reported separately; each call after a 50 ms pause, see
-  ``PAUSE``). Ours is the compiled engine when numba is installed, and then its NumPy path is timed in the
-  same loop (the before/after). Then the flop count of the step against this machine's large-matrix-product
-  speed (the "flop limit" of issue #17);
+  ``PAUSE``). Ours is the default engine: compiled when numba is installed, and then the NumPy engine is timed
+  against it in a loop of its own (the before/after). Then the flop count of the step against this machine's
+  large-matrix-product speed (the "flop limit" of issue #17);
 * per point, value + input derivatives + all their parameter gradients (``DFNN.jacobians``
   batched over ``--points``) in the three modes, beside the paper's C library as read off its Table 1 trend
   lines (Eq. 43, natural log) at one input: about 7 us for first derivatives to 15 us for the full Hessian;

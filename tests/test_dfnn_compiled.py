@@ -100,3 +100,23 @@ def test_engine_is_validated():
     net = dfnn.DFNN((1, 4, 1), rng=0)
     with pytest.raises(ValueError, match="engine must be one of"):
         net.vjp(np.zeros((3, 1)), lambda d: (np.ones((3, 1)), None, None), engine="jax")
+
+
+def test_fresh_compilation_and_cached_code_agree_to_the_bit(tmp_path):
+    """The first process compiles the kernel, the next loads it from numba's cache: both must give the same bits
+    (they did not with FMA contraction, whose use depends on inlining), or a notebook's numbers would depend on
+    whether it ran first."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import hashlib, numpy as np\nfrom mlphys import dfnn, variational as va\n"
+              "net = dfnn.DFNN((1,) + (10,) * 6 + (1,), rng=0)\nx, h = va.grid((-4, 4), 500)\n"
+              "e, n, g = va.energy_and_gradient(net, x, va.harmonic(x), h, engine='numba')\n"
+              "print(hashlib.md5(np.concatenate([a.ravel() for a in g] + [[e, n]]).tobytes()).hexdigest())\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:]
+    assert any(tmp_path.rglob("*.nbi")), "the first run wrote no cache: the second did not test loading it"
+    assert runs[0].stdout == runs[1].stdout
