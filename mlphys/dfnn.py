@@ -45,7 +45,9 @@ Weights ``W^(l)`` have shape ``(N_l, N_{l-1})`` as the paper's ``omega^(l)_{kj}`
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,11 +85,20 @@ def activation_derivatives(name: str, z, order: int = 3):
     return out[:order + 1]
 
 
+@functools.cache
 def compiled_kernel():
-    """:mod:`mlphys.dfnn_compiled`, or None when numba is not installed (imported on first use: ~0.5 s)."""
+    """:mod:`mlphys.dfnn_compiled`, or None when numba is not installed or does not import (then with a warning).
+
+    Looked up once, on first use (importing numba takes ~0.5 s).
+    """
     if importlib.util.find_spec("numba") is None:
         return None
-    from . import dfnn_compiled
+    try:
+        from . import dfnn_compiled
+    except ImportError as error:
+        warnings.warn(f"numba is installed but does not import ({error}); DFNN.vjp uses its NumPy engine",
+                      RuntimeWarning, stacklevel=2)
+        return None
     return dfnn_compiled
 
 
@@ -512,8 +523,6 @@ class DFNN:
 
 def autograd_reference(net: DFNN, X, mode: str = "full"):
     """:meth:`DFNN.jacobians` computed by autograd, point by point (the oracle; slow)."""
-    import warnings
-
     import autograd.numpy as anp
     from autograd import jacobian
 

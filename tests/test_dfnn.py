@@ -129,3 +129,25 @@ def test_without_numba_auto_takes_numpy_and_numba_is_refused(monkeypatch):
     assert all(np.array_equal(a, b) for a, b in zip(g_auto, g_numpy))
     with pytest.raises(ValueError, match=r"mlphys\[fast\]"):
         net.vjp(X, cot, engine="numba")
+
+
+def test_a_broken_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
+    """numba installed but failing to import (e.g. built for another NumPy): a warning, then the NumPy engine."""
+    import builtins
+    import importlib.util
+
+    real_import = builtins.__import__
+
+    def failing_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if "dfnn_compiled" in (fromlist or ()):                  # `from . import dfnn_compiled`
+            raise ImportError("numba built against another NumPy")
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())   # "installed"
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    dfnn.compiled_kernel.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="does not import"):
+            assert dfnn.compiled_kernel() is None
+    finally:
+        dfnn.compiled_kernel.cache_clear()
