@@ -331,14 +331,18 @@ class DFNN:
 
     def _vjp_scalar_compiled(self, kernel, X, cotangent, mode):
         """:meth:`_vjp_scalar` by the compiled ``kernel``: outputs, the cotangent, then the gradient sweep."""
-        x = X[:, 0]
-        out = kernel.outputs(self.params, self.activation, x)
-        deriv = self._scalar_derivatives(out[0], out[1], out[2], mode)
-        c = np.zeros_like(out)
-        for k, ck in enumerate(cotangent(deriv)):
-            if ck is not None:
-                c[k] = np.reshape(ck, x.shape)
-        return deriv, kernel.gradients(self.params, self.activation, x, c)
+        derivs = []
+
+        def weights(out):
+            derivs.append(self._scalar_derivatives(out[0], out[1], out[2], mode))
+            c = np.zeros_like(out)
+            for k, ck in enumerate(cotangent(derivs[0])):
+                if ck is not None:
+                    c[k] = np.reshape(ck, out.shape[1])
+            return c
+
+        _, grads = kernel.vjp(self.params, self.activation, X[:, 0], weights)
+        return derivs[0], grads
 
     def _vjp_scalar(self, X, cotangent, mode):
         """:meth:`vjp_general` for N0 = NL = 1, in feature-major layout with one matrix product per layer.

@@ -243,29 +243,28 @@ def _blocks(B):
     return -(-B // BLOCK)
 
 
-def outputs(params, activation, x):
-    """``(3, B)``: ``phi, phi', phi''`` of the network ``params`` at the points ``x`` (shape ``(B,)``)."""
-    packed = _pack(params)
-    sizes, L = packed[2], packed[2].size - 1
-    out = np.zeros((_blocks(x.size), 3, BLOCK))
-    _outputs(*packed, ACTIVATION_CODES[activation], np.ascontiguousarray(x, dtype=float), out,
-             _scratch(sizes), _scratch(sizes), _scratch(sizes, L), _scratch(sizes, L))
-    return out.transpose(1, 0, 2).reshape(3, -1)[:, :x.size]
+def vjp(params, activation, x, cotangent):
+    """The step for one input and one output: ``(out, grads)``, packing the network and allocating once.
 
-
-def gradients(params, activation, x, c):
-    """Gradients of ``sum_b c[0,b] phi_b + c[1,b] phi'_b + c[2,b] phi''_b`` w.r.t. ``params`` (a list like it)."""
+    ``out`` ``(3, B)`` is ``phi, phi', phi''`` at the points ``x`` ``(B,)``; ``cotangent(out)`` returns the weights
+    ``c`` ``(3, B)``, and ``grads`` (a list like ``params``) is the gradient of
+    ``sum_b c[0, b] phi_b + c[1, b] phi'_b + c[2, b] phi''_b`` with respect to ``params``.
+    """
     Wf, bf, sizes, woff, boff = packed = _pack(params)
-    n_blocks, L = _blocks(x.size), sizes.size - 1
-    c_blocks = np.zeros((3, n_blocks * BLOCK))
-    c_blocks[:, :x.size] = c
-    c_blocks = np.ascontiguousarray(c_blocks.reshape(3, n_blocks, BLOCK).transpose(1, 0, 2))
+    code, x = ACTIVATION_CODES[activation], np.ascontiguousarray(x, dtype=float)
+    L, n_blocks = sizes.size - 1, _blocks(x.size)
+    Y, Z, S, G, A = (_scratch(sizes) for _ in range(5))
+    Ycache, Dcache = _scratch(sizes, L), _scratch(sizes, L)
+    out = np.zeros((n_blocks, 3, BLOCK))
+    _outputs(*packed, code, x, out, Y, Z, Ycache, Dcache)
+    out = out.transpose(1, 0, 2).reshape(3, -1)[:, :x.size]
+    c = np.zeros((3, n_blocks * BLOCK))                # zero past the last point: padding adds nothing
+    c[:, :x.size] = cotangent(out)
+    c = np.ascontiguousarray(c.reshape(3, n_blocks, BLOCK).transpose(1, 0, 2))
     accW, accb = np.zeros((STRIPES, Wf.size, BLOCK)), np.zeros((STRIPES, bf.size, BLOCK))
-    _gradients(*packed, ACTIVATION_CODES[activation], np.ascontiguousarray(x, dtype=float), c_blocks, accW, accb,
-               _scratch(sizes), _scratch(sizes), _scratch(sizes, L), _scratch(sizes, L), _scratch(sizes),
-               _scratch(sizes), _scratch(sizes))
+    _gradients(*packed, code, x, c, accW, accb, Y, Z, Ycache, Dcache, S, G, A)
     gW, gb = accW.sum(axis=(0, 2)), accb.sum(axis=(0, 2))
     grads = []
     for l in range(L):
         grads += [gW[woff[l]:woff[l + 1]].reshape(sizes[l + 1], sizes[l]), gb[boff[l]:boff[l + 1]]]
-    return grads
+    return out, grads
