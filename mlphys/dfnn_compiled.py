@@ -11,13 +11,16 @@ The names are those of ``DFNN._vjp_scalar``: per neuron ``Y = [y | y' | y'']``, 
 ``D = [ydot | ydot' | ydot'']``, ``S`` the Sigma recursion, ``G = S * ydot`` and ``A`` the cotangents on
 the layer below. What differs, and why:
 
-* two sweeps: the first computes the outputs only (the cotangent needs all of them, e.g. the norm of
-  ``phi``); the second recomputes each block's forward sweep just before its backward sweep, so nothing
-  of size ``B`` is kept per layer;
+* two sweeps: the first is the forward sweep, block by block, kept in a :class:`Workspace` (the cotangent
+  needs all the outputs first, e.g. the norm of ``phi``); the second is the backward sweep. The workspace
+  is reused from call to call, as fresh memory's page faults cost as much as recomputing the forward sweep;
+  past :data:`MAX_CACHE_BYTES` blocks are recomputed in the second sweep instead of kept;
+* every block is full (the points are padded with zeros, whose cotangents are zero), so every loop runs
+  over :data:`BLOCK` points, a constant the compiler knows;
 * a weight gradient is a sum over points; each of :data:`STRIPES` stripes of blocks adds its points to
-  its own per-lane accumulators ``acc[weight, b]`` (vectorised, no reordering of sums inside a lane),
-  and NumPy sums them in a fixed order at the end: the result does not depend on the number of
-  threads or the CPU's vector width (same bits on every run);
+  its own accumulators ``acc[weight, lane]``, point ``b`` of each block to lane ``b % LANES`` in a fixed
+  order (vectorised over the lanes), and NumPy sums them in a fixed order at the end: the result does not
+  depend on the number of threads or the CPU's vector width (same bits on every run);
 * ``tanh`` (and the logistic function ``(1 + tanh(z/2)) / 2``) is Cephes' algorithm written out, so
   that it vectorises (``math.tanh`` is a scalar libm call, ten times slower); within 3 ulp of NumPy's.
 
@@ -32,7 +35,9 @@ import numpy as np
 from numba import njit, prange
 
 BLOCK = 64            # points per block: a neuron's [y | y' | y''] is 3 x 64 doubles = 1.5 kB
+LANES = BLOCK // 4    # a weight gradient's partial sums: point b of every block goes to lane b % LANES
 STRIPES = 4           # blocks s, s + STRIPES, ... go to stripe s; stripes run in parallel
+MAX_CACHE_BYTES = 2**27   # a Workspace keeps the forward sweeps of up to 128 MB of blocks (~4e4 points here)
 ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "softplus": 2}
 # error_model="numpy": x / 0 gives inf instead of raising, so that divisions vectorise. No fastmath, not even
 # "contract" (a * b + c as one FMA, 5-10% faster): whether LLVM fuses depends on what it inlines, which differs
@@ -68,73 +73,82 @@ def _tanh(x):
     return num / den if small or x >= 0.0 else -num / den
 
 
-@_jit
-def _activation(code, z):
-    """``sigma(z)`` and its first three derivatives (as :func:`mlphys.dfnn.activation_derivatives`)."""
-    if code == 0:
-        s = _tanh(z)
-        d1 = 1.0 - s * s
-        return s, d1, -2.0 * s * d1, d1 * (6.0 * s * s - 2.0)
-    p = 0.5 * (1.0 + _tanh(0.5 * z))                   # the logistic function
+@njit(inline="always", **_KERNEL)
+def _tanh_derivatives(z):
+    """``tanh(z)`` and its first three derivatives (as :func:`mlphys.dfnn.activation_derivatives`)."""
+    s = _tanh(z)
+    d1 = 1.0 - s * s
+    return s, d1, -2.0 * s * d1, d1 * (6.0 * s * s - 2.0)
+
+
+@njit(inline="always", **_KERNEL)
+def _sigmoid_derivatives(z):
+    """The logistic function ``p = (1 + tanh(z/2)) / 2`` and its first three derivatives."""
+    p = 0.5 * (1.0 + _tanh(0.5 * z))
     d1 = p * (1.0 - p)
-    if code == 1:
-        return p, d1, d1 * (1.0 - 2.0 * p), d1 * (1.0 - 6.0 * d1)
-    return max(z, 0.0) + np.log1p(np.exp(-abs(z))), p, d1, d1 * (1.0 - 2.0 * p)
+    return p, d1, d1 * (1.0 - 2.0 * p), d1 * (1.0 - 6.0 * d1)
+
+
+@njit(inline="always", **_KERNEL)
+def _softplus_derivatives(z):
+    """``log(1 + e^z)`` and its first three derivatives (the logistic function and its first two)."""
+    p, d1, d2, _ = _sigmoid_derivatives(z)
+    return max(z, 0.0) + np.log1p(np.exp(-abs(z))), p, d1, d2
 
 
 @_jit
-def _forward_block(Wf, bf, sizes, woff, boff, code, x, start, m, Y, Z, Ycache, Dcache):
-    """One block's forward sweep; keeps each layer's input ``Y = [y | y' | y'']`` in ``Ycache`` and
-    ``D = [ydot | ydot' | ydot'']`` in ``Dcache``; returns the output layer's ``Z = [z | z' | z'']``."""
-    for b in range(m):
-        Y[0, 0, b] = x[start + b]
-        Y[0, 1, b] = 1.0
-        Y[0, 2, b] = 0.0
+def _forward_block(Wf, bf, sizes, woff, boff, code, x, start, Ycache, Dcache, Z):
+    """One block's forward sweep: each layer's input ``Y = [y | y' | y'']`` into ``Ycache[l]``,
+    ``D = [ydot | ydot' | ydot'']`` into ``Dcache[l]``; returns the output layer's ``Z = [z | z' | z'']``."""
+    y = Ycache[0, 0]                                   # the input: [x | 1 | 0]
+    for b in range(BLOCK):
+        y[0, b] = x[start + b]
+        y[1, b] = 1.0
+        y[2, b] = 0.0
     L = sizes.size - 1
     for l in range(L):
-        n_in, n_out, wo = sizes[l], sizes[l + 1], woff[l]
-        for j in range(n_in):
-            _copy(Y[j], Ycache[l, j], m)
+        n_in, n_out, wo, Y = sizes[l], sizes[l + 1], woff[l], Ycache[l]
         for i in range(n_out):                          # Z = W @ Y (+ b on the value row)
             w = Wf[wo + i * n_in:wo + (i + 1) * n_in]
             for k in range(3):
-                _row_product(w, Y, k, Z[i, k], bf[boff[l] + i] if k == 0 else 0.0, m)
+                _row_product(w, Y, k, Z[i, k], bf[boff[l] + i] if k == 0 else 0.0)
         if l == L - 1:
             return Z
         for i in range(n_out):
-            _activate(code, Z[i], Y[i], Dcache[l, i], m)
+            _activate(code, Z[i], Ycache[l + 1, i], Dcache[l, i])
     return Z
 
 
 @_jit
-def _copy(a, out, m):
-    """``out[:, :m] = a[:, :m]``."""
-    for k in range(a.shape[0]):
-        for b in range(m):
-            out[k, b] = a[k, b]
-
-
-@_jit
-def _row_product(w, Y, k, z, start, m):
+def _row_product(w, Y, k, z, start):
     """``z = start + sum_j w[j] Y[j, k]``: one row of a matrix product, vectorised over the block's points."""
-    for b in range(m):
+    for b in range(BLOCK):
         z[b] = start
     for j in range(w.size):
         wj, y = w[j], Y[j, k]
-        for b in range(m):
+        for b in range(BLOCK):
             z[b] += wj * y[b]
 
 
 @_jit
-def _activate(code, Z, Y, D, m):
+def _activate(code, Z, Y, D):
     """One neuron: ``Y = [y | y' | y'']`` and ``D = [ydot | ydot' | ydot'']`` from ``Z = [z | z' | z'']`` (Eqs. 7-8).
 
-    Two loops over the points on rows (1-D views): each vectorises, one loop doing both does not.
+    The activation's loop is written once per activation, with its derivatives inlined: a branch or a call
+    returning a tuple inside the loop stops LLVM from vectorising it (2x slower). The product rules are a
+    loop of their own: one loop doing both does not vectorise.
     """
     z0, z1, z2, y0, y1, y2, d0, d1, d2 = Z[0], Z[1], Z[2], Y[0], Y[1], Y[2], D[0], D[1], D[2]
-    for b in range(m):
-        y0[b], d0[b], d1[b], d2[b] = _activation(code, z0[b])       # sigma and its three derivatives
-    for b in range(m):
+    if code == 0:                                      # sigma and its three derivatives
+        for b in range(BLOCK):
+            y0[b], d0[b], d1[b], d2[b] = _tanh_derivatives(z0[b])
+    elif code == 1:
+        for b in range(BLOCK):
+            y0[b], d0[b], d1[b], d2[b] = _sigmoid_derivatives(z0[b])
+    else:
+        for b in range(BLOCK):
+            y0[b], d0[b], d1[b], d2[b] = _softplus_derivatives(z0[b])
+    for b in range(BLOCK):
         dz, d2z, s1, s2 = z1[b], z2[b], d0[b], d1[b]
         dz2 = dz * dz
         y1[b] = s1 * dz
@@ -144,46 +158,67 @@ def _activate(code, Z, Y, D, m):
 
 
 @_jit
-def _sigma_times_ydot(S, D, G, m):
+def _sigma_times_ydot(S, D, G):
     """``G = [Sigma ydot | (Sigma ydot)' | (Sigma ydot)'']`` by the product rule (Eqs. 3, 12-13, 18-20)."""
     s0, s1, s2, d0, d1, d2, g0, g1, g2 = S[0], S[1], S[2], D[0], D[1], D[2], G[0], G[1], G[2]
-    for b in range(m):
+    for b in range(BLOCK):
         g0[b] = s0[b] * d0[b]
         g1[b] = s1[b] * d0[b] + s0[b] * d1[b]
         g2[b] = s2[b] * d0[b] + 2.0 * s1[b] * d1[b] + s0[b] * d2[b]
 
 
 @_jit
-def _cotangents(G, c, A, ab, m):
+def _cotangents(G, c, A, ab):
     """``A``, the cotangents on ``[y | y' | y'']`` of the layer below, from ``G`` and the cotangents ``c`` on
     ``[O | O' | O'']``; adds ``A[0]`` (the bias gradient) to ``ab``."""
     g0, g1, g2, c0, c1, c2, a0, a1, a2 = G[0], G[1], G[2], c[0], c[1], c[2], A[0], A[1], A[2]
-    for b in range(m):
+    for b in range(BLOCK):
         a0[b] = c0[b] * g0[b] + c1[b] * g1[b] + c2[b] * g2[b]
         a1[b] = 2.0 * c2[b] * g1[b] + c1[b] * g0[b]
         a2[b] = c2[b] * g0[b]
-    for b in range(m):
+    for b in range(BLOCK):
         ab[b] += a0[b]
 
 
 @_jit
-def _outputs_stripe(Wf, bf, sizes, woff, boff, code, x, out, stripe, Y, Z, Ycache, Dcache):
-    """First sweep over the blocks ``stripe, stripe + STRIPES, ...``: ``out[block] = [O | O' | O'']``."""
-    for block in range(stripe, out.shape[0], STRIPES):
-        start = block * BLOCK
-        m = min(BLOCK, x.size - start)
-        _copy(_forward_block(Wf, bf, sizes, woff, boff, code, x, start, m, Y, Z, Ycache, Dcache)[0], out[block], m)
+def _a_dot_y(A, Y, b):
+    """``A . Y`` at the block's point ``b``: one point's term of a weight gradient."""
+    return A[0, b] * Y[0, b] + A[1, b] * Y[1, b] + A[2, b] * Y[2, b]
 
 
 @_jit
-def _gradients_stripe(Wf, bf, sizes, woff, boff, code, x, c, stripe, aW, ab, Y, Z, Ycache, Dcache, S, G, A):
+def _slot(block, stripe, n_cached):
+    """Where a block's forward sweep is kept: its own slot, or (past the cache) its stripe's, recomputed."""
+    return block if block < n_cached else n_cached + stripe
+
+
+@_jit
+def _outputs_stripe(Wf, bf, sizes, woff, boff, code, x, out, stripe, Ycache, Dcache, n_cached, Z):
+    """First sweep over the blocks ``stripe, stripe + STRIPES, ...``: ``out[block] = [O | O' | O'']``."""
+    for block in range(stripe, out.shape[0], STRIPES):
+        s = _slot(block, stripe, n_cached)
+        _copy(_forward_block(Wf, bf, sizes, woff, boff, code, x, block * BLOCK, Ycache[s], Dcache[s], Z)[0],
+              out[block])
+
+
+@_jit
+def _copy(a, out):
+    """``out[:] = a``, for ``(3, BLOCK)`` arrays."""
+    for k in range(3):
+        for b in range(BLOCK):
+            out[k, b] = a[k, b]
+
+
+@_jit
+def _gradients_stripe(Wf, bf, sizes, woff, boff, code, x, c, stripe, aW, ab, Ycache, Dcache, n_cached, Z, S, G, A):
     """Second sweep over the same blocks: the cotangent-weighted parameter gradients, added to ``aW``, ``ab``."""
     L = sizes.size - 1
     for block in range(stripe, c.shape[0], STRIPES):
-        start = block * BLOCK
-        m = min(BLOCK, x.size - start)
-        _forward_block(Wf, bf, sizes, woff, boff, code, x, start, m, Y, Z, Ycache, Dcache)
-        for b in range(m):                             # Sigma^(L) = 1, its input derivatives 0 (Eq. 5)
+        s = _slot(block, stripe, n_cached)
+        Yc, Dc = Ycache[s], Dcache[s]
+        if block >= n_cached:                          # not kept by the first sweep: recompute
+            _forward_block(Wf, bf, sizes, woff, boff, code, x, block * BLOCK, Yc, Dc, Z)
+        for b in range(BLOCK):                         # Sigma^(L) = 1, its input derivatives 0 (Eq. 5)
             S[0, 0, b] = 1.0
             S[0, 1, b] = 0.0
             S[0, 2, b] = 0.0
@@ -191,41 +226,58 @@ def _gradients_stripe(Wf, bf, sizes, woff, boff, code, x, c, stripe, aW, ab, Y, 
             n_in, n_out, wo = sizes[l], sizes[l + 1], woff[l]
             for i in range(n_out):
                 if l == L - 1:                         # identity output layer: G = Sigma
-                    _copy(S[i], G[i], m)
+                    _copy(S[i], G[i])
                 else:
-                    _sigma_times_ydot(S[i], Dcache[l, i], G[i], m)
-                _cotangents(G[i], c[block], A[i], ab[boff[l] + i], m)
-                a0, a1, a2 = A[i, 0], A[i, 1], A[i, 2]
-                for j in range(n_in):                  # dW_ij += A_i . Y_j, per lane
-                    acc, y0, y1, y2 = aW[wo + i * n_in + j], Ycache[l, j, 0], Ycache[l, j, 1], Ycache[l, j, 2]
-                    for b in range(m):
-                        acc[b] += a0[b] * y0[b] + a1[b] * y1[b] + a2[b] * y2[b]
+                    _sigma_times_ydot(S[i], Dc[l, i], G[i])
+                _cotangents(G[i], c[block], A[i], ab[boff[l] + i])
+                for j in range(n_in):                  # dW_ij += A_i . Y_j: point b to lane b % LANES
+                    acc, Ai, Yj = aW[wo + i * n_in + j], A[i], Yc[l, j]
+                    for b in range(LANES):
+                        acc[b] += ((_a_dot_y(Ai, Yj, b) + _a_dot_y(Ai, Yj, b + LANES))
+                                   + (_a_dot_y(Ai, Yj, b + 2 * LANES) + _a_dot_y(Ai, Yj, b + 3 * LANES)))
             if l > 0:                                  # Sigma^(l-1) = W^T G (Eqs. 5, 14, 21)
                 for j in range(n_in):
                     for k in range(3):
-                        _row_product(Wf[wo + j:wo + n_out * n_in:n_in], G, k, S[j, k], 0.0, m)
+                        _row_product(Wf[wo + j:wo + n_out * n_in:n_in], G, k, S[j, k], 0.0)
 
 
 @njit(parallel=True, **_KERNEL)
-def _outputs(Wf, bf, sizes, woff, boff, code, x, out, Y, Z, Ycache, Dcache):
-    """:func:`_outputs_stripe` for every stripe, in parallel (each with its own scratch arrays)."""
+def _outputs(Wf, bf, sizes, woff, boff, code, x, out, Ycache, Dcache, n_cached, Z):
+    """:func:`_outputs_stripe` for every stripe, in parallel."""
     for stripe in prange(STRIPES):
-        _outputs_stripe(Wf, bf, sizes, woff, boff, code, x, out, stripe, Y[stripe], Z[stripe], Ycache[stripe],
-                        Dcache[stripe])
+        _outputs_stripe(Wf, bf, sizes, woff, boff, code, x, out, stripe, Ycache, Dcache, n_cached, Z[stripe])
 
 
 @njit(parallel=True, **_KERNEL)
-def _gradients(Wf, bf, sizes, woff, boff, code, x, c, accW, accb, Y, Z, Ycache, Dcache, S, G, A):
+def _gradients(Wf, bf, sizes, woff, boff, code, x, c, accW, accb, Ycache, Dcache, n_cached, Z, S, G, A):
     """:func:`_gradients_stripe` for every stripe, in parallel (each with its own scratch and accumulators)."""
     for stripe in prange(STRIPES):
-        _gradients_stripe(Wf, bf, sizes, woff, boff, code, x, c, stripe, accW[stripe], accb[stripe], Y[stripe],
-                          Z[stripe], Ycache[stripe], Dcache[stripe], S[stripe], G[stripe], A[stripe])
+        _gradients_stripe(Wf, bf, sizes, woff, boff, code, x, c, stripe, accW[stripe], accb[stripe], Ycache, Dcache,
+                          n_cached, Z[stripe], S[stripe], G[stripe], A[stripe])
 
 
-def _scratch(sizes, *layers):
-    """Per-stripe work arrays ``(STRIPES, [layers,] widest layer, 3, BLOCK)``: ``[..., i, k, b]`` is the ``k``-th
-    input derivative of neuron ``i`` at the block's point ``b``, so every neuron's ``(3, BLOCK)`` is contiguous."""
-    return np.zeros((STRIPES, *layers, int(sizes.max()), 3, BLOCK))
+class Workspace:
+    """The memory of :func:`vjp` for one network shape and number of points, allocated once and reused.
+
+    Most of it keeps every block's forward sweep (``Ycache``, ``Dcache``: ``2 L x width x 3`` doubles per
+    point, 34 MB for the ``1-(10 x 6)-1`` network at 10^4 points) from the first sweep to the second, which
+    then does not recompute it. Fresh memory costs page faults, which take as long as the recomputation it
+    saves, hence the reuse: :class:`mlphys.dfnn.DFNN` keeps one per network. Blocks past ``max_bytes`` are
+    recomputed, as are all of them when ``max_bytes=0``.
+    """
+
+    def __init__(self, sizes, n_points: int, max_bytes: int = MAX_CACHE_BYTES):
+        self.sizes, self.n_points = tuple(int(n) for n in sizes), int(n_points)
+        L, width, n_blocks = len(self.sizes) - 1, max(self.sizes), _blocks(self.n_points)
+        per_block = 2 * L * width * 3 * BLOCK * 8
+        self.n_cached = min(n_blocks, int(max_bytes) // per_block)
+        self.Ycache, self.Dcache = (np.zeros((self.n_cached + STRIPES, L, width, 3, BLOCK)) for _ in range(2))
+        self.Z, self.S, self.G, self.A = (np.zeros((STRIPES, width, 3, BLOCK)) for _ in range(4))
+        n_weights = sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        self.accW, self.accb = np.zeros((STRIPES, n_weights, LANES)), np.zeros((STRIPES, sum(self.sizes[1:]), BLOCK))
+
+    def fits(self, sizes, n_points: int) -> bool:
+        return tuple(sizes) == self.sizes and n_points == self.n_points
 
 
 def _pack(params):
@@ -243,27 +295,31 @@ def _blocks(B):
     return -(-B // BLOCK)
 
 
-def vjp(params, activation, x, cotangent):
-    """The step for one input and one output: ``(out, grads)``, packing the network and allocating once.
+def vjp(params, activation, x, cotangent, workspace=None):
+    """The step for one input and one output: ``(out, grads)``.
 
     ``out`` ``(3, B)`` is ``phi, phi', phi''`` at the points ``x`` ``(B,)``; ``cotangent(out)`` returns the weights
     ``c`` ``(3, B)``, and ``grads`` (a list like ``params``) is the gradient of
-    ``sum_b c[0, b] phi_b + c[1, b] phi'_b + c[2, b] phi''_b`` with respect to ``params``.
+    ``sum_b c[0, b] phi_b + c[1, b] phi'_b + c[2, b] phi''_b`` with respect to ``params``. ``workspace``: a
+    :class:`Workspace` for this network's shape and ``B`` to reuse (a new one when None or another shape).
     """
     Wf, bf, sizes, woff, boff = packed = _pack(params)
-    code, x = ACTIVATION_CODES[activation], np.ascontiguousarray(x, dtype=float)
-    L, n_blocks = sizes.size - 1, _blocks(x.size)
-    Y, Z, S, G, A = (_scratch(sizes) for _ in range(5))
-    Ycache, Dcache = _scratch(sizes, L), _scratch(sizes, L)
-    out = np.zeros((n_blocks, 3, BLOCK))
-    _outputs(*packed, code, x, out, Y, Z, Ycache, Dcache)
-    out = out.transpose(1, 0, 2).reshape(3, -1)[:, :x.size]
-    c = np.zeros((3, n_blocks * BLOCK))                # zero past the last point: padding adds nothing
-    c[:, :x.size] = cotangent(out)
+    code, x = ACTIVATION_CODES[activation], np.asarray(x, dtype=float)
+    B = x.size
+    ws = workspace if workspace is not None and workspace.fits(sizes, B) else Workspace(sizes, B)
+    L, n_blocks = sizes.size - 1, _blocks(B)
+    xp = np.zeros(n_blocks * BLOCK)                    # every block full: the padding's cotangent is zero
+    xp[:B] = x
+    out = np.empty((n_blocks, 3, BLOCK))
+    _outputs(*packed, code, xp, out, ws.Ycache, ws.Dcache, ws.n_cached, ws.Z)
+    out = out.transpose(1, 0, 2).reshape(3, -1)[:, :B]
+    c = np.zeros((3, n_blocks * BLOCK))
+    c[:, :B] = cotangent(out)
     c = np.ascontiguousarray(c.reshape(3, n_blocks, BLOCK).transpose(1, 0, 2))
-    accW, accb = np.zeros((STRIPES, Wf.size, BLOCK)), np.zeros((STRIPES, bf.size, BLOCK))
-    _gradients(*packed, code, x, c, accW, accb, Y, Z, Ycache, Dcache, S, G, A)
-    gW, gb = accW.sum(axis=(0, 2)), accb.sum(axis=(0, 2))
+    ws.accW[:] = 0.0
+    ws.accb[:] = 0.0
+    _gradients(*packed, code, xp, c, ws.accW, ws.accb, ws.Ycache, ws.Dcache, ws.n_cached, ws.Z, ws.S, ws.G, ws.A)
+    gW, gb = ws.accW.sum(axis=(0, 2)), ws.accb.sum(axis=(0, 2))
     grads = []
     for l in range(L):
         grads += [gW[woff[l]:woff[l + 1]].reshape(sizes[l + 1], sizes[l]), gb[boff[l]:boff[l + 1]]]

@@ -51,6 +51,38 @@ def test_compiled_vjp_equals_numpy(activation, sizes, B):
             _assert_close(a, b, f"grads[{k}] ({mode})")
 
 
+@pytest.mark.parametrize("max_bytes", [0, 3 * (2 * 4 * 12 * 3 * 64 * 8), None])  # none, 3 of 5 blocks, all kept
+def test_blocks_kept_or_recomputed_give_the_same_bits(max_bytes):
+    """The second sweep reads a block's forward sweep from the workspace or recomputes it: same bits, and
+    the same again when the workspace is reused (its accumulators are zeroed on every call)."""
+    rng = np.random.default_rng(5)
+    sizes, B = (1, 5, 12, 3, 1), 5 * 64 - 9
+    net = dfnn.DFNN(sizes, rng=rng)
+    x, c = rng.uniform(-3, 3, B), rng.normal(size=(3, B))
+    ref = dfnn_compiled.vjp(net.params, "tanh", x, lambda out: c, workspace=None)
+    kw = {} if max_bytes is None else {"max_bytes": max_bytes}
+    ws = dfnn_compiled.Workspace(sizes, B, **kw)
+    assert ws.n_cached == {0: 0, None: 5}.get(max_bytes, 3)
+    for _ in range(2):
+        out, grads = dfnn_compiled.vjp(net.params, "tanh", x, lambda out: c, workspace=ws)
+        assert np.array_equal(out, ref[0]) and all(np.array_equal(a, b) for a, b in zip(grads, ref[1]))
+
+
+def test_network_keeps_one_workspace_and_does_not_pickle_it():
+    import pickle
+
+    net = dfnn.DFNN((1, 8, 8, 1), rng=2)
+    x, h = va.grid((-4, 4), 300)
+    v = va.harmonic(x)
+    first = va.energy_and_gradient(net, x, v, h, engine="numba")
+    ws = net._workspace
+    assert va.energy_and_gradient(net, x, v, h, engine="numba")[0] == first[0] and net._workspace is ws
+    va.energy_and_gradient(net, x[:200], v[:200], h, engine="numba")      # another grid: a new workspace
+    assert net._workspace is not ws and net._workspace.n_points == 200
+    copy = pickle.loads(pickle.dumps(net))
+    assert not hasattr(copy, "_workspace") and all(np.array_equal(a, b) for a, b in zip(copy.params, net.params))
+
+
 def test_compiled_energy_gradient_equals_autograd():
     """The whole training step through the compiled engine against autograd (the oracle)."""
     net = dfnn.DFNN((1, 10, 10, 1), rng=3)
