@@ -10,7 +10,7 @@ def rel_err(a, b):
     return np.max(np.abs(a - b)) / max(1.0, np.max(np.abs(b)))
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(n_in=st.integers(1, 4), n_out=st.integers(1, 3), hidden=st.lists(st.integers(1, 4), min_size=1, max_size=6),
        activation=st.sampled_from(dfnn.ACTIVATIONS), mode=st.sampled_from(dfnn.MODES), seed=st.integers(0, 2**16))
 def test_recursion_equals_autograd(n_in, n_out, hidden, activation, mode, seed):
@@ -53,7 +53,7 @@ def test_input_derivatives_against_finite_differences():
     assert np.allclose(d.laplacian, np.trace(d.hessian[0], axis1=1, axis2=2))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(n_in=st.integers(1, 3), n_out=st.integers(1, 3), hidden=st.lists(st.integers(1, 5), min_size=1, max_size=4),
        mode=st.sampled_from(dfnn.MODES), seed=st.integers(0, 2**16))
 def test_vjp_is_the_contraction_of_the_jacobians(n_in, n_out, hidden, mode, seed):
