@@ -264,6 +264,10 @@ class Workspace:
     then does not recompute it. Fresh memory costs page faults, which take as long as the recomputation it
     saves, hence the reuse: :class:`mlphys.dfnn.DFNN` keeps one per network. Blocks past ``max_bytes`` are
     recomputed, as are all of them when ``max_bytes=0``.
+
+    Layout: ``Ycache[slot, l, i, k, b]`` is the ``k``-th input derivative of neuron ``i``'s output in layer ``l``
+    at the block's point ``b`` (``Dcache`` the same for ``ydot``), so every neuron's ``(3, BLOCK)`` is contiguous;
+    ``Z``, ``S``, ``G``, ``A`` are per-stripe ``(width, 3, BLOCK)``, ``accW``/``accb`` the per-stripe partial sums.
     """
 
     def __init__(self, sizes, n_points: int, max_bytes: int = MAX_CACHE_BYTES):
@@ -277,6 +281,7 @@ class Workspace:
         self.accW, self.accb = np.zeros((STRIPES, n_weights, LANES)), np.zeros((STRIPES, sum(self.sizes[1:]), BLOCK))
 
     def fits(self, sizes, n_points: int) -> bool:
+        """Whether this workspace is for a network of these layer ``sizes`` at ``n_points`` points."""
         return tuple(sizes) == self.sizes and n_points == self.n_points
 
 
