@@ -265,8 +265,9 @@ class Workspace:
     saves, hence the reuse: :class:`mlphys.dfnn.DFNN` keeps one per network. Blocks past ``max_bytes`` are
     recomputed, as are all of them when ``max_bytes=0``.
 
-    Layout: ``Ycache[slot, l, i, k, b]`` is the ``k``-th input derivative of neuron ``i``'s output in layer ``l``
-    at the block's point ``b`` (``Dcache`` the same for ``ydot``), so every neuron's ``(3, BLOCK)`` is contiguous;
+    Layout: ``Ycache[slot, l, i, k, b]`` is the ``k``-th input derivative of layer ``l``'s ``i``-th input (the
+    output of neuron ``i`` below it; ``l = 0``: ``x``) at the block's point ``b``, ``Dcache[slot, l, i, k, b]`` that of
+    ``ydot`` of layer ``l``'s neuron ``i``, so every neuron's ``(3, BLOCK)`` is contiguous;
     ``Z``, ``S``, ``G``, ``A`` are per-stripe ``(width, 3, BLOCK)``, ``accW``/``accb`` the per-stripe partial sums.
     """
 
