@@ -63,18 +63,6 @@ def best_of(fn, repeats):
     return best
 
 
-def interleaved(contenders, repeats, pause=PAUSE):
-    """{name: median seconds} of ``repeats`` rounds, each calling every contender once after a pause."""
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, run in contenders.items():
-            time.sleep(pause)
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(t)) for name, t in times.items()}
-
-
 def jax_steps(jax, net, x, v, h, penalty=1.0):
     """The energy + gradient step of ``va.energy_and_gradient`` in JAX: {name: jitted function of the params}."""
     import jax.numpy as jnp
@@ -124,14 +112,14 @@ def compare_with_jax(jax, sizes, points, repeats):
                   f"(relative); first call incl. compilation {compile_s:.2f} s")
         contenders = {"mlphys": lambda: va.energy_and_gradient(net, x, v, h),
                       **{name: (lambda step=step: jax.block_until_ready(step(params))) for name, step in steps.items()}}
-        median = interleaved(contenders, repeats)
+        median = peers.interleaved(contenders, repeats, pause=PAUSE)
         best = min((t, name) for name, t in median.items() if name in steps)
         line = ", ".join(f"{name} {t * 1e3:.2f} ms" for name, t in median.items())
         print(f"  {n:6d} points ({engine}): {line}; mlphys / best JAX ({best[1]}) = "
               f"{median['mlphys'] / best[0]:.2f} (target <= 1)")
         if dfnn.compiled_kernel() is not None:       # before/after, in a loop of its own: see PAUSE
-            engines = interleaved({e: (lambda e=e: va.energy_and_gradient(net, x, v, h, engine=e))
-                                   for e in ("numba", "numpy")}, repeats, pause=OPENBLAS_PAUSE)
+            engines = peers.interleaved({e: (lambda e=e: va.energy_and_gradient(net, x, v, h, engine=e))
+                                         for e in ("numba", "numpy")}, repeats, pause=OPENBLAS_PAUSE)
             print(f"  {n:6d} points: NumPy engine {engines['numpy'] * 1e3:.2f} ms, numba engine "
                   f"{engines['numba'] * 1e3:.2f} ms: {engines['numpy'] / engines['numba']:.2f}x faster")
         flops = step_flops(sizes, n)

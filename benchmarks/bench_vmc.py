@@ -131,13 +131,9 @@ def against_netket(nk, wf, H, walkers, steps, repeats):
         np.asarray(state.sample())
 
     X = samples.reshape(-1, P, D)                  # both evaluate the same batch: every stored sample
-    t = {"mlphys sample": [], "netket sample": [], "mlphys energy": [], "netket energy": []}
-    for _ in range(repeats):                       # interleaved
-        t["mlphys sample"].append(median_time(mlphys_sample, 1))
-        t["netket sample"].append(median_time(netket_sample, 1))
-        t["mlphys energy"].append(median_time(lambda: vmc.local_energy(wf, H, X), 1))
-        t["netket energy"].append(median_time(lambda: np.asarray(state.local_estimators(ham).data), 1))
-    t = {k: float(np.median(v)) for k, v in t.items()}
+    t = peers.interleaved({"mlphys sample": mlphys_sample, "netket sample": netket_sample,
+                           "mlphys energy": lambda: vmc.local_energy(wf, H, X),
+                           "netket energy": lambda: np.asarray(state.local_estimators(ham).data)}, repeats)
     rows = [("Metropolis walker moves/s", walkers * steps / t["mlphys sample"], walkers * steps / t["netket sample"]),
             ("local energies/s", len(X) / t["mlphys energy"], len(X) / t["netket energy"])]
     print(f"  acceptance: mlphys {np.mean(acc):.2f}, NetKet {float(state.sampler_state.acceptance):.2f}")

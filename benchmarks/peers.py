@@ -13,8 +13,23 @@ import importlib
 import os
 import subprocess
 import sys
+import time
+
+import numpy as np
 
 from mlphys.speckle import cache_dir
+
+
+def interleaved(contenders, repeats, pause=0.0):
+    """{name: median seconds} of ``repeats`` rounds, each calling every contender once (after ``pause`` seconds)."""
+    times = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            time.sleep(pause)
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def folder(name):
