@@ -32,7 +32,7 @@ from scipy.sparse.linalg import eigsh
 
 from . import nn
 from .config import by_scale, make_rng
-from .dfnn import DFNN, output
+from .dfnn import DFNN, compiled_kernel, output
 from .validate import integer, positive
 
 # 8th-order central stencil of f'' (weights of f(x + k h), k = 0..4; symmetric).
@@ -128,6 +128,24 @@ def energy_and_gradient_autograd(net: DFNN, x, v, h, penalty: float = 1.0):
     value, grads = value_and_grad(lambda p: loss(p)[0])(list(net.params))
     e, norm = loss(list(net.params))[1]
     return float(e), float(norm), grads
+
+
+def step_times(net: DFNN, x, v, h, *, repeats: int = 5) -> dict:
+    """Seconds per :func:`energy_and_gradient` step, {engine: mean of ``repeats`` after one warm-up call}: the
+    compiled recursion (when numba is installed), the NumPy recursion and autograd (machine-dependent)."""
+    repeats = integer(repeats, "repeats", minimum=1)
+    steps = {"NumPy recursion": lambda: energy_and_gradient(net, x, v, h, engine="numpy"),
+             "autograd": lambda: energy_and_gradient_autograd(net, x, v, h)}
+    if compiled_kernel() is not None:
+        steps = {"compiled recursion": lambda: energy_and_gradient(net, x, v, h, engine="numba"), **steps}
+    times = {}
+    for name, step in steps.items():
+        step()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        times[name] = (time.perf_counter() - start) / repeats
+    return times
 
 
 def goodness(net: DFNN, V, domain, energy: float, n_points: int = 100_000) -> float:

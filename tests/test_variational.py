@@ -138,3 +138,13 @@ def test_state_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
     np.testing.assert_array_equal(resumed.history["energy"], whole.history["energy"])
     for a, b in zip(resumed.network.params, whole.network.params):
         np.testing.assert_array_equal(a, b)
+
+
+def test_step_times_cover_every_engine_and_validate_repeats():
+    net = dfnn.DFNN((1, 4, 1), rng=0)
+    x, h = va.grid((-3, 3), 40)
+    times = va.step_times(net, x, va.harmonic(x), h, repeats=1)
+    expected = {"NumPy recursion", "autograd"} | ({"compiled recursion"} if dfnn.compiled_kernel() else set())
+    assert set(times) == expected and all(t > 0 for t in times.values())
+    with pytest.raises(ValueError, match="repeats"):
+        va.step_times(net, x, va.harmonic(x), h, repeats=0)
