@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -329,6 +330,11 @@ class DFNN:
             deriv.hessian_diag = second[:, None, None]
         return deriv
 
+    @staticmethod
+    def _scalar_cotangent(cotangents, B):
+        """The cotangents on O, O', O'' of a one-input, one-output network as ``(B,)`` arrays (None stays None)."""
+        return [None if c is None else np.reshape(c, B) for c in cotangents]
+
     def _vjp_scalar_compiled(self, kernel, X, cotangent, mode):
         """:meth:`_vjp_scalar` by the compiled ``kernel``: outputs, the cotangent, then the gradient sweep.
 
@@ -340,9 +346,9 @@ class DFNN:
         def weights(out):
             derivs.append(self._scalar_derivatives(out[0], out[1], out[2], mode))
             c = np.zeros_like(out)
-            for k, ck in enumerate(cotangent(derivs[0])):
+            for k, ck in enumerate(self._scalar_cotangent(cotangent(derivs[0]), out.shape[1])):
                 if ck is not None:
-                    c[k] = np.reshape(ck, out.shape[1])
+                    c[k] = ck
             return c
 
         ws = self.__dict__.get("_workspace")
@@ -391,9 +397,8 @@ class DFNN:
             np.multiply(s2, dz2, out=Y[:, 2 * B:])
             Y[:, 2 * B:] += s1 * d2z
         deriv = self._scalar_derivatives(Y[0, :B].copy(), Y[0, B:2 * B].copy(), Y[0, 2 * B:].copy(), mode)
-        c0, c1, c2 = cotangent(deriv)
-        c0 = c0[:, 0]
-        c2 = np.zeros(B) if c2 is None else c2.reshape(B)
+        c0, c1, c2 = self._scalar_cotangent(cotangent(deriv), B)
+        c2 = np.zeros(B) if c2 is None else c2
         grads = [None] * len(self.params)
         S = np.zeros((1, 3 * B))                                      # [Sigma | Sigma' | Sigma'']
         S[0, :B] = 1.0
@@ -417,9 +422,8 @@ class DFNN:
             np.multiply(2.0 * c2, dg, out=A[:, B:2 * B])
             np.multiply(c2, g, out=A[:, 2 * B:])
             if c1 is not None:
-                c1v = c1.reshape(B)
-                A[:, :B] += c1v * dg
-                A[:, B:2 * B] += c1v * g
+                A[:, :B] += c1 * dg
+                A[:, B:2 * B] += c1 * g
             grads[2 * l], grads[2 * l + 1] = A @ Yp.T, A[:, :B].sum(axis=1)
             if l > 0:
                 S = self.params[2 * l].T @ G
@@ -591,20 +595,23 @@ def evaluation_time(sizes, mode: str, *, n_points: int = 1000, repeats: int = 3,
     ``engine="autograd"`` times :func:`autograd_reference` (point by point) on
     ``n_points`` points. The best of ``repeats`` runs is returned (timings are machine-dependent).
     """
-    import time
-
     if engine not in ("recursion", "autograd"):
         raise ValueError(f"engine must be 'recursion' or 'autograd', got {engine!r}")
     n_points = integer(n_points, "n_points", minimum=1)
     net = DFNN(sizes, rng=rng)
     X = make_rng(rng).normal(size=(n_points, net.sizes[0]))
     run = net.jacobians if engine == "recursion" else (lambda X, mode: autograd_reference(net, X, mode))
-    best = np.inf
-    for _ in range(integer(repeats, "repeats", minimum=1)):
+    return call_times(lambda: run(X, mode), repeats).min() / n_points
+
+
+def call_times(run, repeats: int) -> np.ndarray:
+    """Seconds taken by each of ``repeats`` calls of ``run()`` (machine-dependent: for timing cells)."""
+    times = np.empty(integer(repeats, "repeats", minimum=1))
+    for k in range(times.size):
         start = time.perf_counter()
-        run(X, mode)
-        best = min(best, time.perf_counter() - start)
-    return best / n_points
+        run()
+        times[k] = time.perf_counter() - start
+    return times
 
 
 def fit_log_time(x, seconds):

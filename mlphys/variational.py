@@ -32,7 +32,7 @@ from scipy.sparse.linalg import eigsh
 
 from . import nn
 from .config import by_scale, make_rng
-from .dfnn import DFNN, compiled_kernel, output
+from .dfnn import DFNN, call_times, compiled_kernel, output
 from .validate import integer, positive
 
 # 8th-order central stencil of f'' (weights of f(x + k h), k = 0..4; symmetric).
@@ -141,10 +141,7 @@ def step_times(net: DFNN, x, v, h, *, repeats: int = 5) -> dict:
     times = {}
     for name, step in steps.items():
         step()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        times[name] = (time.perf_counter() - start) / repeats
+        times[name] = float(call_times(step, repeats).mean())
     return times
 
 

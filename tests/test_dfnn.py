@@ -151,3 +151,17 @@ def test_a_broken_numba_falls_back_to_numpy_with_a_warning(monkeypatch):
             assert dfnn.compiled_kernel() is None
     finally:
         dfnn.compiled_kernel.cache_clear()
+
+
+def test_engine_is_validated():
+    net = dfnn.DFNN((1, 4, 1), rng=0)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        net.vjp(np.zeros((3, 1)), lambda d: (np.ones((3, 1)), None, None), engine="jax")
+
+
+def test_call_times_times_every_call_and_validates_repeats():
+    calls = []
+    times = dfnn.call_times(lambda: calls.append(1), 3)
+    assert len(calls) == 3 and times.shape == (3,) and np.all(times >= 0)
+    with pytest.raises(ValueError, match="repeats"):
+        dfnn.call_times(lambda: None, 0)

@@ -128,12 +128,6 @@ def test_tanh_within_3_ulp_of_numpy():
     assert np.isnan(dfnn_compiled.vjp(net.params, "tanh", np.array([np.nan]), np.zeros_like)[0][0]).all()
 
 
-def test_engine_is_validated():
-    net = dfnn.DFNN((1, 4, 1), rng=0)
-    with pytest.raises(ValueError, match="engine must be one of"):
-        net.vjp(np.zeros((3, 1)), lambda d: (np.ones((3, 1)), None, None), engine="jax")
-
-
 def test_fresh_compilation_and_cached_code_agree_to_the_bit(tmp_path):
     """The first process compiles the kernel, the next loads it from numba's cache: both must give the same bits
     (they did not with FMA contraction, whose use depends on inlining), or a notebook's numbers would depend on
