@@ -8,13 +8,22 @@ JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed-stamp
 HTML   := _build/html
 
-# OpenBLAS picks its kernels for the CPU it runs on (Haswell, SkylakeX, Zen, ...), and kernels differ in the
-# last bits of a sum; a training run amplifies those bits into the printed digits. The committed outputs were
-# computed with the AVX2 (Haswell) kernels, which every x86-64 CPU of the last decade runs, so every target
-# here uses them: nbval then compares like with like on any such machine. Outside make the choice is OpenBLAS's.
+# One "CPU personality" for every target, so that a printed digit does not depend on the machine. Three libraries
+# pick code for the CPU they run on, and their choices differ in the last bits of a result, which a training run can
+# carry into a printed digit:
+#   - OpenBLAS's kernels (Haswell, SkylakeX, Zen, ...): pinned to the AVX2 (Haswell) ones;
+#   - NumPy's SIMD loops (exp, log, tanh, sums, ... in AVX-512 or AVX2): AVX-512 switched off (the feature names are
+#     NumPy >= 2.4's; a name the CPU lacks is ignored);
+#   - numba's code generation for the compiled network step: compiled for a Haswell (AVX2 + FMA) CPU.
+# AVX2 is what every x86-64 CPU of the last decade runs; the committed outputs were computed this way, and
+# scripts/portability.py checks that no printed number moves under another personality. Outside make the
+# libraries choose for themselves, and a trained number may differ in its last printed digit.
 export OPENBLAS_CORETYPE ?= Haswell
+export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
+export NUMBA_CPU_NAME ?= haswell
+export NUMBA_CPU_FEATURES ?= +avx2,+fma
 
-.PHONY: venv book test unit nbval book-strict browser lab notebooks reproduce clean
+.PHONY: venv book test unit nbval portability book-strict browser lab notebooks reproduce clean
 
 # The virtual environment, (re)installed whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -44,6 +53,10 @@ nbval: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		-p no:cacheprovider --durations=0 notebooks | tee _build/nbval.log
 	@$(PY) scripts/notebook_times.py _build/nbval.log
+
+## make portability: nbval under other CPU personalities; lists every cell whose output depends on the CPU.
+portability: $(STAMP)
+	$(PY) scripts/portability.py $(NB)
 
 # Strict build (-W -n --keep-going) rendering the committed, nbval-verified outputs:
 # the notebooks are not executed a second time.
