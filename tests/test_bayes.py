@@ -31,6 +31,25 @@ def test_posterior_matches_brute_force_quadrature(rng):
     np.testing.assert_allclose(sd, post.sd, rtol=1e-3)
 
 
+def test_prior_mean_enters_the_posterior(rng):
+    """A prior N(m0, tau^2 I): by quadrature, as a shift of the data, and as the limit of uninformative data."""
+    x, y = linreg.make_linear_data(4, noise_sd=0.5, rng=rng)
+    X = linreg.design_matrix(x, 1)
+    m0 = np.array([0.7, -1.3])
+    post = bayes.posterior(X, y, noise_sd=0.5, prior_sd=0.3, prior_mean=m0)
+    mean, sd = bayes.grid_posterior_moments(X, y, noise_sd=0.5, prior_sd=0.3, prior_mean=m0)
+    np.testing.assert_allclose(post.mean, mean, rtol=1e-4, atol=1e-5)
+    # theta = m0 + delta with delta ~ N(0, tau^2): the same posterior for delta from the data y - X m0
+    shifted = bayes.posterior(X, y - X @ m0, noise_sd=0.5, prior_sd=0.3)
+    np.testing.assert_allclose(post.mean, m0 + shifted.mean, rtol=1e-12)
+    np.testing.assert_allclose(post.cov, shifted.cov, rtol=1e-12)
+    # data far noisier than the prior is wide teach nothing: the posterior mean is the prior mean
+    vague = bayes.posterior(X, y, noise_sd=1e6, prior_sd=0.3, prior_mean=m0)
+    np.testing.assert_allclose(vague.mean, m0, atol=1e-10)
+    assert bayes.log_evidence(X, X @ m0, noise_sd=0.5, prior_sd=0.3, prior_mean=m0) > \
+        bayes.log_evidence(X, X @ m0, noise_sd=0.5, prior_sd=0.3)
+
+
 def test_posterior_mean_equals_ridge(rng):
     x, y = linreg.make_linear_data(30, rng=rng)
     X = linreg.design_matrix(x, 1)

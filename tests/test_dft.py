@@ -27,6 +27,22 @@ def test_exact_descent_reaches_ground_state_and_the_step_bound(small):
     assert bad.diverged.all() or np.all(np.abs(bad.energies[-1]) > 10)
 
 
+def test_descent_step_is_eq14_without_renormalisation(small):
+    """Eq. 14's mu keeps integral chi^2 = 1 to first order in eta: without renormalising, one step from a
+    normalised chi changes the norm by exactly eta^2 times the squared bracket, O(eta^2) (halving eta divides the
+    drift by 4; a mu off by 10% would make it first order). A uniform chi in a constant potential V = c: the
+    von Weizsaecker derivative vanishes, mu = c, and the step leaves chi unchanged."""
+    V, _ = small
+    exact = dft.ExactFunctional(G)
+    drift = [np.abs(dft.descend(exact, V, steps=1, eta=eta, renormalise=False, progress=False).norms[-1] - 1)
+             for eta in (1e-5, 5e-6)]
+    assert np.all(drift[0] > 0) and np.all(drift[0] < 1e-3)
+    np.testing.assert_allclose(drift[0] / drift[1], 4.0, rtol=1e-3)
+    flat = np.full((1, G.n), 3.0)
+    d = dft.descend(exact, flat, steps=1, eta=1e-2, renormalise=False, progress=False)
+    np.testing.assert_allclose(d.densities, dft.initial_chi(G)[None] ** 2, rtol=1e-12)
+
+
 def test_descent_force_vanishes_for_the_exact_functional(small):
     V, gs = small
     assert np.max(dft.descent_force(dft.ExactFunctional(G), gs, V)) < 1e-8

@@ -71,6 +71,32 @@ def test_optimisers_minimise_a_quadratic():
         np.testing.assert_allclose(params[0], target, atol=1e-3)
 
 
+def test_sgd_momentum_steps_by_hand():
+    """Heavy ball, lr 0.1, momentum 0.9, gradient (1, 2) twice: v1 = (-0.1, -0.2), v2 = 0.9 v1 - 0.1 g."""
+    opt, params = nn.SGD(0.1, momentum=0.9), [np.array([1.0, -2.0])]
+    opt.step(params, [np.array([1.0, 2.0])])
+    np.testing.assert_allclose(params[0], [0.9, -2.2], rtol=1e-15)
+    opt.step(params, [np.array([1.0, 2.0])])
+    np.testing.assert_allclose(params[0], [0.9 - 0.19, -2.2 - 0.38], rtol=1e-15)
+
+
+def test_adam_steps_by_hand():
+    """Kingma and Ba's Algorithm 1 for two steps, the numbers written out (lr 0.01, betas 0.9 / 0.999, eps 1e-8).
+
+    Step 1: the bias-corrected moments are g and g^2, so every parameter moves by lr g / (|g| + eps).
+    Step 2 (g1 = (0.5, -3), g2 = (1, 1)): m = 0.09 g1 + 0.1 g2, s = 0.000999 g1^2 + 0.001 g2^2,
+    corrections 1 - 0.9^2 = 0.19 and 1 - 0.999^2 = 0.001999.
+    """
+    opt, params = nn.Adam(0.01), [np.array([1.0, 1.0])]
+    g1, g2 = np.array([0.5, -3.0]), np.array([1.0, 1.0])
+    opt.step(params, [g1])
+    p1 = np.array([1.0 - 0.01 * 0.5 / (0.5 + 1e-8), 1.0 + 0.01 * 3.0 / (3.0 + 1e-8)])
+    np.testing.assert_allclose(params[0], p1, rtol=1e-14)
+    opt.step(params, [g2])
+    m, s = 0.09 * g1 + 0.1 * g2, 0.000999 * g1**2 + 0.001 * g2**2
+    np.testing.assert_allclose(params[0], p1 - 0.01 * (m / 0.19) / (np.sqrt(s / 0.001999) + 1e-8), rtol=1e-13)
+
+
 def test_digits_accuracy_above_095():
     Xtr, Xte, ytr, yte = data.load_digits_split(rng=0)
     net = nn.Network([64, 50, 10], activation="sigmoid", output="softmax", loss="cross_entropy", rng=1)

@@ -81,6 +81,46 @@ def test_cd_k_learns_a_tiny_problem():
     assert rbm.probability_on(data, machine) > 0.8
 
 
+def cd_expectation(machine, data, k):
+    """The exact mean of the CD-k gradient: k block-Gibbs steps from each data row as a Markov matrix over all v."""
+    V = rbm.all_states(machine.n_visible)
+    ph = machine.p_h_given_v(V)                                        # p(h_j = 1 | v) for every v
+    H = rbm.all_states(machine.n_hidden)
+    p_h = np.prod(np.where(H[None] == 1, ph[:, None], 1 - ph[:, None]), axis=2)          # p(h | v), (v, h)
+    pv = machine.p_v_given_h(H)
+    p_v = np.prod(np.where(V[None] == 1, pv[:, None], 1 - pv[:, None]), axis=2)          # p(v' | h), (h, v')
+    step = np.linalg.matrix_power(p_h @ p_v, k)                        # p(v_k = v' | v_0 = v)
+    index = (data @ (2 ** np.arange(machine.n_visible)[::-1])).astype(int)             # row of each datum in V
+    assert np.array_equal(V[index], data)
+    neg = step[index].mean(axis=0)                                     # distribution of the chains' end points
+    dW = data.T @ machine.p_h_given_v(data) / len(data) - (V * neg[:, None]).T @ ph
+    return dW, data.mean(axis=0) - neg @ V, machine.p_h_given_v(data).mean(axis=0) - neg @ ph
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_cd_k_gradient_has_the_exact_mean_of_k_gibbs_steps(k):
+    """CD-k averaged over 20,000 chains equals its exact mean (k-step Markov matrix) within 5 standard errors.
+
+    The tiny RBM mixes slowly enough that CD-1 and CD-5 have clearly different means (so running one Gibbs step
+    whatever k is fails), and CD-k tends to the exact log-likelihood gradient as k grows.
+    """
+    machine = random_rbm(3, 2, seed=3)
+    machine.W *= 2
+    data = np.repeat(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.0]]), 7000, axis=0)
+    exact = [np.concatenate([g.ravel() for g in cd_expectation(machine, data, j)]) for j in (1, 5, 200)]
+    ll_gradient = np.concatenate([g.ravel() for g in machine.exact_gradient(data)])
+    np.testing.assert_allclose(exact[2], ll_gradient, atol=1e-10)          # k -> infinity: the exact gradient
+    dW, da, db, neg = machine.cd_gradient(data, k=k, rng=np.random.default_rng(k))
+    ours = np.concatenate([dW.ravel(), da, db])
+    # standard error of the negative phase: the per-chain terms v h^T, v and p(h|v) of the end points
+    ph = machine.p_h_given_v(neg)
+    terms = np.hstack([(neg[:, :, None] * ph[:, None, :]).reshape(len(neg), -1), neg, ph])
+    se = terms.std(axis=0) / np.sqrt(len(neg))
+    expected = exact[0] if k == 1 else exact[1]
+    assert np.all(np.abs(ours - expected) < 5 * se + 1e-12)
+    assert np.max(np.abs(exact[0] - exact[1]) / (se + 1e-12)) > 20      # CD-1 and CD-5 are distinguishable
+
+
 def test_gaussian_binary_marginal_matches_sum_over_hidden_states():
     g = np.random.default_rng(3)
     a, b, W, sigma = g.normal(size=3), g.normal(size=4), g.normal(size=(3, 4)), g.uniform(0.5, 2, 3)
