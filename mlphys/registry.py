@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config import get_scale
+from .stats import SeedSpread
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,9 @@ class Claim:
     * ``"at_most"``: ``ours <= target + tolerance`` (e.g. an error below a bound);
     * ``"at_least"``: ``ours >= target - tolerance`` (e.g. an accuracy above a threshold,
       or a variational energy above the exact one).
+
+    ``seeds``: for a chaotic result (a training run), each seed's value; ``ours`` is then their mean, and the
+    table prints ``mean ± sd (n seeds)`` (:class:`mlphys.stats.SeedSpread`).
     """
 
     chapter: str
@@ -138,8 +142,14 @@ class Claim:
     paper: float | None = None
     note: str = ""
     comparison: str = "close"
+    seeds: tuple = ()
 
     def __post_init__(self):
+        if self.seeds:
+            object.__setattr__(self, "seeds", tuple(float(v) for v in self.seeds))
+            if len(self.seeds) < 2 or not math.isclose(float(self.ours), sum(self.seeds) / len(self.seeds),
+                                                       rel_tol=1e-9, abs_tol=1e-12):
+                raise ValueError(f"claim {self.quantity!r}: seeds must hold 2 or more runs whose mean is ours")
         if self.comparison not in COMPARISONS:
             raise ValueError(f"claim {self.quantity!r}: comparison must be one of {COMPARISONS}")
         if self.reference is None and self.paper is None:
@@ -192,10 +202,14 @@ def _reference_cell(c: Claim) -> str:
     return f"{_SYMBOL[c.comparison]}{_fmt(c.reference)} {sign} {_fmt(c.tolerance)}"
 
 
+def _ours_cell(c: Claim) -> str:
+    return str(SeedSpread(c.seeds)) if c.seeds else _fmt(float(c.ours))
+
+
 def format_table(claims, *, markdown: bool = False, chapter_column: bool = True) -> str:
     """Render claims as ``[chapter |] quantity | paper | ours | exact/reference | tolerance | within tolerance?``."""
     header = ["chapter", "quantity", "paper", "ours", "exact/reference", "tolerance", "within tolerance?"]
-    body = [[c.chapter, c.quantity, _fmt(c.paper), _fmt(float(c.ours)), _reference_cell(c), _fmt(c.tolerance),
+    body = [[c.chapter, c.quantity, _fmt(c.paper), _ours_cell(c), _reference_cell(c), _fmt(c.tolerance),
              "yes" if c.within_tolerance else "NO"] for c in claims]
     if not chapter_column:
         header, body = header[1:], [row[1:] for row in body]

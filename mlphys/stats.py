@@ -108,6 +108,63 @@ def chain_mean_error(samples) -> Estimate:
     return _estimate(means.mean(), means.std(ddof=1) / np.sqrt(means.size), x.ravel(), means.size)
 
 
+#: How a seed spread prints: "4.4 ± 0.3 (5 seeds)". The notebooks' regression check (nbval) recognises this form
+#: and compares its text but not its digits (tests/nbval_sanitize.cfg): a chaotic run's digits are one sample.
+SPREAD_FORMAT = "{mean} ± {sd} ({n} seeds)"
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """One computation repeated with ``n`` seeds: the mean and the standard deviation (ddof = 1) over the seeds.
+
+    A training run is chaotic: a change in the last bits of its arithmetic (another CPU, another BLAS library)
+    changes its result as much as a change of seed does, so one run's number is one sample of a distribution,
+    and only the distribution is a result. ``str()`` prints ``mean ± sd (n seeds)`` with the sd to one significant
+    figure (two when that figure is 1; at most four significant figures of the mean) and the mean to the same
+    decimal place; ``spread.format(scale=100)``
+    prints percentages. ``values``: one per seed, finite.
+    """
+
+    values: tuple
+
+    def __post_init__(self):
+        values = as_array(self.values, "values", ndim=1)
+        if values.size < 2:
+            raise ValueError(f"values needs the results of at least 2 seeds for a spread, got {values.size}")
+        object.__setattr__(self, "values", tuple(float(v) for v in values))
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def sd(self) -> float:
+        return float(np.std(self.values, ddof=1))
+
+    def decimals(self, scale: float = 1.0) -> int:
+        """Decimal places that the sd justifies (one significant figure, two when it starts with 1), but no more
+        than four significant figures of the mean (seeds that all reach the same minimum have an sd of round-off)."""
+        mean, sd = abs(self.mean * scale), self.sd * scale
+        cap = max(0, 3 - int(np.floor(np.log10(mean)))) if mean > 0 else 3
+        if sd == 0:
+            return cap
+        first = int(np.floor(np.log10(sd)))
+        two = f"{sd / 10.0**first:.0f}" == "1"
+        return min(cap, max(0, -first + (1 if two else 0)))
+
+    def format(self, scale: float = 1.0, unit: str = "") -> str:
+        d = self.decimals(scale)
+        return SPREAD_FORMAT.format(mean=f"{self.mean * scale:.{d}f}{unit}", sd=f"{self.sd * scale:.{d}f}{unit}",
+                                    n=self.n)
+
+    def __str__(self):
+        return self.format()
+
+
 def quadrature_versus_monte_carlo(dims, n_evals: int, *, rng=None) -> dict:
     """Relative error of a d-dimensional integral at a fixed budget of ``n_evals`` integrand evaluations.
 

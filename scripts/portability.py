@@ -2,6 +2,7 @@
 
     python scripts/portability.py                          # every notebook, every personality this CPU can play
     python scripts/portability.py -p avx512 -p no-numba notebooks/chapter09_learning_potentials.ipynb
+    python scripts/portability.py --unit -p avx512         # the unit tests instead of the notebooks
 
 The committed outputs are computed under the Makefile's pinned personality (OpenBLAS Haswell kernels, NumPy
 without AVX-512 loops, numba compiled for Haswell). Each personality here changes one of those choices, re-executes
@@ -10,7 +11,10 @@ under "pinned" is stale (re-execute it); a cell listed under another personality
 the last bits of the arithmetic, and should print a spread over seeds at the precision the spread justifies, or
 round to digits that do not move. Timing cells are ignored by nbval (``nbval-ignore-output``) and never listed.
 
-Exit status: 0 when no cell moves under any personality run, 1 otherwise. Takes one nbval run (~10 min on two
+With ``--unit`` the unit tests run instead, and every test that fails under a personality is listed: a test must
+not assert the digits of one chaotic run (assert over seeds, with tolerances from the spread).
+
+Exit status: 0 when no cell (or test) moves under any personality run, 1 otherwise. Takes one nbval run (~10 min on two
 cores) per personality.
 """
 import argparse
@@ -75,11 +79,12 @@ def moved_cells(junit_xml):
     return failed
 
 
-def run(name, notebooks, python, scratch):
+def run(name, notebooks, python, scratch, unit=False):
     report = Path(scratch) / f"{name}.xml"
-    command = [python, "-m", "pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
-               str(ROOT / "tests" / "nbval_sanitize.cfg"), "-p", "no:cacheprovider", "-q", f"--junitxml={report}",
-               *notebooks]
+    target = ["tests", "-m", "not browser"] if unit else \
+        ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"),
+         *notebooks]
+    command = [python, "-m", "pytest", *target, "-p", "no:cacheprovider", "-q", f"--junitxml={report}"]
     log = Path(scratch) / f"{name}.log"
     with open(log, "w") as fh:
         subprocess.run(command, cwd=ROOT, env=environment(name, scratch), stdout=fh, stderr=subprocess.STDOUT)
@@ -93,6 +98,7 @@ def main(argv=None):
     parser.add_argument("notebooks", nargs="*", help="notebooks to check (default: notebooks/*.ipynb)")
     parser.add_argument("-p", "--personality", action="append", choices=sorted(PERSONALITIES),
                         help=f"repeatable (default: {', '.join(DEFAULT)})")
+    parser.add_argument("--unit", action="store_true", help="run the unit tests instead of the notebooks")
     parser.add_argument("--python", default=sys.executable, help="the interpreter with mlphys and nbval installed")
     args = parser.parse_args(argv)
     missing = [k for k in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "NUMBA_CPU_NAME") if k not in os.environ]
@@ -107,8 +113,9 @@ def main(argv=None):
             if need and need not in flags:
                 print(f"{name:12s} skipped: this CPU has no {need}", flush=True)
                 continue
-            moved[name] = run(name, notebooks, args.python, scratch)
-            print(f"{name:12s} {len(moved[name]):3d} cell(s) differ from the committed outputs  "
+            moved[name] = run(name, notebooks, args.python, scratch, args.unit)
+            what = "test(s) fail" if args.unit else "cell(s) differ from the committed outputs"
+            print(f"{name:12s} {len(moved[name]):3d} {what}  "
                   f"({PERSONALITIES[name]['what']})", flush=True)
             for cell in moved[name]:
                 print(f"{'':15s}{cell}", flush=True)

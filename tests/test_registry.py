@@ -19,6 +19,34 @@ def test_claim_tolerance_logic():
         Claim("c", "q", ours=1.0, reference=None, tolerance=0.1)
 
 
+def test_seed_spreads_print_at_the_precision_their_sd_justifies_and_nbval_masks_only_their_digits():
+    """mean ± sd (n seeds): the sd to one significant figure (two when it starts with 1), the mean to match; the
+    notebooks' sanitiser replaces exactly that form, so a chaotic run's digits are not compared but its text is."""
+    import configparser
+    import re
+    from pathlib import Path
+
+    from mlphys.stats import SeedSpread
+
+    assert str(SeedSpread([4.3, 4.5, 4.1])) == "4.3 ± 0.2 (3 seeds)"
+    assert str(SeedSpread([-0.5002, -0.4998, -0.5011])) == "-0.5004 ± 0.0007 (3 seeds)"
+    assert str(SeedSpread([1.0, 1.15])) == "1.07 ± 0.11 (2 seeds)"
+    assert SeedSpread([0.971, 0.975, 0.969]).format(scale=100, unit="%") == "97.2% ± 0.3% (3 seeds)"
+    assert str(SeedSpread([-4.8411253194781, -4.8411253194782])) == "-4.841 ± 0.000 (2 seeds)"
+    with pytest.raises(ValueError, match="values"):
+        SeedSpread([1.0])
+    text = Path(__file__).with_name("nbval_sanitize.cfg").read_text()
+    patterns = re.findall("^regex: (.*)$\n^replace: (.*)$", text, re.M)
+    sanitise = lambda s: [s := re.sub(rx, rep, s) for rx, rep in patterns][-1]  # noqa: E731
+    for spread in (SeedSpread([4.3, 4.5, 4.1]), SeedSpread([-2e-3, 5e-3, 1e-3])):
+        assert sanitise(f"E = {spread} at lambda = 1") == "E = SPREAD (3 seeds) at lambda = 1"
+    assert sanitise("<r> = 1.518 +- 0.015 (exact 1.5)") == "<r> = 1.518 +- 0.015 (exact 1.5)"
+    row = Claim("x", "E", 4.3, 4.0, 0.5, seeds=(4.3, 4.5, 4.1))
+    assert "4.3 ± 0.2 (3 seeds)" in registry.format_table([row]) and row.within_tolerance
+    with pytest.raises(ValueError, match="seeds"):
+        Claim("x", "E", 4.0, 4.0, 0.5, seeds=(4.3, 4.5, 4.1))
+
+
 def test_unknown_chapter_is_refused():
     with pytest.raises(ValueError, match="not registered"):
         registry.reproduce(["chapter99"])

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import mpnn, stats
 from ..cases import Case, Runner
-from ..config import by_scale, get_scale, progress_bar
+from ..config import by_scale, get_scale
 from ..registry import Claim
 
 CHAPTER = "potentials"
@@ -76,12 +76,101 @@ def exact_energy(system: str) -> float:
     return SYSTEMS[system]["state"]().energy
 
 
-def run_summary(system: str, method: str, *, rng=0, scale=None, checkpoint=None, **overrides) -> dict:
-    """:func:`run` as the numbers the claims and the table need (a JSON checkpoint of the case); ``checkpoint``:
-    where the training saves its state every five minutes (:func:`mlphys.mpnn.learn_potential`)."""
-    r = run(system, method, rng=rng, scale=scale, checkpoint=checkpoint, **overrides)
+def _probe_points(system: str) -> np.ndarray:
+    """Points where a learned potential is summarised: the unit sphere (200 fixed directions) or x = -1, 1."""
+    if len(SYSTEMS[system]["r0"]) == 1:
+        return np.array([[-1.0], [1.0]])
+    dirs = np.random.default_rng(0).normal(size=(200, 3))
+    return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+
+
+def summary(r: mpnn.PotentialResult, system: str) -> dict:
+    """A training run as the numbers the claims and tables need: energy, epsilon (Eq. 9 and the authors'
+    grid), final loss, U at the pinning point r0 and averaged over |r| = 1, time, acceptance, divergence."""
     return dict(energy=r.energy, epsilon=r.epsilon, epsilon_grid=r.epsilon_grid, seconds=r.seconds,
-                acceptance=r.acceptance, diverged=r.diverged)
+                acceptance=r.acceptance, diverged=r.diverged, final_loss=float(r.loss[-1]),
+                u_r0=float(r.potential(np.array([SYSTEMS[system]["r0"]]))[0]),
+                u_unit=float(r.potential(_probe_points(system)).mean()))
+
+
+def run_summary(system: str, method: str, *, rng=0, scale=None, checkpoint=None, **overrides) -> dict:
+    """:func:`run` as :func:`summary` numbers (a JSON checkpoint of the case); ``checkpoint``: where the
+    training saves its state every five minutes (:func:`mlphys.mpnn.learn_potential`)."""
+    return summary(run(system, method, rng=rng, scale=scale, checkpoint=checkpoint, **overrides), system)
+
+
+def seed_runs(system: str, method: str, seeds, *, scale=None, jobs: int = 2, **overrides) -> list:
+    """:func:`run_summary` for each seed, ``jobs`` at a time (the same numbers for any ``jobs``)."""
+    todo = [Case(f"{system}-{method}-seed{seed}", run_summary,
+                 dict(system=system, method=method, rng=seed, scale=scale, **overrides)) for seed in seeds]
+    done = Runner(jobs=jobs, progress=False).run(todo)
+    return [done[case.key] for case in todo]
+
+
+def spread(runs, key: str) -> str:
+    """``mean ± sd (n seeds)`` of one number of several :func:`summary` dicts (or :func:`table_results` entries)."""
+    return _mean_sd([r[key] if isinstance(r, dict) else getattr(r, key) for r in runs])
+
+
+#: The pinning weights of chapter 9's lambda scan (hydrogen, MPNN).
+LAMBDAS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+
+def lambda_scan(seeds, *, scale=None, lams=LAMBDAS, known=None, jobs: int = 2) -> dict:
+    """Hydrogen's MPNN for each pinning weight lambda and seed: ``{lam: [summary per seed]}``; ``known``: runs
+    already made, ``{lam: [summary per seed]}`` (Table I's MPNN runs are lambda = 1e-3)."""
+    known = known or {}
+    return {lam: known[lam] if lam in known else seed_runs("hydrogen", "mpnn", seeds, scale=scale, jobs=jobs, lam=lam)
+            for lam in lams}
+
+
+def lambda_scan_table(scan: dict) -> str:
+    """The scan as Markdown: lambda, E, U(r0), mean U on |r| = 1, epsilon and final loss, each over the seeds."""
+    lines = ["| $\\lambda$ | $\\bar E$ (exact $-1/2$) | $U(r_0)$ (pinned to $-1$) | mean $U$ on $r = 1$ (exact $-1$) | "
+             "$\\epsilon$ (Eq. 9) | final loss |", "|---|---|---|---|---|---|"]
+    for lam, runs in scan.items():
+        lines.append(f"| {lam:g} | {spread(runs, 'energy')} | {spread(runs, 'u_r0')} | {spread(runs, 'u_unit')} | "
+                     f"{spread(runs, 'epsilon')} | {spread(runs, 'final_loss')} |")
+    return "\n".join(lines)
+
+
+#: Chapter 9's noisy oscillator: Psi_2 on 201 points of [-5, 5] plus Gaussian noise of this amplitude.
+NOISE = 2e-3
+
+
+def noisy_oscillator(seed: int) -> mpnn.Eigenstate:
+    """The n = 2 oscillator state known on a grid with noise of amplitude :data:`NOISE` (noise seed ``seed``)."""
+    x = np.linspace(-5, 5, 201)
+    psi = np.polynomial.hermite.hermval(x, [0, 0, 1]) * np.exp(-x**2 / 2)
+    return mpnn.state_from_grid(x, psi + NOISE * np.random.default_rng(seed).standard_normal(x.size))
+
+
+def noisy_run(method: str, *, seed: int, scale=None, x_plot=None) -> dict:
+    """Learn the oscillator's potential from :func:`noisy_oscillator` (noise and training seed ``seed``).
+
+    Returns the mean |U - V| on [-2, 2] (where |Psi|^2 has samples) of the learned potential and of the closed
+    form V = E + Psi''/(2 Psi) from the noisy spline (E pinned by V(1) = 1/2), the learned energy, and the
+    learned potential at ``x_plot`` (for a figure).
+    """
+    state = noisy_oscillator(seed)
+    exact = mpnn.harmonic_state(2)
+    e_pin = state.local_kinetic(np.array([[1.0]]))[0] + 0.5
+    r = mpnn.learn_potential(state, method, r0=[1.0], v_r0=0.5, rng=seed, progress=False,
+                             **method_settings("oscillator", method, scale))
+    inner = np.linspace(-2, 2, 401)[:, None]
+    x_plot = np.zeros((0, 1)) if x_plot is None else np.asarray(x_plot, float).reshape(-1, 1)
+    return dict(error=float(np.mean(np.abs(r.potential(inner) - exact.potential(inner)))),
+                closed_form_error=float(np.mean(np.abs(state.closed_form_potential(inner, e_pin)
+                                                       - exact.potential(inner)))),
+                energy=r.energy, potential=r.potential(x_plot).tolist())
+
+
+def noisy_runs(seeds, *, scale=None, x_plot=None, jobs: int = 2) -> dict:
+    """:func:`noisy_run` for every method and seed: ``{method: [result per seed]}``."""
+    todo = [Case(f"noisy-{m}-seed{seed}", noisy_run, dict(method=m, seed=seed, scale=scale, x_plot=x_plot))
+            for m in METHODS for seed in seeds]
+    done = Runner(jobs=jobs, progress=False).run(todo)
+    return {m: [done[f"noisy-{m}-seed{seed}"] for seed in seeds] for m in METHODS}
 
 
 #: ``--estimate``: a twentieth of the training steps (the sampling, a few seconds, is counted twenty times).
@@ -98,19 +187,27 @@ def cases(scale=None) -> list:
             for system in SYSTEMS for method in METHODS for seed in s["seeds"]]
 
 
-def table_experiment(scale=None, progress=False) -> dict:
-    """Table I: ``(system, method) -> list of results over the seeds``."""
-    s = settings(scale)
-    runs = [(system, method, seed) for system in SYSTEMS for method in METHODS for seed in s["seeds"]]
-    out = {}
-    for system, method, seed in progress_bar(runs, progress, "Table I runs"):
-        out.setdefault((system, method), []).append(run(system, method, rng=seed, scale=scale))
-    return out
+def table_results(scale=None, runner=None) -> dict:
+    """Table I's runs (:func:`cases`, run by ``runner``; default two at a time): ``(system, method) -> [one
+    :func:`summary` per seed]``, each with attributes ``energy``, ``epsilon``, ..."""
+    runner = runner or Runner(jobs=2, progress=False)
+    todo = cases(scale)
+    done = runner.run(todo, "Table I runs")
+    results = {}
+    for case in todo:
+        results.setdefault((case.kwargs["system"], case.kwargs["method"]), []).append(SimpleNamespace(**done[case.key]))
+    return results
 
 
 def _mean_sd(values) -> str:
+    """Several seeds: ``mean ± sd (n seeds)`` (:class:`mlphys.stats.SeedSpread`); one run: its value."""
     values = np.asarray(values, dtype=float)
-    return f"{values.mean():.3f}" + (f" +- {values.std(ddof=1):.3f}" if values.size > 1 else "")
+    return str(stats.SeedSpread(values)) if values.size > 1 else f"{values[0]:.3f}"
+
+
+def _seeds(values) -> tuple:
+    """A claim's per-seed values (none for a single run)."""
+    return tuple(values) if len(values) > 1 else ()
 
 
 def table(results: dict) -> str:
@@ -140,7 +237,7 @@ def untrained_epsilon(system: str) -> tuple:
 
 
 def claims_from_results(results: dict, sampler_check=None, systems=SYSTEMS):
-    """Registry rows from :func:`table_experiment` results (and, optionally, :func:`sampler_mean_radius`).
+    """Registry rows from :func:`table_results` (and, optionally, :func:`sampler_mean_radius`).
 
     For each system in ``systems`` and each method: ``Ebar`` against the exact energy within
     :data:`ENERGY_TOLERANCE`, and ``epsilon`` (Eq. 9) at most that of the starting potential ``U = 0`` (a
@@ -161,20 +258,21 @@ def claims_from_results(results: dict, sampler_check=None, systems=SYSTEMS):
             runs_text = "one run" if len(E) == 1 else f"mean of {len(E)} seeds"
             label = f"{LABELS[system]}, {method.upper()}"
             rows.append(Claim(CHAPTER, f"{label}: E ({runs_text})", float(E.mean()), exact_energy(system),
-                              ENERGY_TOLERANCE[system], paper=p_E,
-                              note=f"{len(E)} seed(s): {_mean_sd(E)}; tolerance twice the paper's largest deviation"))
+                              ENERGY_TOLERANCE[system], paper=p_E, seeds=_seeds(E),
+                              note="tolerance twice the paper's largest deviation"))
             rows.append(Claim(CHAPTER, f"{label}: epsilon, Eq. 9 ({runs_text})", float(e.mean()), start, 0.0,
-                              paper=p_eps, comparison="at_most",
-                              note=f"reference: U = 0 ({start:.3f}); {len(e)} seed(s): {_mean_sd(e)}"))
+                              paper=p_eps, comparison="at_most", seeds=_seeds(e),
+                              note=f"reference: U = 0 ({start:.3f})"))
     if "mpnn" in eps and "oscillator" in systems:
         start = untrained_epsilon("oscillator")[1]
         e = eps["mpnn"]
         rows.append(Claim(CHAPTER, "oscillator n = 2, MPNN: epsilon on the authors' grid [-1, 1]", float(e.mean()),
                           0.5 * start, 0.0, paper=PAPER_TABLE["oscillator", "mpnn"][0], comparison="at_most",
-                          note=f"reference: half the error of U = 0 ({start:.3f}); seeds {e.min():.3f}-{e.max():.3f}"))
+                          seeds=_seeds(e), note=f"reference: half the error of U = 0 ({start:.3f})"))
         if "qpnn" in eps:
             rows.append(Claim(CHAPTER, "oscillator n = 2: epsilon(MPNN) - epsilon(QPNN), authors' grid",
                               float(eps["mpnn"].mean() - eps["qpnn"].mean()), 0.0, 0.0, comparison="at_most",
+                              seeds=_seeds(eps["mpnn"] - eps["qpnn"]),
                               paper=PAPER_TABLE["oscillator", "mpnn"][0] - PAPER_TABLE["oscillator", "qpnn"][0],
                               note="the paper's ordering: MPNN's potential is the more accurate"))
     if sampler_check is not None:
@@ -193,10 +291,4 @@ def sampler_mean_radius(n_chains: int = 400, per_chain: int = 25, *, rng=0):
 
 def claims(scale=None, progress=True, runner=None):
     """Chapter 9's registry entry: Table I's runs (cases run by ``runner``) and the sampler check."""
-    runner = runner or Runner(progress=progress)
-    todo = cases(scale)
-    done = runner.run(todo, "Table I runs")
-    results = {}
-    for case in todo:
-        results.setdefault((case.kwargs["system"], case.kwargs["method"]), []).append(SimpleNamespace(**done[case.key]))
-    return claims_from_results(results, sampler_mean_radius())
+    return claims_from_results(table_results(scale, runner or Runner(progress=progress)), sampler_mean_radius())
