@@ -4,7 +4,8 @@
 
 CHAPTER is a book chapter number (``7``) or a registry id (``derivatives``); ``--list`` shows both.
 Exit status: 0 all claims within tolerance, 1 some claim outside it, 2 usage error (also a bad ``$MLPHYS_SCALE``
-or an unwritable ``--json``/``--record`` destination, checked before any work), 3 a chapter crashed.
+or an unwritable ``--json``/``--record`` destination, checked before any work), 3 a chapter crashed, 130
+stopped by Ctrl-C (nothing of the interrupted chapter is recorded; finished cases resume on the next run).
 ``--size`` replaces one of a chapter's sizes at the chosen scale (chapters 10-11, whose paper scale takes days
 here), e.g. ``--scale paper --size n_data=20000 --size epochs=50``; a record then says so in its note.
 
@@ -24,10 +25,12 @@ import time
 from pathlib import Path
 
 from . import cases, registry
+from .nn import interrupts_propagate
 from .config import SCALES, cache_dir, get_scale
 
 #: Exit codes: 0 every claim within tolerance, 1 a claim outside it, 3 a crash (2, a usage error, is argparse's).
-EXIT_OUTSIDE_TOLERANCE, EXIT_CRASH = 1, 3
+#: 130 = 128 + SIGINT, the shell's code for a command stopped by Ctrl-C.
+EXIT_OUTSIDE_TOLERANCE, EXIT_CRASH, EXIT_INTERRUPTED = 1, 3, 130
 
 
 def main(argv=None) -> int:
@@ -113,9 +116,13 @@ def main(argv=None) -> int:
     for c in selected:
         run, start = runner(c), time.perf_counter()
         try:
-            with backend():
+            with backend(), interrupts_propagate():   # an interrupted case is never stored as finished
                 own = {"jobs": args.jobs} if args.jobs and c.sizes_adjustable else {}   # chapters 10-11's own jobs
                 rows = c.claims(scale=scale, progress=not args.no_progress, runner=run, **sizes, **own)
+        except KeyboardInterrupt:         # Ctrl-C: finished cases stay in their checkpoints; nothing is recorded
+            print(f"\ninterrupted in chapter {c.number} ({c.id}): its finished cases are kept in {run.folder}, and "
+                  f"the same command resumes them (a case in progress from its last saved state)", file=sys.stderr)
+            return EXIT_INTERRUPTED
         except Exception:                 # a crash: say which chapter, keep what finished, exit 3
             import traceback
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .config import progress_bar
+from .config import progress_bar, reject_checkpoint
+from .nn import interrupts_propagate
 from .validate import integer
 
 #: joblib backends the command line offers (``dask`` and ``ray`` need their packages and a running cluster).
@@ -81,7 +82,7 @@ def _one_thread(case: Case, kwargs, progress: bool, state):
     from threadpoolctl import threadpool_limits
 
     start = time.perf_counter()
-    with threadpool_limits(1):
+    with threadpool_limits(1), interrupts_propagate():
         result = case._call(kwargs, progress, state)
     return case.key, result, time.perf_counter() - start
 
@@ -120,9 +121,12 @@ class Runner:
         try:
             with open(path) as fh:
                 saved = json.load(fh)
-        except (OSError, ValueError):
-            return None                      # a truncated file from a killed run: run the case again
-        return saved if saved.get("fingerprint") == fingerprint(case, source) else None
+        except (OSError, ValueError) as exc:  # a truncated file from a killed run, or garbage: run the case again
+            return reject_checkpoint(path, f"not readable JSON: {exc}")
+        if not isinstance(saved, dict) or not {"fingerprint", "result", "seconds"} <= set(saved):
+            return reject_checkpoint(path, "not a finished case's record (an object with fingerprint, result, "
+                                           "seconds)")
+        return saved if saved["fingerprint"] == fingerprint(case, source) else None
 
     def _save(self, case: Case, result, seconds: float, source: str) -> None:
         path = self._path(case.key)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +111,17 @@ def progress_bar(iterable, enabled: bool, desc: str):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, desc=desc)
+
+
+def reject_checkpoint(path, why: str) -> None:
+    """Move a checkpoint that cannot be used aside (``<name>.rejected``) and warn, naming it and why."""
+    path = Path(path)
+    aside = path.with_name(path.name + ".rejected")
+    try:
+        os.replace(path, aside)
+        where = f"moved to {aside}"
+    except OSError:
+        where = "left in place"
+    warnings.warn(f"checkpoint {path} not used ({why}); {where}, and the run starts afresh", RuntimeWarning,
+                  stacklevel=3)
+    return None

@@ -79,14 +79,9 @@ class TrainedFunctional:
         return self.functional.net
 
 
-def _save_checkpoint(path: Path, net, opt, rng, loss, val_loss, seconds):
-    nn.save_training_state(path, net.params, opt, rng=rng, loss=np.array(loss), val_loss=np.array(val_loss),
-                           seconds=seconds)
-
-
-def _load_checkpoint(path: Path, net, opt, rng):
-    saved = nn.load_training_state(path, net.params, opt, rng=rng)
-    return list(saved["loss"]), list(saved["val_loss"]), float(saved["seconds"])
+def _save_checkpoint(path: Path, net, opt, rng, loss, val_loss, seconds, run_id):
+    nn.save_training_state(path, net.params, opt, rng=rng, fingerprint=run_id, loss=np.array(loss),
+                           val_loss=np.array(val_loss), seconds=seconds)
 
 
 def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, rng=None, lr: float = 1e-4,
@@ -112,8 +107,13 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
     opt = nn.Adam(lr=lr)
     loss, val_loss, seconds = [], [], 0.0
     path = Path(checkpoint) if checkpoint is not None else None
-    if path is not None and path.exists():
-        loss, val_loss, seconds = _load_checkpoint(path, net, opt, rng)
+    # what the run is computed from (not ``epochs``: a longer run may continue a shorter one)
+    run_id = nn.fingerprint(architecture, lr, batch_size, padding, data.densities, data.kinetic,
+                            None if validation is None else validation.densities, [p for p in net.params])
+    saved = nn.resume_training_state(path, net.params, opt, rng=rng, fingerprint=run_id,
+                                     required=("loss", "val_loss", "seconds"))
+    if saved is not None:
+        loss, val_loss, seconds = list(saved["loss"]), list(saved["val_loss"]), float(saved["seconds"])
     last_write = time.perf_counter()
     bar = progress_bar(range(len(loss), epochs), progress, architecture)
     for _ in bar:
@@ -127,7 +127,7 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
         if h.diverged:
             break
         if path is not None and (time.perf_counter() - last_write > checkpoint_seconds or len(loss) == epochs):
-            _save_checkpoint(path, net, opt, rng, loss, val_loss, seconds)
+            _save_checkpoint(path, net, opt, rng, loss, val_loss, seconds, run_id)
             last_write = time.perf_counter()
     return TrainedFunctional(architecture, LearnedFunctional(net, data.grid, architecture), loss, val_loss,
                              seconds, len(loss))

@@ -93,9 +93,16 @@ def flip(pattern, fraction_flipped: float, *, rng=None) -> np.ndarray:
     return s
 
 
-def _sign(x, previous):
-    """sign with ties (zero local field) resolved by keeping the previous spin."""
-    return np.where(x > 0, 1.0, np.where(x < 0, -1.0, previous))
+#: A local field smaller than this fraction of the sum of its terms' sizes is a tie (a zero field): the round-off
+#: of the sum (~N eps of it) then cannot decide a spin, so the dynamics does not depend on the order in which the
+#: CPU adds the terms. Hebbian fields are multiples of 1/N, far above it unless exactly zero.
+TIE = 1e-10
+
+
+def _sign(x, previous, size):
+    """sign of the local field ``x`` (``size``: the sum of its terms' magnitudes), a tie keeping the previous spin."""
+    tie = TIE * size
+    return np.where(x > tie, 1.0, np.where(x < -tie, -1.0, previous))
 
 
 @dataclass
@@ -126,10 +133,11 @@ def run_async(W, s0, *, rng=None, max_sweeps: int = 50, fields=None, record_ener
     converged = np.zeros(len(s), dtype=bool)
     energies = [energy(W, s, h)] if record_energy else None
     sweeps = 0
+    size = np.abs(W).sum(axis=0) + np.abs(h)              # every field's terms, in magnitude (spins are +-1)
     for sweeps in range(1, max_sweeps + 1):
         changed = np.zeros(len(s), dtype=bool)
         for i in rng.permutation(N):
-            new = _sign(s @ W[:, i] + h[i], s[:, i])
+            new = _sign(s @ W[:, i] + h[i], s[:, i], size[i])
             changed |= new != s[:, i]
             s[:, i] = new
             if record_energy:
@@ -151,9 +159,10 @@ def run_sync(W, s0, *, steps: int = 20, fields=None) -> np.ndarray:
     W = _check_weights(W, s.shape[-1], "s0")
     h = 0.0 if fields is None else as_array(fields, "fields", ndim=1)
     steps = integer(steps, "steps", minimum=1)
+    size = np.abs(W).sum(axis=0) + np.abs(h)
     states = [s]
     for _ in range(steps):
-        s = _sign(s @ W + h, s)
+        s = _sign(s @ W + h, s, size)
         states.append(s)
     return np.array(states)
 

@@ -383,8 +383,12 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     optimizer = nn.Adam(lr=lr)
     losses, seconds = [], 0.0
     path = None if checkpoint is None else Path(checkpoint)
-    if path is not None and path.is_file():
-        saved = nn.load_training_state(path, net.params, optimizer, rng=rng)
+    # what the run is computed from (not ``steps``: a longer run may continue a shorter one)
+    run_id = nn.fingerprint(method, lam, hidden, init_scale, box, lr, batch_size, activation, r0, v_r0, points,
+                            problem.T, [p for p in net.params])
+    saved = nn.resume_training_state(path, net.params, optimizer, rng=rng, fingerprint=run_id,
+                                     required=("losses", "seconds"))
+    if saved is not None:
         losses, seconds = saved["losses"].tolist(), float(saved["seconds"])
     last_save = time.perf_counter()
     # the matrices are small: one BLAS thread is faster, gives the same numbers, and does not slow to a
@@ -400,8 +404,8 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
             losses.append(loss)
             optimizer.step(net.params, grads)
             if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
-                nn.save_training_state(path, net.params, optimizer, rng=rng, losses=np.array(losses),
-                                       seconds=seconds + loop.elapsed)
+                nn.save_training_state(path, net.params, optimizer, rng=rng, fingerprint=run_id,
+                                       losses=np.array(losses), seconds=seconds + loop.elapsed)
                 last_save = time.perf_counter()
     seconds += loop.seconds
     diverged, interrupted = loop.diverged, loop.interrupted

@@ -21,7 +21,11 @@ hand-written backward pass differentiates: the oracle in the tests.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -30,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .config import make_rng, progress_bar
+from .config import make_rng, progress_bar, reject_checkpoint
 from .validate import as_array, integer, positive
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
@@ -331,24 +335,57 @@ class Adam:
 
     def load_state(self, arrays, params) -> None:
         """Resume from :meth:`state` saved while stepping ``params`` (the same shapes)."""
-        self._t = int(arrays["t"])
-        if self._t:
-            self._m = [np.asarray(arrays[f"m{k}"]) for k in range(len(params))]
-            self._s = [np.asarray(arrays[f"s{k}"]) for k in range(len(params))]
-            if [m.shape for m in self._m] != [np.shape(p) for p in params]:
+        t = int(arrays["t"])
+        if t:
+            m = [np.asarray(arrays[f"m{k}"]) for k in range(len(params))]
+            s = [np.asarray(arrays[f"s{k}"]) for k in range(len(params))]
+            if [a.shape for a in m + s] != [np.shape(p) for p in params] * 2:
                 raise ValueError("the saved Adam state does not fit these parameters")
-            self._shapes = [np.shape(p) for p in params]
+            self._m, self._s, self._shapes = m, s, [np.shape(p) for p in params]
+        self._t = t
 
 
 #: The layout of :func:`save_training_state` files; caches keyed by it (Chapter 10's networks) ignore older layouts.
-TRAINING_STATE_VERSION = 2
+TRAINING_STATE_VERSION = 3
 
 
-def save_training_state(path, params, optimizer=None, *, rng=None, **arrays) -> None:
+class CheckpointError(ValueError):
+    """A saved training state that cannot be resumed: damaged, in another layout, or of another problem."""
+
+
+def fingerprint(*parts) -> str:
+    """A short hash of what a training run is computed from (arrays, numbers, strings, dicts, None).
+
+    Stored in every saved state (:func:`save_training_state`), so that a run never resumes the state of
+    another problem (another potential, data set, architecture or seed)."""
+    digest = hashlib.sha256()
+
+    def feed(part):
+        if isinstance(part, (list, tuple)):
+            digest.update(b"[")
+            for item in part:
+                feed(item)
+            digest.update(b"]")
+        elif isinstance(part, np.generic):
+            feed(part.item())
+            return
+        elif isinstance(part, np.ndarray) and part.dtype != object:
+            digest.update(f"{part.dtype}{part.shape}".encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=repr).encode())
+        digest.update(b"|")
+
+    feed(list(parts))
+    return digest.hexdigest()[:16]
+
+
+def save_training_state(path, params, optimizer=None, *, rng=None, fingerprint: str = "", **arrays) -> None:
     """Save a training run to ``.npz`` (written to a temporary file, then renamed: never half-written).
 
-    ``params`` (the list an optimiser updates), the ``optimizer``'s state, the generator's state and any
-    other ``arrays`` (histories, counters). :func:`load_training_state` restores them.
+    ``params`` (the list an optimiser updates), the ``optimizer``'s state, the generator's state, the run's
+    ``fingerprint`` (:func:`fingerprint` of what it is computed from) and any other ``arrays`` (histories,
+    counters). :func:`resume_training_state` restores them. No pickle: every entry is a plain array.
     """
     path = Path(path)
     tmp = path.with_suffix(".tmp.npz")
@@ -357,32 +394,94 @@ def save_training_state(path, params, optimizer=None, *, rng=None, **arrays) -> 
         saved |= {f"optimizer_{k}": v for k, v in optimizer.state().items()}
     if rng is not None:
         saved["rng_state"] = json.dumps(rng.bit_generator.state)
+    saved["fingerprint"] = np.array(str(fingerprint))
+    saved["layout"] = np.array(TRAINING_STATE_VERSION)
     np.savez(tmp, **saved)
     tmp.replace(path)
 
 
-def load_training_state(path, params, optimizer=None, *, rng=None) -> dict:
+def load_training_state(path, params, optimizer=None, *, rng=None, fingerprint: str | None = None,
+                        required=()) -> dict:
     """Restore what :func:`save_training_state` wrote into ``params`` (in place), ``optimizer`` and ``rng``.
 
-    Returns the other arrays. ValueError if the saved parameters do not fit ``params``.
+    Everything is read and checked first, then restored, so that a bad file changes nothing. Raises
+    :class:`CheckpointError` (naming the file) if it is damaged or truncated, holds pickled objects, lacks one of
+    the ``required`` arrays, was written in another layout, holds another network's parameters, or - when
+    ``fingerprint`` is given - was computed from another problem. Returns the other arrays.
     """
-    with np.load(path) as f:
-        saved = [f[f"param{i}"] for i in range(sum(k.startswith("param") for k in f.files))]
-        if [p.shape for p in saved] != [np.shape(p) for p in params]:
-            raise ValueError(f"{path} holds another network's parameters; delete it or choose another path")
-        params[:] = saved
-        if optimizer is not None and any(k.startswith("optimizer_") for k in f.files):
-            optimizer.load_state({k[len("optimizer_"):]: f[k] for k in f.files if k.startswith("optimizer_")}, params)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+    except Exception as exc:       # BadZipFile, EOFError, ValueError (pickled data), OSError, ...
+        raise CheckpointError(f"{path} is not a readable training state ({type(exc).__name__}: {exc})") from None
+    if "layout" not in data or int(data["layout"]) != TRAINING_STATE_VERSION:
+        raise CheckpointError(f"{path} was written in another layout than this version of mlphys reads")
+    if fingerprint is not None and str(data.get("fingerprint", "")) != fingerprint:
+        raise CheckpointError(f"{path} holds the state of another problem (other inputs, sizes or seed)")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise CheckpointError(f"{path} lacks {missing}")
+    saved = [data[f"param{i}"] for i in range(sum(k.startswith("param") for k in data))]
+    if [p.shape for p in saved] != [np.shape(p) for p in params]:
+        raise CheckpointError(f"{path} holds another network's parameters")
+    state = {k[len("optimizer_"):]: v for k, v in data.items() if k.startswith("optimizer_")}
+    try:
         if rng is not None:
-            rng.bit_generator.state = json.loads(str(f["rng_state"]))
-        return {k: f[k] for k in f.files if not k.startswith(("param", "optimizer_", "rng_state"))}
+            rng_state = json.loads(str(data["rng_state"]))
+            type(rng.bit_generator)().state = rng_state             # checked on a scratch generator first
+        if optimizer is not None and state:
+            optimizer.load_state(state, params)
+        if rng is not None:
+            rng.bit_generator.state = rng_state
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path} holds an unreadable optimiser or generator state ({exc})") from None
+    params[:] = saved
+    return {k: v for k, v in data.items() if not k.startswith(("param", "optimizer_", "rng_state"))
+            and k not in ("fingerprint", "layout")}
+
+
+def resume_training_state(path, params, optimizer=None, *, rng=None, fingerprint: str | None = None,
+                          required=()) -> dict | None:
+    """:func:`load_training_state`, or None when there is nothing to resume.
+
+    Nothing to resume: no ``path`` (None), no file, or a file :func:`load_training_state` rejects - which is
+    then moved aside (to ``<name>.rejected``) with a warning naming it, so that the run starts afresh instead of
+    failing on every rerun or resuming another problem.
+    """
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        return load_training_state(path, params, optimizer, rng=rng, fingerprint=fingerprint, required=required)
+    except CheckpointError as exc:
+        return reject_checkpoint(path, str(exc))
+
+
+#: Whether a Ctrl-C inside a :class:`TrainingLoop` stops training and keeps what was learned (True: in a
+#: notebook or script) or propagates (False: a case of a reproduction, which must never be recorded as finished).
+_KEEP_ON_INTERRUPT = contextvars.ContextVar("mlphys_keep_on_interrupt", default=True)
+
+
+@contextlib.contextmanager
+def interrupts_propagate():
+    """Inside this block a Ctrl-C in a training loop is not absorbed: it stops the whole computation.
+
+    ``python -m mlphys reproduce`` and :class:`mlphys.cases.Runner` run every case inside it, so that an
+    interrupted case is never returned (and stored) as if it had finished; its last state checkpoint remains,
+    and the next run resumes from it. Outside it (a notebook), Ctrl-C ends training and returns the result so
+    far, marked ``interrupted``.
+    """
+    token = _KEEP_ON_INTERRUPT.set(False)
+    try:
+        yield
+    finally:
+        _KEEP_ON_INTERRUPT.reset(token)
 
 
 class TrainingLoop:
     """The package's one training loop: ``for step in loop`` runs ``range(done, total)`` behind a progress bar.
 
     Used as a context manager, so that a Ctrl-C inside the block ends training instead of raising
-    (``interrupted = True``) and ``seconds`` is the time spent in it; :meth:`diverging` flags a loss that is not
+    (``interrupted = True``; inside :func:`interrupts_propagate` it raises) and ``seconds`` is the time spent in it; :meth:`diverging` flags a loss that is not
     finite or beyond 1e30 (``diverged = True``, with a warning) so that the caller stops::
 
         with nn.TrainingLoop(epochs, progress=progress, desc="training") as loop:
@@ -415,7 +514,7 @@ class TrainingLoop:
             self.bar.close()
         if kind is KeyboardInterrupt:
             self.interrupted = True
-            return True             # Ctrl-C: keep what was learned
+            return _KEEP_ON_INTERRUPT.get()   # Ctrl-C: keep what was learned, unless inside interrupts_propagate()
         return False
 
     def diverging(self, loss, *, hint: str = "lower the learning rate") -> bool:

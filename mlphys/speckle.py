@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import cache_dir, cache_key, make_rng, progress_bar
+from .config import cache_dir, cache_key, make_rng, progress_bar, reject_checkpoint
 from .validate import as_array, integer, positive, rows
 
 #: Eighth-order central coefficients of d^2/dx^2 at offsets 0, 1, 2, 3, 4 (times 1/dx^2).
@@ -257,9 +257,17 @@ def dataset(n: int, kind: str = "speckle", *, rng=None, progress: bool = True, c
     rng = make_rng(rng)
     path = cache_dir() / f"{kind}-{n}-{cache_key(kind, n, grid, rng.bit_generator.state)}.npz"
     if cache and path.exists():
-        with np.load(path) as f:
-            rng.bit_generator.state = json.loads(str(f["rng_state"]))
-            return Dataset(kind, grid, f["potentials"], f["densities"], f["energies"], f["kinetic"])
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                saved = {k: f[k] for k in ("potentials", "densities", "energies", "kinetic", "rng_state")}
+            state = json.loads(str(saved["rng_state"]))
+            if saved["densities"].shape != (n, grid.n):
+                raise ValueError(f"densities of shape {saved['densities'].shape}, not {(n, grid.n)}")
+        except Exception as exc:   # damaged, truncated, pickled or another layout: regenerate (and overwrite)
+            reject_checkpoint(path, f"{type(exc).__name__}: {exc}")
+        else:
+            rng.bit_generator.state = state
+            return Dataset(kind, grid, saved["potentials"], saved["densities"], saved["energies"], saved["kinetic"])
     V = speckle_potential(n, grid=grid, rng=rng) if kind == "speckle" else gaussian_wells(n, grid=grid, rng=rng)[0]
     gs = ground_state(V, grid, progress=progress)
     data = Dataset(kind, grid, V, gs.densities, gs.energies, gs.kinetic)

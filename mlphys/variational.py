@@ -207,8 +207,9 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     history = {"energy": [], "norm": []}
     opt, done, seconds = None, 0, 0.0
     path = None if checkpoint is None else Path(checkpoint)
-    if path is not None and path.is_file():
-        opt, done, seconds = _load_state(path, net, schedule, history)
+    run_id = nn.fingerprint(x, v, schedule, penalty, activation, [p for p in net.params])
+    if path is not None:
+        opt, done, seconds = _load_state(path, net, schedule, history, run_id)
     starts = np.cumsum([0] + [n for n, _ in schedule])          # first step of each stage
     last_save = time.perf_counter()
     with nn.TrainingLoop(int(starts[-1]), done=done, progress=progress, desc="Adam") as loop:
@@ -221,7 +222,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
             history["norm"].append(norm)
             opt.step(net.params, grads)
             if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
-                _save_state(path, net, opt, step + 1, seconds + loop.elapsed, history)
+                _save_state(path, net, opt, step + 1, seconds + loop.elapsed, history, run_id)
                 last_save = time.perf_counter()
     interrupted = loop.interrupted
     seconds += loop.seconds
@@ -235,18 +236,23 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
                        seconds=seconds, interrupted=interrupted)
 
 
-def _save_state(path: Path, net, opt, done: int, seconds: float, history: dict) -> None:
-    nn.save_training_state(path, net.params, opt, done=done, seconds=seconds, energy=np.array(history["energy"]),
-                           norm=np.array(history["norm"]))
+def _save_state(path: Path, net, opt, done: int, seconds: float, history: dict, run_id: str) -> None:
+    nn.save_training_state(path, net.params, opt, fingerprint=run_id, done=done, seconds=seconds,
+                           energy=np.array(history["energy"]), norm=np.array(history["norm"]))
 
 
-def _load_state(path: Path, net, schedule, history: dict):
-    """Restore what :func:`_save_state` wrote; returns (Adam of the current stage, steps done, seconds so far)."""
-    done = int(np.load(path)["done"])
-    ends = np.cumsum([n for n, _ in schedule])
-    stage = int(np.searchsorted(ends, done, side="right"))
-    opt = nn.Adam(lr=schedule[min(stage, len(schedule) - 1)][1])
-    saved = nn.load_training_state(path, net.params, opt)
+def _load_state(path: Path, net, schedule, history: dict, run_id: str):
+    """Resume what :func:`_save_state` wrote (if it is there and of this run): (Adam of the current stage or None,
+    steps done, seconds so far); (None, 0, 0.0) when there is nothing to resume."""
+    opt = nn.Adam(lr=schedule[0][1])
+    saved = nn.resume_training_state(path, net.params, opt, fingerprint=run_id,
+                                     required=("done", "seconds", "energy", "norm"))
+    if saved is None:
+        return None, 0, 0.0
+    done = int(saved["done"])
+    stage = int(np.searchsorted(np.cumsum([n for n, _ in schedule]), done, side="right"))
+    if stage < len(schedule):
+        opt.lr = schedule[stage][1]
     history["energy"].extend(saved["energy"].tolist())
     history["norm"].extend(saved["norm"].tolist())
     return (opt if stage < len(schedule) else None), done, float(saved["seconds"])

@@ -1,6 +1,7 @@
 """mlphys.cases: independent cases in parallel (the same numbers as serial), checkpointed, resumable."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -78,18 +79,30 @@ def _cli(*args, **kw):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def test_killed_run_resumes_with_the_same_rows(tmp_path):
-    """Chapter 8 at class scale killed after two of its six cases, rerun: the rows of an uninterrupted run."""
+def test_interrupted_run_is_never_recorded_and_resumes_with_the_same_rows(tmp_path):
+    """Chapter 8 at class scale stopped by Ctrl-C (SIGINT) twice - after two of its six cases, then in the middle
+    of the resumed run - and once killed outright: each stop exits 130 (the kill: -9), no case in progress is
+    stored as finished, and the run that completes gives the rows of an uninterrupted run."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     folder = tmp_path / "ck"
-    killed = _cli("--checkpoint", str(folder), env=env)
-    deadline = time.time() + 300
     done = lambda: list((folder / "class" / "ground-states").glob("*.json")) if folder.exists() else []  # noqa: E731
-    while len(done()) < 2 and killed.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    killed.kill()
-    killed.wait()
-    assert 2 <= len(done()) < 6, "the run must be killed half-way"
+
+    def stop_after(n_done, sig):
+        run = _cli("--checkpoint", str(folder), env=env)
+        deadline = time.time() + 300
+        while len(done()) < n_done and run.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)                                 # into the next case's training
+        run.send_signal(sig)
+        return run.wait(timeout=120), run.stderr.read()
+
+    code, err = stop_after(2, signal.SIGINT)
+    assert code == 130 and "interrupted in chapter 8" in err, err
+    assert 2 <= len(done()) < 6, "the run must be stopped half-way"
+    code, err = stop_after(len(done()) + 1, signal.SIGINT)
+    assert code == 130 and "resumed" in err
+    code, _ = stop_after(len(done()) + 1, signal.SIGKILL)
+    assert code == -signal.SIGKILL
     resumed = _cli("--checkpoint", str(folder), "--json", str(tmp_path / "resumed.json"), env=env)
     assert resumed.wait(timeout=300) == 0
     assert "of 6 cases resumed" in resumed.stderr.read()
@@ -97,6 +110,20 @@ def test_killed_run_resumes_with_the_same_rows(tmp_path):
     assert whole.wait(timeout=300) == 0
     rows = [json.loads(Path(tmp_path / f"{name}.json").read_text()) for name in ("resumed", "whole")]
     assert rows[0] == rows[1] and len(rows[0]) == 14
+
+
+def test_damaged_case_records_are_moved_aside_and_rerun(tmp_path):
+    """A case record that is garbage, JSON but not an object ([] or null), or an object missing a key: a warning
+    names the file, it is moved aside, and the case runs again - never a crash on every rerun."""
+    todo = short_cases(("harmonic",))
+    first = cases.Runner(folder=tmp_path, progress=False).run(todo)
+    record = tmp_path / "harmonic.json"
+    good = json.loads(record.read_text())
+    for bad in ("{not json", "[]", "null", json.dumps({k: v for k, v in good.items() if k != "result"})):
+        record.write_text(bad)
+        with pytest.warns(RuntimeWarning, match="harmonic.json"):
+            again = cases.Runner(folder=tmp_path, progress=False).run(todo)
+        assert numbers(again) == numbers(first) and (tmp_path / "harmonic.json.rejected").read_text() == bad
 
 
 def test_record_keeps_jobs_and_times(tmp_path, monkeypatch):

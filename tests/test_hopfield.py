@@ -82,3 +82,14 @@ def test_crossing_interpolates():
 def test_bad_inputs_raise_valueerror(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_a_field_that_is_zero_up_to_round_off_is_a_tie():
+    """0.1 + 0.2 - 0.3 is 5.6e-17 in floating point, not 0: the spin must keep its value (a tie), whatever order
+    the CPU adds the terms in - otherwise the dynamics depends on the machine."""
+    W = np.zeros((4, 4))
+    W[0, 1:] = W[1:, 0] = [0.1, 0.2, -0.3]
+    s0 = np.array([-1.0, 1.0, 1.0, 1.0])
+    assert 0.1 + 0.2 - 0.3 != 0
+    assert hopfield.run_sync(W, s0, steps=1)[1][0] == -1.0
+    assert hopfield.run_async(W, s0, rng=0, max_sweeps=1).states[0] == -1.0

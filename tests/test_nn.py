@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -178,3 +180,63 @@ def test_layer_gradient_norms_show_vanishing_sigmoid_gradients():
         ratios[name] = norms[0] / norms[-1]
     # sigmoid' <= 1/4 per layer: eight layers shrink the gradient by orders of magnitude; tanh' (0) = 1 does not
     assert ratios["sigmoid"] < 1e-3 < 0.1 < ratios["tanh"]
+
+
+def test_interrupts_stop_training_in_a_notebook_and_propagate_in_a_reproduction():
+    """Ctrl-C in a training loop: absorbed (interrupted = True) by default, raised inside interrupts_propagate()."""
+    with nn.TrainingLoop(10) as loop:
+        for step in loop:
+            if step == 3:
+                raise KeyboardInterrupt
+    assert loop.interrupted
+    with pytest.raises(KeyboardInterrupt), nn.interrupts_propagate(), nn.TrainingLoop(10) as loop:
+        for step in loop:
+            if step == 3:
+                raise KeyboardInterrupt
+    with nn.TrainingLoop(10) as loop:                     # the default is back after the block
+        for step in loop:
+            if step == 3:
+                raise KeyboardInterrupt
+
+
+def _pickled_npz(path):
+    np.savez(path, param0=np.array([{"a": 1}], dtype=object), layout=np.array(nn.TRAINING_STATE_VERSION))
+
+
+def _without(path, key):
+    with np.load(path) as f:
+        kept = {k: f[k] for k in f.files if k != key}
+    np.savez(path, **kept)
+
+
+def test_damaged_or_foreign_training_states_are_moved_aside(tmp_path):
+    """Every kind of bad training state - garbage, a truncated file, pickled objects, a missing entry, the state
+    of another problem - is named in a warning, moved aside, and the run starts afresh: the same result as a
+    run without a checkpoint. A good state of the same run is resumed."""
+    from mlphys import mpnn
+
+    state = mpnn.harmonic_state(2)
+    kw = dict(r0=[1.0], v_r0=0.5, hidden=(6,), n_samples=100, steps=30, rng=0, progress=False,
+              checkpoint_seconds=0)
+    fresh = mpnn.learn_potential(state, "mpnn", **kw)
+    path = tmp_path / "state.npz"
+    mpnn.learn_potential(state, "mpnn", checkpoint=path, **kw)
+    good = path.read_bytes()
+    damage = {"garbage": lambda: path.write_bytes(b"not a zip file"),
+              "truncated": lambda: path.write_bytes(good[:len(good) // 2]),
+              "pickled": lambda: _pickled_npz(path),
+              "missing entry": lambda: (path.write_bytes(good), _without(path, "losses"))}
+    for kind, spoil in damage.items():
+        spoil()
+        with pytest.warns(RuntimeWarning, match="state.npz"):
+            again = mpnn.learn_potential(state, "mpnn", checkpoint=path, **kw)
+        assert again.loss == fresh.loss, kind
+        assert (tmp_path / "state.npz.rejected").is_file()
+    path.write_bytes(good)                                 # another problem: lambda 0.5 instead of 1
+    with pytest.warns(RuntimeWarning, match="another problem"):
+        other = mpnn.learn_potential(state, "mpnn", checkpoint=path, **{**kw, "lam": 0.5})
+    assert other.loss == mpnn.learn_potential(state, "mpnn", **{**kw, "lam": 0.5}).loss
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resumed = mpnn.learn_potential(state, "mpnn", checkpoint=path, **{**kw, "lam": 0.5, "steps": 40})
+    assert resumed.loss[:30] == other.loss and len(resumed.loss) == 40

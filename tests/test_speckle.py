@@ -114,3 +114,16 @@ def test_bad_inputs():
         speckle.speckle_potential(2, grid=speckle.WELLS_GRID)
     with pytest.raises(ValueError, match="n"):
         speckle.speckle_potential(0)
+
+
+def test_damaged_dataset_cache_is_regenerated(tmp_path, monkeypatch):
+    """A truncated or pickled dataset file in the cache: named in a warning, moved aside, the data regenerated."""
+    monkeypatch.setenv("MLPHYS_CACHE", str(tmp_path))
+    fresh = speckle.dataset(5, rng=np.random.default_rng(7), progress=False)
+    [path] = list(tmp_path.rglob("speckle-5-*.npz"))
+    good = path.read_bytes()
+    for damage in (good[: len(good) // 3], b"garbage"):
+        path.write_bytes(damage)
+        with pytest.warns(RuntimeWarning, match=path.name):
+            again = speckle.dataset(5, rng=np.random.default_rng(7), progress=False)
+        np.testing.assert_array_equal(again.densities, fresh.densities)

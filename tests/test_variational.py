@@ -140,6 +140,19 @@ def test_state_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_checkpoint_of_another_potential_is_not_resumed(tmp_path):
+    """A state saved for the harmonic potential, offered to a quartic run: moved aside with a warning naming
+    it, and the quartic run equals one without a checkpoint (it once resumed the harmonic weights silently)."""
+    kw = dict(hidden=(5, 5), n_points=200, schedule=((20, 1e-2),), rng=3)
+    path = tmp_path / "state.npz"
+    va.ground_state(va.harmonic, (-4.0, 4.0), checkpoint=path, checkpoint_seconds=0, **kw)
+    quartic = lambda x: 0.5 * x**2 + x**4                       # noqa: E731
+    with pytest.warns(RuntimeWarning, match="state.npz.*another problem"):
+        resumed = va.ground_state(quartic, (-4.0, 4.0), checkpoint=path, **kw)
+    assert resumed.energy == va.ground_state(quartic, (-4.0, 4.0), **kw).energy
+    assert (tmp_path / "state.npz.rejected").is_file()
+
+
 def test_step_times_cover_every_engine_and_validate_repeats():
     net = dfnn.DFNN((1, 4, 1), rng=0)
     x, h = va.grid((-3, 3), 40)

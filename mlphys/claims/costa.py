@@ -12,6 +12,8 @@ training checkpoint, which doubles as the trained weights, so Chapter 11 reuses 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .. import cnn, dft, linreg, nn, speckle
@@ -76,16 +78,18 @@ def _in_parallel(function, cases, jobs):
 
 
 def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle", rng: int = 2022,
-              progress: bool = False, **overrides) -> dict:
+              progress: bool = False, folder=None, fresh: bool = False, **overrides) -> dict:
     """Train (or load from the cache) each architecture on the :func:`data` training set.
 
     Networks are independent cases, run through joblib on ``jobs`` processes (each with one BLAS thread,
-    so the weights do not depend on the number of jobs). Returns architecture -> TrainedFunctional.
+    so the weights do not depend on the number of jobs). Each network's training state is kept in ``folder``
+    (default ``$MLPHYS_CACHE/functionals``), from which a rerun resumes; ``fresh=True`` trains anew.
+    Returns architecture -> TrainedFunctional.
     """
     s = settings(scale, **overrides)
     seed = _seed(rng)
     train, val, _ = data(scale, kind=kind, rng=seed, **overrides)
-    folder = speckle.cache_dir() / "functionals"
+    folder = Path(folder) if folder is not None else speckle.cache_dir() / "functionals"
     folder.mkdir(parents=True, exist_ok=True)
     sizes = {x: s[x] for x in ("n_data", "epochs", "lr", "lr_average", "batch_size")}
     version = nn.TRAINING_STATE_VERSION                       # checkpoints in an older layout are not read
@@ -94,7 +98,17 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
                   checkpoint=folder / f"{kind}-{arch}-{speckle.cache_key(kind, arch, seed, sizes, version)}.npz",
                   progress=progress)
              for k, arch in enumerate(architectures)]
+    for case in cases if fresh else []:
+        case["checkpoint"].unlink(missing_ok=True)
     return dict(zip(architectures, _in_parallel(dft.train_functional, cases, s["jobs"])))
+
+
+def _networks(runner) -> dict:
+    """Where ``python -m mlphys reproduce`` keeps chapters 10-11's networks: its ``--checkpoint`` folder, and
+    whether ``--fresh`` asks for new ones (no runner: the cache, resumed)."""
+    if runner is None or runner.folder is None:
+        return {}
+    return dict(folder=Path(runner.folder) / "functionals", fresh=runner.fresh)
 
 
 def r2_table(trained: dict, test: speckle.Dataset) -> dict:
@@ -246,11 +260,11 @@ def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = Non
     return rows
 
 
-def experiment(scale=None, *, progress: bool = False, **overrides):
-    """Chapters 10-11 end to end: data, training (cached), R^2 with the Thomas-Fermi baseline, descent.
-    Returns (r2, baseline_r2, descent runs, summary)."""
+def experiment(scale=None, *, progress: bool = False, runner=None, **overrides):
+    """Chapters 10-11 end to end: data, training (cached; ``runner``: that of ``reproduce``), R^2 with the
+    Thomas-Fermi baseline, descent. Returns (r2, baseline_r2, descent runs, summary)."""
     train, _, test = data(scale, **overrides)
-    trained = train_all(scale, progress=progress, **overrides)
+    trained = train_all(scale, progress=progress, **_networks(runner), **overrides)
     runs = descend_all(trained, test, scale, progress=progress, **overrides)
     summary = descent_summary(runs, model_errors(trained, test, scale, **overrides))
     return r2_table(trained, test), baseline_r2(train, test), runs, summary
@@ -263,17 +277,17 @@ def size_note(scale=None, **overrides) -> str:
             f"eta {s['eta']:g} x {s['steps']} steps on {s['n_descent']} instances")
 
 
-def claims(scale=None, progress=True, **overrides):
-    r2, base, _, summary = experiment(scale, progress=progress, **overrides)
+def claims(scale=None, progress=True, runner=None, **overrides):
+    r2, base, _, summary = experiment(scale, progress=progress, runner=runner, **overrides)
     return claims_from_results(r2, base, summary, size_note=size_note(scale, **overrides))
 
 
-def chapter10_claims(scale=None, progress=True, **overrides):
+def chapter10_claims(scale=None, progress=True, runner=None, **overrides):
     train, _, test = data(scale, **overrides)
-    trained = train_all(scale, progress=progress, **overrides)
+    trained = train_all(scale, progress=progress, **_networks(runner), **overrides)
     return claims_from_results(r2_table(trained, test), baseline_r2(train, test),
                                size_note=size_note(scale, **overrides))
 
 
-def chapter11_claims(scale=None, progress=True, **overrides):
-    return [c for c in claims(scale, progress, **overrides) if c.chapter == CHAPTERS[1]]
+def chapter11_claims(scale=None, progress=True, runner=None, **overrides):
+    return [c for c in claims(scale, progress, runner, **overrides) if c.chapter == CHAPTERS[1]]
