@@ -19,6 +19,7 @@ cores) per personality.
 """
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -70,16 +71,26 @@ def environment(name, scratch):
     return env
 
 
-def moved_cells(junit_xml):
-    """The ids of the nbval cells that failed, from pytest's JUnit XML report."""
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def moved_cells(junit_xml, details=None):
+    """The ids of the nbval cells (or tests) that failed, from pytest's JUnit XML report; ``details``, a dict,
+    receives the lines of each failure's report that show what differs."""
     failed = []
     for case in ET.parse(junit_xml).getroot().iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.append(f"{Path(case.get('file') or case.get('classname', '')).name}::{case.get('name')}")
+        problem = case.find("failure")
+        problem = case.find("error") if problem is None else problem
+        if problem is not None:
+            name = f"{Path(case.get('file') or case.get('classname', '')).name}::{case.get('name')}"
+            failed.append(name)
+            if details is not None:
+                text = ANSI.sub("", (problem.text or "") + (problem.get("message") or ""))
+                details[name] = [line for line in text.splitlines() if line.startswith(("  - ", "  + ", "E  "))][:6]
     return failed
 
 
-def run(name, notebooks, python, scratch, unit=False):
+def run(name, notebooks, python, scratch, unit=False, details=None):
     report = Path(scratch) / f"{name}.xml"
     target = ["tests", "-m", "not browser"] if unit else \
         ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"),
@@ -90,7 +101,7 @@ def run(name, notebooks, python, scratch, unit=False):
         subprocess.run(command, cwd=ROOT, env=environment(name, scratch), stdout=fh, stderr=subprocess.STDOUT)
     if not report.is_file():
         raise RuntimeError(f"nbval produced no report under personality {name!r}; see {log}")
-    return moved_cells(report)
+    return moved_cells(report, details)
 
 
 def main(argv=None):
@@ -113,12 +124,15 @@ def main(argv=None):
             if need and need not in flags:
                 print(f"{name:12s} skipped: this CPU has no {need}", flush=True)
                 continue
-            moved[name] = run(name, notebooks, args.python, scratch, args.unit)
+            details = {}
+            moved[name] = run(name, notebooks, args.python, scratch, args.unit, details)
             what = "test(s) fail" if args.unit else "cell(s) differ from the committed outputs"
             print(f"{name:12s} {len(moved[name]):3d} {what}  "
                   f"({PERSONALITIES[name]['what']})", flush=True)
             for cell in moved[name]:
                 print(f"{'':15s}{cell}", flush=True)
+                for line in details.get(cell, []):
+                    print(f"{'':19s}{line.strip()}", flush=True)
     return 1 if any(moved.values()) else 0
 
 

@@ -125,3 +125,111 @@ def test_model_errors_are_the_networks_error_on_exact_densities():
     assert len(sub) == 20
     assert errors["exact"] < 1e-8
     assert errors["zero"] == pytest.approx(np.mean(sub.kinetic / np.abs(sub.energies)), rel=1e-12)
+
+
+WALLS = speckle.Grid(length=2.0, n=15, periodic=False, kinetic=0.5)
+
+
+class _Potential:
+    """A functional with T = 0 and dT/dchi = 0 (no kinetic energy): Eq. 13 is then pure potential descent."""
+
+    name = "potential only"
+
+    def __init__(self, grid, bad_row=None):
+        self.grid, self.bad_row = grid, bad_row
+
+    def value_and_derivative(self, densities):
+        g = np.zeros_like(densities)
+        if self.bad_row is not None and len(densities) > self.bad_row:
+            g[self.bad_row] = np.nan
+        return np.zeros(len(densities)), g
+
+
+def test_initial_chi_is_the_empty_box_ground_state():
+    """Periodic: uniform, chi = 1/sqrt(L). Hard walls: chi proportional to sin(pi x / L) at the interior points,
+    normalised with the grid's rule (dx sum chi^2 = 1), which for this grid is the continuum sqrt(2/L)."""
+    np.testing.assert_allclose(dft.initial_chi(G), np.full(G.n, 1 / np.sqrt(14.0)), rtol=1e-13)
+    chi = dft.initial_chi(WALLS)
+    x = (np.arange(15) + 1) * 2.0 / 16
+    np.testing.assert_allclose(chi, np.sqrt(2 / 2.0) * np.sin(np.pi * x / 2.0), rtol=1e-13)
+
+
+def test_relative_errors_and_density_diagnostics_by_hand():
+    """Eqs. 19-21 and 22 on made-up numbers: energies 10 % below / above e_gs = -2 / 4 give -0.1 / +0.1 (sign:
+    below the ground state is negative); twice the exact density has relative density error 1, gradient-noise 1
+    (every |n'| doubled) and excess total variation 1; zero density has density error 1 and variation ratio -1."""
+    x = G.x
+    n_gs = np.vstack([1 + 0.5 * np.sin(2 * np.pi * x / 14), 1 + 0.3 * np.cos(4 * np.pi * x / 14)]) / 14
+    exact = speckle.GroundStates(energies=np.array([-2.0, 4.0]), densities=n_gs, kinetic=np.array([1.0, 1.0]))
+    de, dn = dft.relative_errors(2 * n_gs, np.array([-2.2, 4.4]), exact, G)
+    np.testing.assert_allclose(de, [-0.1, 0.1], rtol=1e-13)
+    np.testing.assert_allclose(dn, [1.0, 1.0], rtol=1e-13)
+    np.testing.assert_allclose(dft.relative_errors(0 * n_gs, exact.energies, exact, G)[1], [1.0, 1.0], rtol=1e-13)
+    np.testing.assert_allclose(dft.gradient_noise(2 * n_gs, exact, G, eps=1e-3), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(dft.variation_ratio(2 * n_gs, exact), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(dft.variation_ratio(0 * n_gs, exact), [-1.0, -1.0], rtol=1e-12)
+
+
+def test_gradient_noise_uses_central_differences():
+    """Eq. 22 with n_gs = 1 + 0.5 sin(kx) and n = 1 + 0.5 sin(2kx) (k = 2 pi / L): the central difference of
+    sin(qx) is exactly sin(q dx)/dx cos(qx), so |n'|/|n_gs'| = 2 cos(k dx) |cos 2kx| / |cos kx| at every grid point;
+    the metric is its mean minus 1 over the points with |cos kx| > eps max |cos kx|."""
+    k = 2 * np.pi / 14.0
+    x = G.x
+    exact = speckle.GroundStates(energies=np.array([-1.0]), densities=(1 + 0.5 * np.sin(k * x))[None] / 14,
+                                 kinetic=np.array([1.0]))
+    n = (1 + 0.5 * np.sin(2 * k * x))[None] / 14
+    keep = np.abs(np.cos(k * x)) > 0.2
+    ratio = 2 * np.cos(k * G.dx) * np.abs(np.cos(2 * k * x[keep])) / np.abs(np.cos(k * x[keep]))
+    np.testing.assert_allclose(dft.gradient_noise(n, exact, G, eps=0.2), [np.mean(ratio - 1)], rtol=1e-9)
+
+
+def test_descent_force_is_the_potential_gradient_orthogonal_to_chi():
+    """With no kinetic term Eq. 13's bracket is 2 (V - <V>) chi, <V> = integral chi^2 V / integral chi^2 (the
+    Lagrange multiplier): zero for a constant potential, and its L2 norm otherwise (here for chi uniform)."""
+    chi2 = np.full((2, G.n), 1 / 14.0)
+    exact = speckle.GroundStates(energies=np.zeros(2), densities=chi2, kinetic=np.zeros(2))
+    V = np.vstack([np.full(G.n, 2.5), np.cos(2 * np.pi * G.x / 14)])  # mean 0 over the period
+    force = dft.descent_force(_Potential(G), exact, V)
+    # |2 cos(k x) / sqrt(14)|^2 integrated over one period: 4 / 14 * 14 / 2 = 2
+    np.testing.assert_allclose(force, [0.0, np.sqrt(2.0)], rtol=1e-12, atol=1e-13)
+
+
+def test_descend_step_records_and_divergence_by_hand():
+    """Potential-only descent from the uniform chi (hard to get wrong by hand): one step without renormalising is
+    chi (1 - 2 eta (V - mu)), mu = <V>; the history is recorded at steps 0, 2, 4 and the last (5), with
+    E = integral chi^2 V and the norm; an instance whose derivative is not finite is frozen and flagged."""
+    V = np.vstack([np.cos(2 * np.pi * G.x / 14), np.full(G.n, 1.0)])
+    chi0 = dft.initial_chi(G)
+    eta = 0.01
+    exact = speckle.GroundStates(energies=np.array([-2.0, 4.0]), densities=np.vstack([chi0**2, 2 * chi0**2]),
+                                 kinetic=np.zeros(2))
+    d = dft.descend(_Potential(G), V, steps=1, eta=eta, renormalise=False, exact=exact, progress=False)
+    mu = np.array([0.0, 1.0])
+    n1 = (chi0 * (1 - 2 * eta * (V - mu[:, None]))) ** 2
+    np.testing.assert_allclose(d.densities, n1, rtol=1e-12)
+    # Eqs. 19-21 along the way: at step 0 n = chi0^2, E = (0, 1); at step 1 E = integral n1 V
+    E1 = G.dx * np.sum(n1 * V, axis=1)
+    np.testing.assert_allclose(d.energy_errors, [[1.0, -3 / 4], (E1 - [-2.0, 4.0]) / [2.0, 4.0]], rtol=1e-12)
+    np.testing.assert_allclose(d.density_errors[0], [0.0, 0.5], atol=1e-13)
+    d = dft.descend(_Potential(G, bad_row=1), V, steps=5, eta=eta, record_every=2, progress=False)
+    np.testing.assert_array_equal(d.steps, [0, 2, 4, 5])
+    np.testing.assert_allclose(d.energies[0], [0.0, 1.0], atol=1e-13)
+    np.testing.assert_allclose(d.norms, 1.0, rtol=1e-12)
+    assert d.energies[-1][0] < -0.01 and d.diverged.tolist() == [False, True]
+    np.testing.assert_allclose(d.densities[1], chi0**2, rtol=1e-13)
+    assert np.all(np.isnan(d.energies[1:, 1]))
+
+
+def test_learned_functional_is_chunked_without_changing_results():
+    """value_and_derivative over rows in chunks of 2 equals chunks of 50 and the network's own T and dT/dn (Eq. 17:
+    times 2 chi / dx)."""
+    net = cnn.CNN.from_architecture("avg-60", G.n, rng=np.random.default_rng(2))
+    n = np.random.default_rng(3).random((5, G.n)) / 7
+    T_big, g_big = dft.LearnedFunctional(net, G).value_and_derivative(n)
+    T_small, g_small = dft.LearnedFunctional(net, G, chunk=2).value_and_derivative(n)
+    T_net, dT = net.input_gradient(n)
+    np.testing.assert_allclose(T_big, T_net, rtol=1e-13)
+    np.testing.assert_allclose(g_big, 2 * np.sqrt(n) * dT / G.dx, rtol=1e-12)
+    np.testing.assert_allclose(T_small, T_big, rtol=1e-13)
+    np.testing.assert_allclose(g_small, g_big, rtol=1e-12, atol=1e-12 * np.max(np.abs(g_big)))

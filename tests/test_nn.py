@@ -240,3 +240,57 @@ def test_damaged_or_foreign_training_states_are_moved_aside(tmp_path):
         warnings.simplefilter("error")
         resumed = mpnn.learn_potential(state, "mpnn", checkpoint=path, **{**kw, "lam": 0.5, "steps": 40})
     assert resumed.loss[:30] == other.loss and len(resumed.loss) == 40
+
+
+def test_softplus_and_sigmoid_closed_forms():
+    """softplus(z) = log(1 + e^z) and its derivative, the logistic 1 / (1 + e^-z): log 2 and 1/2 at 0,
+    z + log(1 + e^-z) for large z, 0 at z = -800 and 800 at z = 800 without overflow, log1p/exp elsewhere;
+    sigmoid=False skips the derivative."""
+    z = np.array([-800.0, -30.0, -1.5, 0.0, 0.7, 30.0, 800.0])
+    sp, sig = nn.softplus_and_sigmoid(z)
+    expected_sp = np.array([0.0, np.log1p(np.exp(-30.0)), np.log1p(np.exp(-1.5)), np.log(2.0), np.log1p(np.exp(0.7)),
+                            30.0 + np.log1p(np.exp(-30.0)), 800.0])
+    expected_sig = np.array([0.0, np.exp(-30.0) / (1 + np.exp(-30.0)), 1 / (1 + np.exp(1.5)), 0.5,
+                             1 / (1 + np.exp(-0.7)), 1 / (1 + np.exp(-30.0)), 1.0])
+    np.testing.assert_allclose(sp, expected_sp, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(sig, expected_sig, rtol=1e-14, atol=0)
+    assert nn.softplus_and_sigmoid(z, sigmoid=False)[1] is None
+    np.testing.assert_allclose(nn.softplus_and_sigmoid(z, sigmoid=False)[0], expected_sp, rtol=1e-14)
+
+
+def test_sgd_default_step_and_fresh_adam_state():
+    """Plain SGD's default rate is 0.1: one step moves p by -0.1 g. A fresh Adam has step count 0 and no moments;
+    restoring that state gives an optimiser whose first step is Adam's first step, lr g / (|g| + eps)."""
+    params = [np.array([1.0, -1.0])]
+    nn.SGD().step(params, [np.array([2.0, 4.0])])
+    np.testing.assert_allclose(params[0], [0.8, -1.4], rtol=1e-15)
+    fresh = nn.Adam(0.01)
+    assert {k: int(v) for k, v in fresh.state().items()} == {"t": 0}
+    resumed = nn.Adam(0.01)
+    resumed.load_state(fresh.state(), params)
+    p = [np.array([1.0, 1.0])]
+    resumed.step(p, [np.array([0.5, -3.0])])
+    np.testing.assert_allclose(p[0], [1.0 - 0.01 * 0.5 / (0.5 + 1e-8), 1.0 + 0.01 * 3.0 / (3.0 + 1e-8)], rtol=1e-14)
+
+
+def test_relu_hidden_layers_backpropagate_the_step_function():
+    """ReLU' is the step function: 0 for z < 0, 1 for z > 0 (also between 0 and 1). Through two ReLU hidden layers
+    (units on both sides of the kink) back-propagation agrees with central finite differences of the loss, which
+    know nothing of the derivative formula; the finite-difference error is O(h^2) ~ 1e-10 away from kinks."""
+    np.testing.assert_array_equal(nn.activation_derivative("relu", np.array([-2.0, -0.3, 0.4, 0.9, 3.0]), None),
+                                  [0.0, 0.0, 1.0, 1.0, 1.0])
+    rng = np.random.default_rng(21)
+    net = nn.Network([3, 5, 4, 2], activation="relu", output="identity", loss="mse", rng=rng)
+    X, Y = rng.standard_normal((7, 3)), rng.standard_normal((7, 2))
+    zs, _ = net.forward(X)
+    assert all((z > 0).any() and (z < 0).any() and np.min(np.abs(z)) > 1e-4 for z in zs[:-1])
+    _, grads = net.backward(X, Y)
+    theta0, h = net.get_flat(), 1e-6
+    numeric = []
+    for e in np.eye(theta0.size):
+        net.set_flat(theta0 + h * e)
+        up = net.loss(X, Y)
+        net.set_flat(theta0 - h * e)
+        numeric.append((up - net.loss(X, Y)) / (2 * h))
+    net.set_flat(theta0)
+    np.testing.assert_allclose(np.concatenate([g.ravel() for g in grads]), numeric, rtol=0, atol=1e-8)

@@ -142,3 +142,129 @@ def test_gaussian_binary_marginal_matches_sum_over_hidden_states():
 def test_bad_inputs_raise_valueerror(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _end_point_mean(machine, start, k):
+    """Exact mean of the visible states after k block-Gibbs steps from each row of ``start`` (k-step Markov matrix)."""
+    V, H = rbm.all_states(machine.n_visible), rbm.all_states(machine.n_hidden)
+    ph, pv = machine.p_h_given_v(V), machine.p_v_given_h(H)
+    p_h = np.prod(np.where(H[None] == 1, ph[:, None], 1 - ph[:, None]), axis=2)          # p(h | v)
+    p_v = np.prod(np.where(V[None] == 1, pv[:, None], 1 - pv[:, None]), axis=2)          # p(v' | h)
+    index = (start @ (2 ** np.arange(machine.n_visible)[::-1])).astype(int)
+    return np.linalg.matrix_power(p_h @ p_v, k)[index].mean(axis=0) @ V
+
+
+def test_pcd_negative_phase_runs_from_the_persistent_chains_with_k_1_by_default():
+    """With ``chains`` the negative phase is one (default k = 1) block-Gibbs step from the chains, not from the data:
+    the chains' mean end point against its exact value (Markov matrix) within 5 standard errors; the positive phase
+    still comes from the data (da = <v>_data - <v>_chains). CD-1 and CD-2 differ by > 20 standard errors here."""
+    machine = random_rbm(3, 2, seed=3)
+    machine.W *= 2
+    data = np.repeat([[1.0, 1.0, 0.0]], 20000, axis=0)
+    chains = np.repeat([[0.0, 0.0, 1.0]], 20000, axis=0)
+    dW, da, db, neg = machine.cd_gradient(data, chains=chains, rng=np.random.default_rng(0))
+    se = neg.std(axis=0) / np.sqrt(len(neg))
+    exact1, exact2 = _end_point_mean(machine, chains[:1], 1), _end_point_mean(machine, chains[:1], 2)
+    assert np.all(np.abs(neg.mean(axis=0) - exact1) < 5 * se)
+    assert np.max(np.abs(exact1 - exact2) / se) > 20
+    np.testing.assert_allclose(da, data.mean(axis=0) - neg.mean(axis=0), rtol=1e-15)
+
+
+def test_exact_training_step_is_gradient_ascent_on_the_log_likelihood():
+    """One epoch of full-batch exact training is theta + lr * grad log L (default lr 0.1; the gradient by central
+    differences of the enumerated log-likelihood); a given optimiser replaces plain SGD (nn.SGD(0.5): 5x the step)."""
+    data = rbm.all_states(4)[[1, 6, 6, 11, 15]]
+    for optimizer, lr in ((None, 0.1), (rbm.nn.SGD(0.5), 0.5)):
+        machine = random_rbm(4, 2, seed=5)
+        theta0 = machine.params()
+
+        def log_likelihood(theta, machine=machine):
+            machine.set_params(theta)
+            return machine.log_likelihood(data)
+
+        h = 1e-6
+        grad = np.array([(log_likelihood(theta0 + h * e) - log_likelihood(theta0 - h * e)) / (2 * h)
+                         for e in np.eye(theta0.size)])
+        machine.set_params(theta0)
+        rbm.train(machine, data, method="exact", epochs=1, rng=0, optimizer=optimizer)
+        np.testing.assert_allclose(machine.params(), theta0 + lr * grad, rtol=0, atol=1e-8)
+
+
+def test_training_records_the_exact_kl_every_record_every_epochs():
+    """record_every=2 over 5 epochs: KL at epochs 0, 2, 4; at epoch 0 it is KL(data || untrained model) from the
+    enumerated joint table, and KL is non-negative throughout. By default nothing is recorded (the exact KL enumerates
+    all visible states, which only small models can afford)."""
+    data = rbm.all_states(3)[[0, 3, 3, 5]]
+    machine = random_rbm(3, 2, seed=6)
+    V, _, p = joint_table(machine)
+    p_model = p.sum(axis=1)
+    p_data = np.array([np.mean(np.all(data == v, axis=1)) for v in V])
+    seen = p_data > 0
+    kl0 = np.sum(p_data[seen] * np.log(p_data[seen] / p_model[seen]))
+    hist = rbm.train(machine, data, method="exact", epochs=5, lr=0.05, rng=0, record_every=2)
+    assert hist.epochs == [0, 2, 4] and len(hist.kl) == 3
+    assert hist.kl[0] == pytest.approx(kl0, rel=1e-12)
+    assert min(hist.kl) >= 0 and hist.kl[-1] < hist.kl[0]
+    assert rbm.train(machine, data, method="exact", epochs=2, rng=0).kl == []     # nothing recorded by default
+
+
+def test_pcd_training_carries_its_chains_from_batch_to_batch(monkeypatch):
+    """Persistent CD: the chains start as uniform random 0/1 states (n_chains of them) and every call continues from
+    the chains the previous call returned, with the requested k. Plain CD starts from the data (no chains), k = 1 by
+    default, and is reproducible from the seed."""
+    machine = random_rbm(4, 3, seed=7)
+    calls, original = [], machine.cd_gradient
+
+    def spy(batch, *, k, rng, chains=None):
+        out = original(batch, k=k, rng=rng, chains=chains)
+        calls.append((k, None if chains is None else chains.copy(), out[3].copy()))
+        return out
+
+    monkeypatch.setattr(machine, "cd_gradient", spy)
+    data = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]] * 4)
+    rbm.train(machine, data, method="pcd", k=3, epochs=3, batch_size=4, n_chains=200, lr=0.05, rng=1)
+    assert len(calls) == 6 and all(k == 3 for k, _, _ in calls)
+    first = calls[0][1]
+    assert first.shape == (200, 4) and set(np.unique(first)) == {0.0, 1.0}
+    assert abs(first.mean() - 0.5) < 5 * 0.5 / np.sqrt(first.size)
+    for (_, _, returned), (_, given, _) in zip(calls[:-1], calls[1:]):
+        np.testing.assert_array_equal(given, returned)
+    # plain CD restarts from the data every time, CD-1 unless k is given, and its sampling follows the seed
+    for kw, k_expected in (({}, 1), ({"k": 3}, 3)):
+        calls.clear()
+        rbm.train(machine, data, method="cd", epochs=1, batch_size=4, lr=0.05, rng=1, **kw)
+        assert len(calls) == 2 and all(k == k_expected and chains is None for k, chains, _ in calls)
+    monkeypatch.undo()
+    trained = []
+    for _ in range(2):
+        fresh = random_rbm(4, 3, seed=7)
+        rbm.train(fresh, data, method="cd", epochs=2, batch_size=4, lr=0.05, rng=np.random.default_rng(2))
+        trained.append(fresh.params())
+    np.testing.assert_array_equal(*trained)
+
+
+def test_probability_on_all_states_is_one_and_single_vectors_match_batches():
+    """Summing p(v) over every visible state gives 1; over a subset, the enumerated p(v) of those states. A single
+    visible vector (or x) gives the same free energy (log marginal) as the same row in a batch."""
+    machine = random_rbm(4, 3, seed=8)
+    V, _, p = joint_table(machine)
+    assert rbm.probability_on(V, machine) == pytest.approx(1.0, rel=1e-12)
+    assert rbm.probability_on(V[[2, 9]], machine) == pytest.approx(p.sum(axis=1)[[2, 9]].sum(), rel=1e-10)
+    assert machine.free_energy(V[5]) == pytest.approx(machine.free_energy(V)[5], rel=1e-14)
+    g = np.random.default_rng(9)
+    a, b, W, sigma = g.normal(size=3), g.normal(size=2), g.normal(size=(3, 2)), g.uniform(0.5, 2, 3)
+    x = g.normal(size=(4, 3))
+    assert rbm.gaussian_binary_log_marginal(x[1], a, b, W, sigma) == pytest.approx(
+        rbm.gaussian_binary_log_marginal(x, a, b, W, sigma)[1], rel=1e-14)
+
+
+def test_sampling_and_initialisation_are_reproducible_from_the_seed():
+    """Every random draw goes through the given generator: the same seed, the same weights, CD negative phase and
+    model samples."""
+    np.testing.assert_array_equal(rbm.BinaryRBM(3, 2, rng=4, weight_scale=1.0).W, rbm.BinaryRBM(3, 2, rng=4, weight_scale=1.0).W)
+    machine = random_rbm(3, 2, seed=1)
+    data = np.repeat([[1.0, 0.0, 1.0]], 50, axis=0)
+    runs = [machine.cd_gradient(data, k=2, rng=np.random.default_rng(11))[3] for _ in range(2)]
+    np.testing.assert_array_equal(*runs)
+    samples = [rbm.sample_model(machine, 50, burn_in=3, rng=np.random.default_rng(12)) for _ in range(2)]
+    np.testing.assert_array_equal(*samples)
