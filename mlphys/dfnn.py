@@ -1,4 +1,4 @@
-"""Analytical input and parameter derivatives of deep feed-forward networks (Chapter 6, Rodini Sec. 2).
+"""Analytical input and parameter derivatives of deep feed-forward networks (Chapters 7-8, Rodini Sec. 2).
 
 A DFNN with layers ``l = 0..L`` (paper Eqs. 1-2)::
 

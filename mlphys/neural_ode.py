@@ -1,4 +1,4 @@
-"""Neural ODEs and the adjoint method (Chapter 9, Imchitr Ch. V; Chen et al. 2018).
+"""Neural ODEs and the adjoint method (Chapter 14, Imchitr Ch. V; Chen et al. 2018).
 
 A residual block ``psi <- psi + h f(psi)`` is an Euler step of ``dpsi/dt = f(psi, theta)`` (thesis
 Eq. 41); letting the number of blocks grow with ``h = 1/N`` gives the ODE. Here ``f`` is a

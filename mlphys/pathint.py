@@ -1,4 +1,4 @@
-"""Residual blocks as PDE steps and as sums over paths; path-integral Monte Carlo (Chapter 9, Imchitr Chs. II-III).
+"""Residual blocks as PDE steps and as sums over paths; path-integral Monte Carlo (Chapter 12, Imchitr Chs. II-III).
 
 **The residual block as a PDE step** (thesis Eqs. 21-25). Explicit Euler for
 

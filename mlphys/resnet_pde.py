@@ -1,4 +1,4 @@
-"""PDE networks vs ResNets on images (Chapter 9, Imchitr Ch. IV).
+"""PDE networks vs ResNets on images (Chapter 13, Imchitr Ch. IV).
 
 Single-channel networks on ``n x n`` images. Every hidden layer is a residual block
 

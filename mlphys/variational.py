@@ -1,4 +1,4 @@
-"""The 1D variational ground-state problem with a DFNN trial function (Chapter 6, Rodini Secs. 3-4).
+"""The 1D variational ground-state problem with a DFNN trial function (Chapter 8, Rodini Secs. 3-4).
 
 The trial function ``phi(x)`` is a :class:`mlphys.dfnn.DFNN` with one input and
 one output. On a uniform grid of ``n`` points over ``Omega = [a, b]`` (rectangle

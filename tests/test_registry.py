@@ -220,6 +220,70 @@ def test_numbering_plan_is_used_everywhere():
 
 
 
+def _modules_used_by_chapter():
+    """Chapter number -> the mlphys modules its notebook uses, directly or through the modules they import."""
+    import ast
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    imports = {}
+    for path in list((root / "mlphys").glob("*.py")) + list((root / "mlphys" / "claims").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                names |= {node.module.split(".")[-1]} if node.module else {a.name for a in node.names}
+        imports[path.stem] = names
+    used = {}
+    for c in registry.CHAPTERS.values():
+        cells = json.loads((root / "notebooks" / f"{c.notebook}.ipynb").read_text())["cells"]
+        code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+        todo = {c.function.split(":")[0]} | set(re.findall(r"mlphys\.(\w+)", code))
+        for names in re.findall(r"from mlphys(?:\.claims)? import ([\w, ]+)", code):
+            todo |= {n.strip().split(" ")[0] for n in names.split(",")}
+        seen = set()
+        while todo:
+            module = todo.pop()
+            if module in imports and module not in seen:
+                seen.add(module)
+                todo |= imports[module]
+        used[c.number] = seen
+    return used
+
+
+def test_module_headers_name_the_chapters_that_use_them():
+    """A module's docstring header "(Chapter N)" or "Chapters N-M" names chapters (registry numbers) whose
+    notebooks use the module - not the numbers of an older plan (the DFNN engine once said "Chapter 6")."""
+    import importlib
+    import re
+
+    used = _modules_used_by_chapter()
+    modules = sorted(set().union(*used.values()))
+    checked = 0
+    for name in modules:
+        module = importlib.import_module(f"mlphys.{name}" if importlib.util.find_spec(f"mlphys.{name}")
+                                         else f"mlphys.claims.{name}")
+        header = (module.__doc__ or "").split("\n\n")[0]
+        for first, last in re.findall(r"Chapters? (\d+)(?:-(\d+))?", header):
+            for n in range(int(first), int(last or first) + 1):
+                assert name in used[n], f"mlphys {name}: its docstring names chapter {n}, whose notebook does not use it"
+                checked += 1
+    assert checked >= 20
+
+
+def test_equation_labels_carry_their_chapter_number():
+    """An equation defined in chapter N is labelled eq-chN-... (the label shows in the web book's anchors)."""
+    import re
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parent.parent / "notebooks").glob("chapter*.ipynb")):
+        number = int(path.stem[7:9])
+        for label, k in re.findall(r"\$\$ \((eq-ch(\d+)-[\w-]+)\)", path.read_text()):
+            assert int(k) == number, f"{path.name} defines {label}: label it eq-ch{number}-..."
+
+
 def test_notebook_results_writes_only_when_asked(monkeypatch, tmp_path):
     """Running a chapter notebook must not modify tracked files: results/class is written only by `make notebooks`."""
     monkeypatch.setattr(registry, "results_dir", lambda: tmp_path)
