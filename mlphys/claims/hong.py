@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import mpnn, stats
 from ..cases import Case, Runner
-from ..config import by_scale, get_scale
+from ..config import by_scale, get_scale, make_rng
 from ..registry import Claim
 
 CHAPTER = "potentials"
@@ -80,7 +80,7 @@ def _probe_points(system: str) -> np.ndarray:
     """Points where a learned potential is summarised: the unit sphere (200 fixed directions) or x = -1, 1."""
     if len(SYSTEMS[system]["r0"]) == 1:
         return np.array([[-1.0], [1.0]])
-    dirs = np.random.default_rng(0).normal(size=(200, 3))
+    dirs = make_rng(0).normal(size=(200, 3))
     return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
 
 
@@ -138,24 +138,24 @@ def lambda_scan_table(scan: dict) -> str:
 NOISE = 2e-3
 
 
-def noisy_oscillator(seed: int) -> mpnn.Eigenstate:
-    """The n = 2 oscillator state known on a grid with noise of amplitude :data:`NOISE` (noise seed ``seed``)."""
+def noisy_oscillator(*, rng) -> mpnn.Eigenstate:
+    """The n = 2 oscillator state known on a grid with noise of amplitude :data:`NOISE` drawn from ``rng``."""
     x = np.linspace(-5, 5, 201)
     psi = np.polynomial.hermite.hermval(x, [0, 0, 1]) * np.exp(-x**2 / 2)
-    return mpnn.state_from_grid(x, psi + NOISE * np.random.default_rng(seed).standard_normal(x.size))
+    return mpnn.state_from_grid(x, psi + NOISE * make_rng(rng).standard_normal(x.size))
 
 
-def noisy_run(method: str, *, seed: int, scale=None, x_plot=None) -> dict:
-    """Learn the oscillator's potential from :func:`noisy_oscillator` (noise and training seed ``seed``).
+def noisy_run(method: str, *, rng: int, scale=None, x_plot=None) -> dict:
+    """Learn the oscillator's potential from :func:`noisy_oscillator` (noise and training seed ``rng``).
 
     Returns the mean |U - V| on [-2, 2] (where |Psi|^2 has samples) of the learned potential and of the closed
     form V = E + Psi''/(2 Psi) from the noisy spline (E pinned by V(1) = 1/2), the learned energy, and the
     learned potential at ``x_plot`` (for a figure).
     """
-    state = noisy_oscillator(seed)
+    state = noisy_oscillator(rng=rng)
     exact = mpnn.harmonic_state(2)
     e_pin = state.local_kinetic(np.array([[1.0]]))[0] + 0.5
-    r = mpnn.learn_potential(state, method, r0=[1.0], v_r0=0.5, rng=seed, progress=False,
+    r = mpnn.learn_potential(state, method, r0=[1.0], v_r0=0.5, rng=rng, progress=False,
                              **method_settings("oscillator", method, scale))
     inner = np.linspace(-2, 2, 401)[:, None]
     x_plot = np.zeros((0, 1)) if x_plot is None else np.asarray(x_plot, float).reshape(-1, 1)
@@ -167,7 +167,7 @@ def noisy_run(method: str, *, seed: int, scale=None, x_plot=None) -> dict:
 
 def noisy_runs(seeds, *, scale=None, x_plot=None, jobs: int = 2) -> dict:
     """:func:`noisy_run` for every method and seed: ``{method: [result per seed]}``."""
-    todo = [Case(f"noisy-{m}-seed{seed}", noisy_run, dict(method=m, seed=seed, scale=scale, x_plot=x_plot))
+    todo = [Case(f"noisy-{m}-seed{seed}", noisy_run, dict(method=m, rng=seed, scale=scale, x_plot=x_plot))
             for m in METHODS for seed in seeds]
     done = Runner(jobs=jobs, progress=False).run(todo)
     return {m: [done[f"noisy-{m}-seed{seed}"] for seed in seeds] for m in METHODS}
