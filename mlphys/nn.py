@@ -25,7 +25,6 @@ import contextlib
 import contextvars
 import hashlib
 import json
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -481,8 +480,9 @@ class TrainingLoop:
     """The package's one training loop: ``for step in loop`` runs ``range(done, total)`` behind a progress bar.
 
     Used as a context manager, so that a Ctrl-C inside the block ends training instead of raising
-    (``interrupted = True``; inside :func:`interrupts_propagate` it raises) and ``seconds`` is the time spent in it; :meth:`diverging` flags a loss that is not
-    finite or beyond 1e30 (``diverged = True``, with a warning) so that the caller stops::
+    (``interrupted = True``; inside :func:`interrupts_propagate` it raises) and ``seconds`` is the time spent
+    in it; :meth:`diverging` flags a loss that is not finite or beyond 1e30 (``diverged = True``, with a
+    warning) so that the caller stops::
 
         with nn.TrainingLoop(epochs, progress=progress, desc="training") as loop:
             for _ in loop:

@@ -188,8 +188,8 @@ def reproduce(chapters=None, *, scale: str | None = None, progress: bool = True)
 
 def _fmt(value) -> str:
     """A number in a results table: an integer as such, four significant figures below 1, three decimals from 1
-    to 1e5, three significant figures in exponent form beyond. More would print the last bits of a computation - which differ
-    from CPU to CPU - rather than its result; a claim's verdict uses the full value."""
+    to 1e5, three significant figures in exponent form beyond. More would print the last bits of a computation -
+    which differ from CPU to CPU - rather than its result; a claim's verdict uses the full value."""
     if value is None:
         return "-"
     if not isinstance(value, float):

@@ -22,7 +22,6 @@ def test_claim_tolerance_logic():
 def test_seed_spreads_print_at_the_precision_their_sd_justifies_and_nbval_masks_only_their_digits():
     """mean ± sd (n seeds): the sd to one significant figure (two when it starts with 1), the mean to match; the
     notebooks' sanitiser replaces exactly that form, so a chaotic run's digits are not compared but its text is."""
-    import configparser
     import re
     from pathlib import Path
 
