@@ -188,7 +188,8 @@ def reproduce(chapters=None, *, scale: str | None = None, progress: bool = True)
 
 def _fmt(value) -> str:
     """A number in a results table: an integer as such, four significant figures below 1, three decimals from 1
-    to 1e5, three significant figures in exponent form beyond. More would print the last bits of a computation -
+    to 1e5, two significant figures in exponent form beyond (a small number is usually a residual or an error,
+    whose third figure follows the path of the training run). More would print the last bits of a computation -
     which differ from CPU to CPU - rather than its result; a claim's verdict uses the full value."""
     if value is None:
         return "-"
@@ -197,7 +198,7 @@ def _fmt(value) -> str:
     if value.is_integer() and abs(value) < 1e5:
         return str(int(value))                        # counts, accuracies of 1, exact references
     if abs(value) < 1e-3 or abs(value) >= 1e5:
-        return f"{value:.3g}"
+        return f"{value:.2g}"
     return f"{value:.3f}" if abs(value) >= 1 else f"{value:.4g}"
 
 
