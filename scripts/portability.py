@@ -57,6 +57,8 @@ def environment(name, scratch):
     """The environment of one personality's run: the Makefile's pins, then the personality's changes."""
     spec = PERSONALITIES[name]
     env = dict(os.environ)
+    # a cache of its own: trained networks and data computed under another personality would hide a difference
+    env["MLPHYS_CACHE"] = str(Path(scratch) / name / "cache")
     for key, value in spec["env"].items():
         if value is None:
             env.pop(key, None)

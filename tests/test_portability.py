@@ -25,6 +25,8 @@ def test_avx512_personality_unsets_the_pins(tmp_path, monkeypatch):
     assert "NPY_DISABLE_CPU_FEATURES" not in env and "NUMBA_CPU_NAME" not in env
     assert env["OPENBLAS_CORETYPE"] == "SkylakeX"
     assert portability.environment("pinned", tmp_path)["NPY_DISABLE_CPU_FEATURES"] == "X86_V4"
+    caches = {portability.environment(name, tmp_path)["MLPHYS_CACHE"] for name in ("pinned", "avx512")}
+    assert len(caches) == 2, "each personality computes its own trained networks and data"
 
 
 def test_failed_cells_are_read_from_the_junit_report(tmp_path):
