@@ -109,7 +109,7 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
     path = Path(checkpoint) if checkpoint is not None else None
     # what the run is computed from (not ``epochs``: a longer run may continue a shorter one)
     run_id = nn.fingerprint(architecture, lr, batch_size, padding, data.densities, data.kinetic,
-                            None if validation is None else validation.densities, [p for p in net.params])
+                            None if validation is None else validation.densities, net.params)
     saved = nn.resume_training_state(path, net.params, opt, rng=rng, fingerprint=run_id,
                                      required=("loss", "val_loss", "seconds"))
     if saved is not None:

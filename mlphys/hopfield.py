@@ -99,6 +99,11 @@ def flip(pattern, fraction_flipped: float, *, rng=None) -> np.ndarray:
 TIE = 1e-10
 
 
+def _field_sizes(W, h):
+    """Every local field's terms in magnitude, ``sum_j |w_ij| + |h_i|`` (spins are +-1): the scale of its round-off."""
+    return np.abs(W).sum(axis=0) + np.abs(h)
+
+
 def _sign(x, previous, size):
     """sign of the local field ``x`` (``size``: the sum of its terms' magnitudes), a tie keeping the previous spin."""
     tie = TIE * size
@@ -133,7 +138,7 @@ def run_async(W, s0, *, rng=None, max_sweeps: int = 50, fields=None, record_ener
     converged = np.zeros(len(s), dtype=bool)
     energies = [energy(W, s, h)] if record_energy else None
     sweeps = 0
-    size = np.abs(W).sum(axis=0) + np.abs(h)              # every field's terms, in magnitude (spins are +-1)
+    size = _field_sizes(W, h)
     for sweeps in range(1, max_sweeps + 1):
         changed = np.zeros(len(s), dtype=bool)
         for i in rng.permutation(N):
@@ -159,7 +164,7 @@ def run_sync(W, s0, *, steps: int = 20, fields=None) -> np.ndarray:
     W = _check_weights(W, s.shape[-1], "s0")
     h = 0.0 if fields is None else as_array(fields, "fields", ndim=1)
     steps = integer(steps, "steps", minimum=1)
-    size = np.abs(W).sum(axis=0) + np.abs(h)
+    size = _field_sizes(W, h)
     states = [s]
     for _ in range(steps):
         s = _sign(s @ W + h, s, size)

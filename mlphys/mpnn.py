@@ -385,7 +385,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     path = None if checkpoint is None else Path(checkpoint)
     # what the run is computed from (not ``steps``: a longer run may continue a shorter one)
     run_id = nn.fingerprint(method, lam, hidden, init_scale, box, lr, batch_size, activation, r0, v_r0, points,
-                            problem.T, [p for p in net.params])
+                            problem.T, net.params)
     saved = nn.resume_training_state(path, net.params, optimizer, rng=rng, fingerprint=run_id,
                                      required=("losses", "seconds"))
     if saved is not None:

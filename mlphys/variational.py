@@ -207,7 +207,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     history = {"energy": [], "norm": []}
     opt, done, seconds = None, 0, 0.0
     path = None if checkpoint is None else Path(checkpoint)
-    run_id = nn.fingerprint(x, v, schedule, penalty, activation, [p for p in net.params])
+    run_id = nn.fingerprint(x, v, schedule, penalty, activation, net.params)
     if path is not None:
         opt, done, seconds = _load_state(path, net, schedule, history, run_id)
     starts = np.cumsum([0] + [n for n, _ in schedule])          # first step of each stage

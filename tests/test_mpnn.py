@@ -241,3 +241,16 @@ def test_noisy_eigenstate_networks_beat_the_closed_form_and_qpnn_learns_the_nois
         assert all(r["error"] < r["closed_form_error"] for r in runs[method]), method
         assert abs(np.mean([r["energy"] for r in runs[method]]) - 2.5) < hong.ENERGY_TOLERANCE["oscillator"]
     assert np.mean([r["error"] for r in runs["qpnn"]]) > 1.0
+
+
+def test_seed_statistics_read_run_summaries_and_table_entries():
+    """Chapter 9's lambda-scan figure and tables: mean and sd over seeds, from summary dicts or table entries."""
+    from types import SimpleNamespace
+
+    from mlphys.claims import hong
+
+    scan = {0.0: [dict(energy=1.0), SimpleNamespace(energy=3.0)], 1.0: [dict(energy=2.0), dict(energy=2.0)]}
+    mean, sd = hong.scan_statistics(scan, "energy")
+    np.testing.assert_allclose(mean, [2.0, 2.0])
+    np.testing.assert_allclose(sd, [np.sqrt(2.0), 0.0])
+    assert hong.spread(scan[0.0], "energy") == "2.0 ± 1.4 (2 seeds)"

@@ -107,9 +107,14 @@ def seed_runs(system: str, method: str, seeds, *, scale=None, jobs: int = 2, **o
     return [done[case.key] for case in todo]
 
 
+def _values(runs, key: str) -> np.ndarray:
+    """One number of several :func:`summary` dicts (or :func:`table_results` entries), one per seed."""
+    return np.array([r[key] if isinstance(r, dict) else getattr(r, key) for r in runs], dtype=float)
+
+
 def spread(runs, key: str) -> str:
-    """``mean ± sd (n seeds)`` of one number of several :func:`summary` dicts (or :func:`table_results` entries)."""
-    return _mean_sd([r[key] if isinstance(r, dict) else getattr(r, key) for r in runs])
+    """``mean ± sd (n seeds)`` of one number of several runs."""
+    return _mean_sd(_values(runs, key))
 
 
 #: The pinning weights of chapter 9's lambda scan (hydrogen, MPNN).
@@ -122,6 +127,12 @@ def lambda_scan(seeds, *, scale=None, lams=LAMBDAS, known=None, jobs: int = 2) -
     known = known or {}
     return {lam: known[lam] if lam in known else seed_runs("hydrogen", "mpnn", seeds, scale=scale, jobs=jobs, lam=lam)
             for lam in lams}
+
+
+def scan_statistics(scan: dict, key: str):
+    """``(mean, sd)`` over the seeds of one number, one entry per lambda of :func:`lambda_scan` (for a figure)."""
+    values = [_values(runs, key) for runs in scan.values()]
+    return np.array([v.mean() for v in values]), np.array([v.std(ddof=1) for v in values])
 
 
 def lambda_scan_table(scan: dict) -> str:

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .. import data, neural_ode, pathint, resnet_pde
+from .. import data, neural_ode, pathint, resnet_pde, stats
 from ..cases import Case, Runner
 from ..config import by_scale, get_scale, make_rng, progress_bar
 from ..validate import integer
@@ -204,7 +204,7 @@ def network_claims(accuracy: dict, settings: dict):
 
 
 def network_table(accuracy: dict) -> str:
-    """Markdown: depth | thesis (MNIST) and ours (mean +- sd over seeds) for each kind."""
+    """Markdown: depth | thesis (MNIST) and ours (mean ± sd over seeds) for each kind."""
     kinds = resnet_pde.KINDS
     head = "| depth | " + " | ".join(f"{k} (thesis, MNIST) | {k} (ours)" for k in kinds) + " |"
     lines = [head, "|---" * (1 + 2 * len(kinds)) + "|"]
@@ -215,7 +215,7 @@ def network_table(accuracy: dict) -> str:
             paper = THESIS_TABLE.get((k, d))
             acc = accuracy.get((k, d))
             cells.append("-" if paper is None else f"{100 * paper:.1f}%")
-            cells.append("-" if acc is None else f"{100 * acc.mean():.1f} +- {100 * acc.std(ddof=1):.1f}%")
+            cells.append("-" if acc is None else stats.SeedSpread(acc).format(scale=100, unit="%"))
         lines.append(f"| {d} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
