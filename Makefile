@@ -23,7 +23,8 @@ export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
 export NUMBA_CPU_NAME ?= haswell
 export NUMBA_CPU_FEATURES ?= +avx2,+fma
 
-.PHONY: venv book test unit nbval portability book-strict browser lab notebooks reproduce clean
+.PHONY: venv book test unit nbval portability book-strict browser lab notebooks reproduce costa-protocol \
+	costa-protocol-report clean
 
 # The virtual environment, (re)installed whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -81,6 +82,16 @@ notebooks: $(STAMP)
 
 reproduce: $(STAMP)
 	$(PY) -m mlphys reproduce --scale class
+
+## make costa-protocol ARCH=avg-60 HOURS=2: Costa et al.'s training protocol as written, resumed from its committed
+## state (results/paper/costa-protocol/); make costa-protocol-report ARCH=avg-60 evaluates what has run so far.
+ARCH  ?= avg-60
+HOURS ?= 2
+costa-protocol: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 nice -n 10 $(PY) scripts/costa_protocol.py train --arch $(ARCH) --hours $(HOURS)
+
+costa-protocol-report: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(PY) scripts/costa_protocol.py report --arch $(ARCH)
 
 clean:
 	rm -rf _build

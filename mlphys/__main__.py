@@ -46,7 +46,7 @@ def main(argv=None) -> int:
                      help="write DIR/ID.json per chapter with the command, commit and date (for the scorecard)")
     rep.add_argument("--size", action="append", default=[], metavar="KEY=VALUE",
                      help="replace one size of the chosen scale (chapters 10-11: n_data, epochs, lr, lr_average, "
-                          "batch_size, n_descent, eta, steps); repeatable")
+                          "batch_size, n_descent, eta, steps, protocol=paper|reduced); repeatable")
     rep.add_argument("--jobs", type=int, default=None,
                      help="parallel joblib processes for chapters with independent cases (default 1; chapters "
                           "10-11: 2)")
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
         backend = _backend(args.backend, args.scheduler)
     except ValueError as exc:
         parser.error(str(exc))
-    note = ", ".join(f"{k} = {v:g}" for k, v in sizes.items())
+    note = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in sizes.items())
     note = f"not the paper's full size: {note}" if note else ""
     options = "".join(f" --size {text}" for text in args.size) + (f" --jobs {args.jobs}" if args.jobs else "")
     claims = []
@@ -214,15 +214,15 @@ def _check_writable(path: Path, *, directory: bool, option: str | None = None) -
 
 
 def _size(text: str):
-    """``"epochs=50"`` -> ("epochs", 50.0); the chapter's settings check the value and convert it to its type."""
+    """``"epochs=50"`` -> ("epochs", 50.0), ``"protocol=paper"`` -> ("protocol", "paper"); the chapter's settings
+    check the value and convert it to its type."""
     key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ValueError(f"--size takes KEY=VALUE (e.g. epochs=50), got {text!r}")
     try:
-        number = float(value)
+        return key.strip(), float(value)
     except ValueError:
-        number = None
-    if not sep or not key.strip() or number is None:
-        raise ValueError(f"--size takes KEY=NUMBER (e.g. epochs=50), got {text!r}")
-    return key.strip(), number
+        return key.strip(), value.strip()
 
 
 if __name__ == "__main__":

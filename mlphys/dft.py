@@ -65,7 +65,11 @@ class LearnedFunctional:
 
 @dataclass
 class TrainedFunctional:
-    """Result of :func:`train_functional`."""
+    """Result of :func:`train_functional`: the network as a functional and its per-epoch losses.
+
+    ``epochs`` is the number of epochs trained, ``best_epoch`` the epoch whose network is kept (the last one, or
+    with ``keep="best"`` the one with the lowest validation loss), ``finished`` whether all requested epochs ran.
+    """
 
     architecture: str
     functional: LearnedFunctional
@@ -73,64 +77,87 @@ class TrainedFunctional:
     val_loss: list
     seconds: float
     epochs: int
+    best_epoch: int = 0
+    finished: bool = True
 
     @property
     def net(self) -> cnn.CNN:
         return self.functional.net
 
 
-def _save_checkpoint(path: Path, net, opt, rng, loss, val_loss, seconds, run_id):
-    nn.save_training_state(path, net.params, opt, rng=rng, fingerprint=run_id, loss=np.array(loss),
-                           val_loss=np.array(val_loss), seconds=seconds)
+#: The two training protocols. "paper": Sec. III as written - raw densities in, T out, the network with the best
+#: validation loss kept. "reduced": inputs scaled to order one and targets standardised (fixed affine maps,
+#: :meth:`mlphys.cnn.CNN.set_scaling`), the last epoch kept - what a classroom budget of epochs needs.
+PROTOCOLS = ("reduced", "paper")
 
 
 def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, rng=None, lr: float = 1e-4,
                      batch_size: int = 100, validation: speckle.Dataset | None = None, padding: str | None = None,
-                     checkpoint=None, checkpoint_seconds: float = 0.0, progress: bool = True) -> TrainedFunctional:
+                     protocol: str = "reduced", checkpoint=None, checkpoint_seconds: float = 0.0,
+                     progress: bool = True) -> TrainedFunctional:
     """Learn T[n] from ``data`` (densities -> kinetic energies) with a Table-I ``architecture``.
 
     Adam at rate ``lr`` (the paper: 1e-4) on mini-batches of ``batch_size`` (100) for ``epochs`` (1,200),
-    Eq. 4's loss. ``padding`` defaults to periodic on periodic grids and zero with hard walls (Appendix A).
-    ``checkpoint``: an ``.npz`` path written at most every ``checkpoint_seconds`` and after the last epoch;
-    if it exists the run resumes from it (at most the epochs since the last write are repeated).
+    Eq. 4's loss, under ``protocol`` (:data:`PROTOCOLS`; "paper" needs ``validation``). ``padding`` defaults to
+    periodic on periodic grids and zero with hard walls (Appendix A). ``checkpoint``: an ``.npz`` path written at
+    most every ``checkpoint_seconds`` and after the last epoch; if it exists the run resumes from it (at most the
+    epochs since the last write are repeated), so that a run may continue on another machine, days later.
     """
     if not isinstance(data, speckle.Dataset):
         raise ValueError("data must be a mlphys.speckle.Dataset (from speckle.dataset)")
     if architecture not in cnn.ARCHITECTURES:
         raise ValueError(f"architecture must be one of {list(cnn.ARCHITECTURES)}, got {architecture!r}")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    keep_best = protocol == "paper"
+    if keep_best and validation is None:
+        raise ValueError('protocol="paper" keeps the best network on the validation set: pass validation=')
     epochs = integer(epochs, "epochs", minimum=1)
     lr = positive(lr, "lr")
     padding = padding or ("periodic" if data.grid.periodic else "zero")
     rng = make_rng(rng)
     net = cnn.CNN.from_architecture(architecture, data.grid.n, padding=padding, rng=rng)
-    net.set_scaling(1 / np.mean(data.densities), np.mean(data.kinetic), np.std(data.kinetic))
+    if protocol == "reduced":
+        net.set_scaling(1 / np.mean(data.densities), np.mean(data.kinetic), np.std(data.kinetic))
     opt = nn.Adam(lr=lr)
     loss, val_loss, seconds = [], [], 0.0
+    best = [p.copy() for p in net.params]
     path = Path(checkpoint) if checkpoint is not None else None
     # what the run is computed from (not ``epochs``: a longer run may continue a shorter one)
-    run_id = nn.fingerprint(architecture, lr, batch_size, padding, data.densities, data.kinetic,
+    run_id = nn.fingerprint(architecture, lr, batch_size, padding, protocol, data.densities, data.kinetic,
                             None if validation is None else validation.densities, net.params)
     saved = nn.resume_training_state(path, net.params, opt, rng=rng, fingerprint=run_id,
-                                     required=("loss", "val_loss", "seconds"))
+                                     required=("loss", "val_loss", "seconds")
+                                     + tuple(f"best{i}" for i in range(len(best)) if keep_best))
     if saved is not None:
         loss, val_loss, seconds = list(saved["loss"]), list(saved["val_loss"]), float(saved["seconds"])
-    last_write = time.perf_counter()
-    bar = progress_bar(range(len(loss), epochs), progress, architecture)
-    for _ in bar:
-        h = nn.train(net, data.densities, data.kinetic, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
-        if h.interrupted:
-            break
-        loss.append(h.loss[0])
-        seconds += h.seconds
-        if validation is not None:
-            val_loss.append(float(np.mean((net.predict(validation.densities) - validation.kinetic) ** 2)))
-        if h.diverged:
-            break
-        if path is not None and (time.perf_counter() - last_write > checkpoint_seconds or len(loss) == epochs):
-            _save_checkpoint(path, net, opt, rng, loss, val_loss, seconds, run_id)
-            last_write = time.perf_counter()
+        best = [saved[f"best{i}"] for i in range(len(best))] if keep_best else best
+
+    def save(done):
+        extra = {f"best{i}": p for i, p in enumerate(best)} if keep_best else {}
+        nn.save_training_state(path, net.params, opt, rng=rng, fingerprint=run_id, loss=np.array(loss),
+                               val_loss=np.array(val_loss), seconds=seconds, **extra)
+
+    with nn.TrainingLoop(epochs, done=len(loss), progress=progress, desc=architecture,
+                         save=None if path is None else save, save_seconds=checkpoint_seconds) as loop:
+        for _ in loop:
+            h = nn.train(net, data.densities, data.kinetic, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
+            if h.interrupted:
+                break
+            loss.append(h.loss[0])
+            seconds += h.seconds
+            if validation is not None:
+                val_loss.append(float(np.mean((net.predict(validation.densities) - validation.kinetic) ** 2)))
+                if keep_best and (len(val_loss) == 1 or val_loss[-1] < min(val_loss[:-1])):
+                    best = [p.copy() for p in net.params]
+            if h.diverged:
+                break
+    best_epoch = len(loss)
+    if keep_best and val_loss:
+        best_epoch = int(np.argmin(val_loss)) + 1
+        net.params[:] = [p.copy() for p in best]
     return TrainedFunctional(architecture, LearnedFunctional(net, data.grid, architecture), loss, val_loss,
-                             seconds, len(loss))
+                             seconds, len(loss), best_epoch, len(loss) == epochs)
 
 
 # ----------------------------------------------------------------------------- gradient descent

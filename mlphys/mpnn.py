@@ -25,7 +25,6 @@ repeats the current point); the optimiser is :class:`mlphys.nn.Adam`.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import dfnn, nn, vmc
-from .config import by_scale, make_rng
+from .config import make_rng
 from .validate import as_array, integer, number, positive
 
 METHODS = ("mpnn", "qpnn", "qpnn+ms")
@@ -253,10 +252,10 @@ class PotentialResult:
         return self.state.local_kinetic(r) + self.potential(r)
 
 
-def settings(scale=None, *, dim: int = 1):
-    """Sizes: the authors' (128-wide, 16,000 samples, 2,000 full-batch steps) or a class-sized run."""
-    return by_scale(scale, class_value=dict(hidden=(32, 32, 32) if dim > 1 else (24, 24), n_samples=2000, steps=1500),
-                    paper_value=dict(hidden=(128, 128, 128), n_samples=16_000, steps=2000))
+def default_sizes(dim: int = 1) -> dict:
+    """The sizes :func:`learn_potential` uses when not given: a class-sized run (chapter 9 passes its own, and the
+    authors' - 128-wide, 16,000 samples, 2,000 full-batch steps - at paper scale)."""
+    return dict(hidden=(32, 32, 32) if dim > 1 else (24, 24), n_samples=2000, steps=1500)
 
 
 def potential_errors(state: Eigenstate, U, *, box: float = 5.0, n_points: int = 1000, rng=None):
@@ -333,13 +332,13 @@ class Problem:
 def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: float = 1.0, hidden=None,
                     n_samples=None, steps=None, batch_size=None, init_scale: float = 0.01, box: float = 5.0,
                     lr: float = 1e-3,
-                    step_size: float = 1.0, activation: str = "tanh", rng=None, scale=None,
+                    step_size: float = 1.0, activation: str = "tanh", rng=None,
                     progress: bool = True, checkpoint=None, checkpoint_seconds: float = 300.0) -> PotentialResult:
     """Train ``U_theta`` so that ``state`` is its eigenstate, by ``method`` = "mpnn", "qpnn" or "qpnn+ms".
 
     ``r0``, ``v_r0``: the point where the potential is known and its value (the pinning term, weight ``lam``).
     ``hidden`` (widths), ``n_samples`` and ``steps`` (full-batch Adam steps, rate ``lr``) default to
-    :func:`settings` at ``scale``; ``batch_size`` (default: all points) draws a random mini-batch of the
+    :func:`default_sizes`; ``batch_size`` (default: all points) draws a random mini-batch of the
     training points for each step, as the authors' oscillator runs do. All initial weights are multiplied by ``init_scale`` (the paper's delta),
     so that training starts from ``U ~ 0``. Training points: ``n_samples`` uniform in ``[-box, box]^dim``
     (QPNN) or from ``|Psi|^2`` by Metropolis with step ``step_size`` (QPNN+MS, MPNN). Training stops
@@ -360,7 +359,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     box = positive(box, "box")
     init_scale = positive(init_scale, "init_scale")
     checkpoint_seconds = positive(checkpoint_seconds, "checkpoint_seconds", allow_zero=True)
-    defaults = settings(scale, dim=state.dim)
+    defaults = default_sizes(state.dim)
     hidden = tuple(defaults["hidden"] if hidden is None else hidden)
     for k, w in enumerate(hidden):
         integer(w, f"hidden[{k}]", minimum=1)
@@ -390,10 +389,15 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
                                      required=("losses", "seconds"))
     if saved is not None:
         losses, seconds = saved["losses"].tolist(), float(saved["seconds"])
-    last_save = time.perf_counter()
+
+    def save(done):
+        nn.save_training_state(path, net.params, optimizer, rng=rng, fingerprint=run_id, losses=np.array(losses),
+                               seconds=seconds + loop.elapsed)
+
     # the matrices are small: one BLAS thread is faster, gives the same numbers, and does not slow to a
     # crawl when other processes share the cores
-    loop = nn.TrainingLoop(steps, done=len(losses), progress=progress, desc=f"{method} on {state.name or 'state'}")
+    loop = nn.TrainingLoop(steps, done=len(losses), progress=progress, desc=f"{method} on {state.name or 'state'}",
+                           save=None if path is None else save, save_seconds=checkpoint_seconds)
     with threadpool_limits(limits=1, user_api="blas"), loop:
         for _ in loop:
             batch = None if batch_size is None else rng.choice(n_samples, min(batch_size, n_samples), replace=False)
@@ -403,10 +407,6 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
                 break
             losses.append(loss)
             optimizer.step(net.params, grads)
-            if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
-                nn.save_training_state(path, net.params, optimizer, rng=rng, fingerprint=run_id,
-                                       losses=np.array(losses), seconds=seconds + loop.elapsed)
-                last_save = time.perf_counter()
     seconds += loop.seconds
     diverged, interrupted = loop.diverged, loop.interrupted
 

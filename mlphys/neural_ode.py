@@ -197,15 +197,19 @@ class RingClassifier:
         _, g = adjoint_gradients(self.f, psi1, np.outer(dz, self.w), 0.0, 1.0, self.n_steps)
         return float(loss), g + [psi1.T @ dz, np.array(dz.sum())]
 
-    def fit(self, X, labels, *, iterations: int = 300, lr: float = 0.02):
-        """Full-batch Adam; returns the loss history."""
-        from .nn import Adam
+    def fit(self, X, labels, *, iterations: int = 300, lr: float = 0.02, progress: bool = False):
+        """Full-batch Adam in :class:`mlphys.nn.TrainingLoop` (progress, Ctrl-C, divergence); returns the loss
+        history."""
+        from .nn import Adam, TrainingLoop
 
-        opt, history = Adam(lr), []
+        opt, history = Adam(positive(lr, "lr")), []
         params = self.f.params + [self.w, np.array(self.c)]
-        for _ in range(integer(iterations, "iterations", minimum=1)):
-            loss, grads = self.loss_and_gradients(X, labels)
-            history.append(loss)
-            opt.step(params, grads)
-            self.f.params, self.w, self.c = params[:4], params[4], float(params[5])
+        with TrainingLoop(integer(iterations, "iterations", minimum=1), progress=progress, desc="ring ODE") as loop:
+            for _ in loop:
+                loss, grads = self.loss_and_gradients(X, labels)
+                if loop.diverging(loss):
+                    break
+                history.append(loss)
+                opt.step(params, grads)
+                self.f.params, self.w, self.c = params[:4], params[4], float(params[5])
         return np.array(history)

@@ -482,22 +482,34 @@ class TrainingLoop:
     Used as a context manager, so that a Ctrl-C inside the block ends training instead of raising
     (``interrupted = True``; inside :func:`interrupts_propagate` it raises) and ``seconds`` is the time spent
     in it; :meth:`diverging` flags a loss that is not finite or beyond 1e30 (``diverged = True``, with a
-    warning) so that the caller stops::
+    warning) so that the caller stops. ``save(steps_done)``, if given, is called after a step whenever
+    ``save_seconds`` have passed since the last call, and after the last step: the one place where a trainer's
+    state checkpoints are written (:func:`save_training_state`), so that a run resumes from at most
+    ``save_seconds`` ago::
 
-        with nn.TrainingLoop(epochs, progress=progress, desc="training") as loop:
+        with nn.TrainingLoop(epochs, done=len(losses), progress=progress, desc="training",
+                             save=lambda done: nn.save_training_state(path, ...), save_seconds=300) as loop:
             for _ in loop:
                 loss = ...
                 if loop.diverging(loss):
                     break
     """
 
-    def __init__(self, total: int, *, done: int = 0, progress: bool = False, desc: str = "training"):
+    def __init__(self, total: int, *, done: int = 0, progress: bool = False, desc: str = "training",
+                 save=None, save_seconds: float = 300.0):
+        self.total = total
         self.bar = progress_bar(range(done, total), progress, desc)
         self.interrupted = self.diverged = False
         self.seconds, self._start = 0.0, None
+        self._save, self._save_seconds = save, save_seconds
 
     def __iter__(self):
-        return iter(self.bar)
+        last = time.perf_counter()
+        for step in self.bar:
+            yield step
+            if self._save is not None and (step + 1 == self.total or time.perf_counter() - last > self._save_seconds):
+                self._save(step + 1)
+                last = time.perf_counter()
 
     @property
     def elapsed(self) -> float:

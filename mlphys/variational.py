@@ -31,7 +31,7 @@ from scipy import sparse
 from scipy.sparse.linalg import eigsh
 
 from . import nn
-from .config import by_scale, make_rng
+from .config import make_rng
 from .dfnn import DFNN, call_times, compiled_kernel, output
 from .validate import integer, positive
 
@@ -153,10 +153,9 @@ def goodness(net: DFNN, V, domain, energy: float, n_points: int = 100_000) -> fl
     return float(np.mean((-0.5 * lap + evaluate_potential(V, x) * phi - energy * phi) ** 2))
 
 
-def default_schedule(scale=None):
-    """Adam stages ``(steps, learning rate)``: three stages of decreasing step, as the paper's reference code."""
-    return by_scale(scale, class_value=((600, 1e-2), (600, 1e-3), (300, 1e-4)),
-                    paper_value=((4000, 1e-2), (4000, 1e-3), (4000, 1e-4)))
+#: Adam stages ``(steps, learning rate)``: three stages of decreasing step, as the paper's reference code, at class
+#: size (chapter 8 passes the paper's 3 x 4,000 steps at paper scale).
+DEFAULT_SCHEDULE = ((600, 1e-2), (600, 1e-3), (300, 1e-4))
 
 
 @dataclass
@@ -178,13 +177,13 @@ class GroundState:
         return len(self.history["energy"])
 
 
-def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rng=0, schedule=None,
+def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedule=DEFAULT_SCHEDULE,
                  penalty: float = 1.0, activation: str = "tanh", progress: bool = False, checkpoint=None,
                  checkpoint_seconds: float = 300.0) -> GroundState:
     """Minimise the energy functional of ``V`` on ``domain`` with a ``1-hidden-1`` DFNN trained by Adam.
 
     ``schedule`` is a sequence of ``(steps, learning_rate)`` stages (default
-    :func:`default_schedule` for ``scale``). Ctrl-C stops training and returns the
+    :data:`DEFAULT_SCHEDULE`). Ctrl-C stops training and returns the
     current state with ``interrupted=True``. ``checkpoint``: an ``.npz`` path where the
     weights, Adam's state and the history are saved every ``checkpoint_seconds``; a later
     call with the same path and arguments resumes from it and ends with the same weights as
@@ -197,7 +196,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
         raise ValueError("hidden must list at least one hidden-layer width, e.g. (10,) * 6")
     penalty = positive(penalty, "penalty", allow_zero=True)
     checkpoint_seconds = positive(checkpoint_seconds, "checkpoint_seconds", allow_zero=True)
-    schedule = tuple(default_schedule(scale) if schedule is None else schedule)
+    schedule = tuple(schedule)
     for i, stage in enumerate(schedule):
         if len(stage) != 2:
             raise ValueError(f"schedule[{i}] must be a pair (steps, learning_rate), got {stage!r}")
@@ -211,8 +210,10 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
     if path is not None:
         opt, done, seconds = _load_state(path, net, schedule, history, run_id)
     starts = np.cumsum([0] + [n for n, _ in schedule])          # first step of each stage
-    last_save = time.perf_counter()
-    with nn.TrainingLoop(int(starts[-1]), done=done, progress=progress, desc="Adam") as loop:
+    save = None if path is None else \
+        lambda done: _save_state(path, net, opt, done, seconds + loop.elapsed, history, run_id)  # noqa: E731
+    with nn.TrainingLoop(int(starts[-1]), done=done, progress=progress, desc="Adam", save=save,
+                         save_seconds=checkpoint_seconds) as loop:
         for step in loop:
             stage = int(np.searchsorted(starts, step, side="right")) - 1
             if opt is None or step == starts[stage]:             # a new stage starts with a fresh Adam
@@ -221,9 +222,6 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, scale=None, *, rn
             history["energy"].append(e)
             history["norm"].append(norm)
             opt.step(net.params, grads)
-            if path is not None and time.perf_counter() - last_save > checkpoint_seconds:
-                _save_state(path, net, opt, step + 1, seconds + loop.elapsed, history, run_id)
-                last_save = time.perf_counter()
     interrupted = loop.interrupted
     seconds += loop.seconds
     e, norm, _ = energy_and_gradient(net, x, v, h, penalty)
@@ -408,17 +406,21 @@ class NetworkState:
         return d.value[:, 0] - self.envelope * r2, grad[:, None, :], lap, pgrad
 
 
-def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), scale=None, *, rng=0, progress=False):
+def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), *, n_iterations: int = 300, n_walkers: int = 200,
+                             opt_steps: int = 5, n_steps: int = 1000, lr: float = 0.02, rng=0, progress=False):
     """Minimise ``<H>`` for ``psi = exp(N(x))`` in a D-dimensional trap by VMC (Metropolis sampling, Adam).
 
+    Sizes: ``n_iterations`` Adam steps (rate ``lr``) of ``opt_steps`` sweeps of ``n_walkers`` walkers, then a production
+    run of ``n_steps`` sweeps (the defaults are class-sized; chapter 8's paper scale passes larger ones).
     Returns the :class:`mlphys.vmc.VMCResult`-like dict: energy and blocking error of a fresh production run,
     the exact energy ``sum omega_d / 2``, the optimisation history and the trained state.
     """
     from . import stats, vmc
 
     H = Trap(tuple(float(w) for w in omegas))
-    s = by_scale(scale, class_value=dict(n_iterations=300, n_walkers=200, opt_steps=5, n_steps=1000, lr=0.02),
-                 paper_value=dict(n_iterations=1000, n_walkers=1000, opt_steps=10, n_steps=10000, lr=0.01))
+    s = dict(n_iterations=integer(n_iterations, "n_iterations", minimum=1),
+             n_walkers=integer(n_walkers, "n_walkers", minimum=1), opt_steps=integer(opt_steps, "opt_steps", minimum=1),
+             n_steps=integer(n_steps, "n_steps", minimum=2), lr=positive(lr, "lr"))
     rng = make_rng(rng)
     wf = NetworkState(H.dim, hidden, rng=rng)
     sampler = vmc.Metropolis(step=1.0)

@@ -27,7 +27,7 @@ from itertools import product as iproduct
 import numpy as np
 
 from . import nn, stats
-from .config import by_scale, make_rng
+from .config import make_rng
 from .validate import as_array, integer, positive
 
 ANSATZE = ("gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", "slater-rbm", "slater-jastrow")
@@ -660,18 +660,16 @@ def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float 
     return Product(slater, RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng), jastrow())
 
 
-def run_settings(scale=None, *, n_particles: int = 2):
-    """Class- and paper-scale sizes for :func:`ground_state`."""
+def default_sizes(n_particles: int = 2) -> dict:
+    """The sizes of :func:`ground_state` when not given: a class-sized run (chapter 6 passes the paper's at paper
+    scale). ``n_iterations`` Adam steps (rate ``lr``) of ``opt_steps`` sweeps of ``n_walkers`` walkers, ``burn_in``
+    sweeps before each phase, ``n_steps`` production sweeps, Langevin step ``dt / omega``."""
     heavy = n_particles > 2
-    return by_scale(scale,
-                    class_value=dict(n_iterations=100 if heavy else 300, n_walkers=300 if heavy else 1000,
-                                     opt_steps=5, n_steps=800 if heavy else 2000, burn_in=500 if heavy else 200,
-                                     lr=0.02, dt=0.1 if heavy else 0.05),
-                    paper_value=dict(n_iterations=1000, n_walkers=2000, opt_steps=10, n_steps=20000, burn_in=2000,
-                                     lr=0.01, dt=0.1 if heavy else 0.05))
+    return dict(n_iterations=100 if heavy else 300, n_walkers=300 if heavy else 1000, opt_steps=5,
+                n_steps=800 if heavy else 2000, burn_in=500 if heavy else 200, lr=0.02, dt=0.1 if heavy else 0.05)
 
 
-def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, scale=None, *, rng=0):
+def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, *, sizes=None, rng=0):
     """Optimise a trial wave function by VMC and measure its energy with blocking error bars.
 
     ``ansatz``: "gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", or for
@@ -683,7 +681,14 @@ def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hid
     H = Hamiltonian(integer(n_particles, "n_particles", minimum=1), integer(dim, "dim", minimum=1),
                     float(omega), bool(coulomb))
     n_hidden = integer(n_hidden, "n_hidden", minimum=1)
-    settings = run_settings(scale, n_particles=n_particles)
+    settings = default_sizes(n_particles)
+    unknown = set(sizes or {}) - set(settings)
+    if unknown:
+        raise ValueError(f"sizes: unknown key(s) {sorted(unknown)}; the sizes are {', '.join(settings)}")
+    settings.update(sizes or {})
+    for key, value in settings.items():
+        settings[key] = positive(value, f"sizes[{key!r}]") if key in ("lr", "dt") else \
+            integer(value, f"sizes[{key!r}]", minimum=2 if key == "n_steps" else 0 if key == "burn_in" else 1)
     rng = make_rng(rng)
     wf = build_wavefunction(ansatz, n_particles, dim, omega=omega, n_hidden=n_hidden, rng=rng, coulomb=coulomb)
     sampler = Langevin(dt=settings["dt"] / omega)

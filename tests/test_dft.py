@@ -82,6 +82,29 @@ def test_checkpoint_resume_equals_uninterrupted(cache):
         assert np.array_equal(a, b)
 
 
+def test_paper_protocol_keeps_the_best_validation_network_and_resumes(cache):
+    """protocol="paper" (Sec. III): raw inputs, the network of the lowest validation loss kept; a run resumed from
+    its checkpoint (also past a longer horizon) ends with the same weights as one that never stopped."""
+    train, val, _ = speckle.dataset(90, rng=4, progress=False).split((0.6, 0.3, 0.1))
+    kw = dict(lr=3e-3, batch_size=20, validation=val, protocol="paper", progress=False)
+    full = dft.train_functional(train, "avg-60", epochs=6, rng=7, **kw)
+    assert full.net.scaling == (1.0, 0.0, 1.0)
+    assert full.best_epoch == int(np.argmin(full.val_loss)) + 1 and full.finished
+    best_val = np.mean((full.net.predict(val.densities) - val.kinetic) ** 2)
+    assert np.isclose(best_val, min(full.val_loss), rtol=1e-12)
+    path = cache / "paper.npz"
+    part = dft.train_functional(train, "avg-60", epochs=3, rng=7, checkpoint=path, **kw)
+    assert part.epochs == 3 and part.finished
+    resumed = dft.train_functional(train, "avg-60", epochs=6, rng=7, checkpoint=path, **kw)
+    assert resumed.val_loss == full.val_loss and resumed.best_epoch == full.best_epoch
+    for a, b in zip(resumed.net.params, full.net.params):
+        assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="validation"):
+        dft.train_functional(train, "avg-60", epochs=1, protocol="paper", progress=False)
+    with pytest.raises(ValueError, match="protocol"):
+        dft.train_functional(train, "avg-60", epochs=1, protocol="Paper", progress=False)
+
+
 def test_parallel_training_equals_serial(cache):
     kw = dict(n_data=60, epochs=2, batch_size=20, architectures=("avg-60", "cnn-relu"))
     serial = costa.train_all("class", jobs=1, **kw)

@@ -182,6 +182,21 @@ def test_layer_gradient_norms_show_vanishing_sigmoid_gradients():
     assert ratios["sigmoid"] < 1e-3 < 0.1 < ratios["tanh"]
 
 
+def test_training_loop_owns_the_periodic_saves():
+    """save(done) after the last step, and after any step once save_seconds have passed; never past an interrupt."""
+    saved = []
+    with nn.TrainingLoop(5, done=1, save=saved.append, save_seconds=1e9) as loop:
+        for _ in loop:
+            pass
+    assert saved == [5]
+    saved.clear()
+    with nn.TrainingLoop(5, save=saved.append, save_seconds=0.0) as loop:
+        for step in loop:
+            if step == 3:
+                raise KeyboardInterrupt
+    assert saved == [1, 2, 3] and loop.interrupted         # step 3 never finished: no state claims it
+
+
 def test_interrupts_stop_training_in_a_notebook_and_propagate_in_a_reproduction():
     """Ctrl-C in a training loop: absorbed (interrupted = True) by default, raised inside interrupts_propagate()."""
     with nn.TrainingLoop(10) as loop:

@@ -1,3 +1,4 @@
+from pathlib import Path
 import json
 import os
 import subprocess
@@ -5,6 +6,7 @@ import sys
 
 import pytest
 
+import mlphys
 from mlphys import registry
 from mlphys.claims import costa
 from mlphys.registry import Claim
@@ -74,7 +76,9 @@ def test_cli_reproduce_chapter1_writes_json(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["10", "--size", "epochs=x"], "KEY=NUMBER"),
+    (["10", "--size", "epochs=x"], "size epochs must be a positive integer"),
+    (["10", "--size", "epochs="], "KEY=VALUE"),
+    (["10", "--size", "protocol=fast"], "protocol must be one of"),
     (["10", "--size", "epoch=5"], "unknown size 'epoch'"),
     (["10", "--size", "epochs=1.5"], "epochs must be a positive integer"),
     (["11", "--size", "eta=0"], "eta must be a positive number"),
@@ -310,3 +314,15 @@ def test_scorecard_overview_counts_the_records():
     assert len(overview) == 2 + len(registry.CHAPTERS)
     row = next(line for line in overview if "(`pde-networks`)" in line)
     assert "11 of 12" in row and "UTC" in row            # the recorded paper run: one honest failure
+
+
+def test_physics_modules_do_not_read_the_scale_or_the_environment():
+    """One call computes one thing: only the chapter layer (claims/), the CLI, the registry and config read
+    ``$MLPHYS_SCALE`` or other environment variables; physics functions take explicit sizes."""
+    import re
+    root = Path(mlphys.__file__).parent
+    allowed = {"config.py", "registry.py", "__main__.py", "__init__.py"}
+    offenders = [f"{path.name}:{n}" for path in sorted(root.glob("*.py")) if path.name not in allowed
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if re.search(r"\bby_scale\b|\bget_scale\b|os\.environ|getenv", line)]
+    assert not offenders, offenders

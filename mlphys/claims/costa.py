@@ -37,19 +37,26 @@ def settings(scale=None, **overrides) -> dict:
     eta = 1e-3 for 10,000 steps on 500 test instances. Class: 2,200 instances, 15 epochs (batches of 20,
     rate 1e-3 for the standard CNNs, 3e-3 for the average-channel CNNs, which otherwise stay on their initial
     plateau) and descent eta = 1e-2 for 1,000 steps (the same "time" eta * t = 10) on 20 instances.
+    ``protocol`` (:data:`mlphys.dft.PROTOCOLS`): "paper" at paper scale (raw inputs, the best validation network
+    kept), "reduced" at class scale (scaled inputs and targets, the last epoch kept).
     ``overrides`` replace single sizes (``python -m mlphys reproduce 10 --size epochs=50``); ``jobs`` is the
     number of joblib processes, which does not change any result.
     """
     s = by_scale(scale, class_value=dict(
         n_data=2200, epochs=15, lr=1e-3, lr_average=3e-3, batch_size=20, n_descent=20, eta=1e-2, steps=1000,
-        jobs=2),
+        jobs=2, protocol="reduced"),
         paper_value=dict(
         n_data=150_000, epochs=1200, lr=1e-4, lr_average=1e-4, batch_size=100, n_descent=500, eta=1e-3,
-        steps=10_000, jobs=2))
+        steps=10_000, jobs=2, protocol="paper"))
     for key, value in overrides.items():
         if key not in s:
             raise ValueError(f"unknown size {key!r}: the sizes of chapters 10-11 are {', '.join(s)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+        if key == "protocol":
+            if value not in dft.PROTOCOLS:
+                raise ValueError(f"protocol must be one of {dft.PROTOCOLS}, got {value!r}")
+            s[key] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf") \
                 or isinstance(s[key], int) and value != int(value):
             kind = "a positive integer" if isinstance(s[key], int) else "a positive number"
             raise ValueError(f"size {key} must be {kind}, got {value!r}")
@@ -91,10 +98,11 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     train, val, _ = data(scale, kind=kind, rng=seed, **overrides)
     folder = Path(folder) if folder is not None else speckle.cache_dir() / "functionals"
     folder.mkdir(parents=True, exist_ok=True)
-    sizes = {x: s[x] for x in ("n_data", "epochs", "lr", "lr_average", "batch_size")}
+    sizes = {x: s[x] for x in ("n_data", "epochs", "lr", "lr_average", "batch_size", "protocol")}
     version = nn.TRAINING_STATE_VERSION                       # checkpoints in an older layout are not read
     cases = [dict(data=train, architecture=arch, epochs=s["epochs"], batch_size=s["batch_size"], validation=val,
                   lr=s["lr_average"] if cnn.ARCHITECTURES[arch]["average"] else s["lr"], rng=seed + 1 + k,
+                  protocol=s["protocol"],
                   checkpoint=folder / f"{kind}-{arch}-{speckle.cache_key(kind, arch, seed, sizes, version)}.npz",
                   progress=progress)
              for k, arch in enumerate(architectures)]
@@ -273,7 +281,7 @@ def experiment(scale=None, *, progress: bool = False, runner=None, **overrides):
 def size_note(scale=None, **overrides) -> str:
     s = settings(scale, **overrides)
     return (f"{s['n_data']} instances, {s['epochs']} epochs (Adam {s['lr']:g} / {s['lr_average']:g} average-channel, "
-            f"batch {s['batch_size']}); descent "
+            f"batch {s['batch_size']}, {s['protocol']} protocol); descent "
             f"eta {s['eta']:g} x {s['steps']} steps on {s['n_descent']} instances")
 
 

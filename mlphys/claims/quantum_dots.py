@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 from .. import vmc
 from ..cases import Case, Runner
-from ..config import get_scale
+from ..config import by_scale, get_scale
 from ..registry import Claim
 
 VMC, DOTS = "vmc", "quantum-dots"   # chapters 5 (two particles), 6 (six electrons)
@@ -39,12 +39,19 @@ RUNS_SIX = {
 }
 
 
+def run_settings(scale=None, *, n_particles: int = 2) -> dict:
+    """The sizes of :func:`mlphys.vmc.ground_state`: its class-sized defaults, or the paper's."""
+    return by_scale(scale, class_value=vmc.default_sizes(n_particles),
+                    paper_value=dict(n_iterations=1000, n_walkers=2000, opt_steps=10, n_steps=20000, burn_in=2000,
+                                     lr=0.01, dt=0.1 if n_particles > 2 else 0.05))
+
+
 def run(name: str, scale=None):
     """Run one of the named calculations with :func:`mlphys.vmc.ground_state`."""
     spec = {**RUNS_TWO, **RUNS_SIX}[name]
     P, D, omega, coulomb, ansatz, n_hidden, seed = spec
     return vmc.ground_state(P, D, omega=omega, coulomb=coulomb, ansatz=ansatz, n_hidden=n_hidden, rng=seed,
-                            scale=scale)
+                            sizes=run_settings(scale, n_particles=P))
 
 
 #: Trap frequencies of the lecture's "expectation values as functions of the oscillator frequency" (its densities: 0.1).
@@ -67,7 +74,7 @@ def omega_scan(n_particles: int, scale=None, *, known=None, omegas=OMEGAS):
             out[omega] = known
             continue
         out[omega] = vmc.ground_state(n_particles, 2, omega=omega, coulomb=True, ansatz=ansatz, n_hidden=4, rng=0,
-                                      scale=scale)
+                                      sizes=run_settings(scale, n_particles=n_particles))
     return out
 
 
@@ -125,7 +132,7 @@ def run_summary(name: str, scale=None) -> dict:
 
 def _work(scale, n_particles: int) -> int:
     """Walker moves of :func:`mlphys.vmc.ground_state` (two burn-ins, the optimisation, the production run)."""
-    s = vmc.run_settings(scale, n_particles=n_particles)
+    s = run_settings(scale, n_particles=n_particles)
     return s["n_walkers"] * (2 * s["burn_in"] + s["n_iterations"] * s["opt_steps"] + s["n_steps"])
 
 

@@ -29,8 +29,14 @@ PT_SECOND_ORDER = PT_FIRST_ORDER - 21 / 8 * 0.01**2
 
 def settings(scale=None):
     """Grid size and Adam stages: the paper's 1e4 points and 12,000 steps, or a class-sized run."""
-    return dict(n_points=by_scale(scale, class_value=500, paper_value=10_000),
-                schedule=variational.default_schedule(scale))
+    return by_scale(scale, class_value=dict(n_points=500, schedule=variational.DEFAULT_SCHEDULE),
+                    paper_value=dict(n_points=10_000, schedule=((4000, 1e-2), (4000, 1e-3), (4000, 1e-4))))
+
+
+def monte_carlo_settings(scale=None):
+    """Sizes of :func:`mlphys.variational.monte_carlo_ground_state` (the 2D traps by Monte Carlo)."""
+    return by_scale(scale, class_value=dict(n_iterations=300, n_walkers=200, opt_steps=5, n_steps=1000, lr=0.02),
+                    paper_value=dict(n_iterations=1000, n_walkers=1000, opt_steps=10, n_steps=10000, lr=0.01))
 
 
 def whole_line_energy(V, domain, pad: float = 6.0, n_points: int = 16_000) -> float:
@@ -50,7 +56,7 @@ def run_case(name: str, scale=None, progress: bool = False, *, schedule=None, ch
     """Section 4's case ``name`` trained at ``scale`` (``schedule`` replaces the Adam stages; ``checkpoint``: see
     :func:`mlphys.variational.ground_state`)."""
     c, s = variational.case(name), settings(scale)
-    return variational.ground_state(c.V, c.domain, hidden=c.hidden, n_points=s["n_points"], rng=0, scale=scale,
+    return variational.ground_state(c.V, c.domain, hidden=c.hidden, n_points=s["n_points"], rng=0,
                                     schedule=s["schedule"] if schedule is None else schedule, progress=progress,
                                     checkpoint=checkpoint)
 
