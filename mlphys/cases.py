@@ -18,7 +18,6 @@ Case functions are module-level (picklable) and return a dict of JSON numbers, s
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -41,6 +40,8 @@ class Case:
 
     ``probe`` (kwargs replacing some of ``kwargs``) and ``probe_factor``: a short version of the case whose time
     times ``probe_factor`` estimates the full case (:meth:`Runner.estimate`), e.g. 100 of 12,000 steps and 120.
+    ``runner_args``: which of the runner's arguments the function takes - ``"progress"`` (show a progress bar)
+    and ``"checkpoint"`` (a path where it saves its own training state, so that an interrupted case resumes).
     """
 
     key: str
@@ -48,15 +49,20 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     probe: dict | None = None
     probe_factor: float = 1.0
+    runner_args: tuple = ()
 
     def __post_init__(self):
         if not self.key or any(not (ch.isalnum() or ch in "-_.=+") for ch in self.key):
             raise ValueError(f"case key {self.key!r} must be a non-empty file name (letters, digits, - _ . = +)")
+        if not callable(self.function):
+            raise TypeError(f"case {self.key!r}: function must be callable, got {type(self.function).__name__}")
+        if not set(self.runner_args) <= {"progress", "checkpoint"}:
+            raise ValueError(f"case {self.key!r}: runner_args may name 'progress' and 'checkpoint', got "
+                             f"{self.runner_args!r}")
 
     def _call(self, kwargs, progress: bool, state: Path | None):
-        accepted = inspect.signature(self.function).parameters
-        extra = {"progress": progress} if "progress" in accepted else {}
-        if state is not None and "checkpoint" in accepted:
+        extra = {"progress": progress} if "progress" in self.runner_args else {}
+        if state is not None and "checkpoint" in self.runner_args:
             extra["checkpoint"] = state
         return self.function(**{**extra, **kwargs})        # the case's own arguments win
 

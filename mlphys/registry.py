@@ -2,8 +2,9 @@
 
 Every numbered chapter of the book that computes headline numbers has an entry in
 :data:`CHAPTERS`: its book number, a short stable id that does not encode a position
-(``"vmc"``, ``"ground-states"``, ...), its title, its notebook and the function in
-:mod:`mlphys.claims` that computes its claims (``fn(scale=None, progress=True) -> list[Claim]``).
+(``"vmc"``, ``"ground-states"``, ...), its title, its notebook and the objects of :mod:`mlphys.claims` that
+compute its claims (``claims(scale=None, progress=True, runner=None) -> list[Claim]``), list its cases and check
+its sizes.
 The notebooks call the same functions the command line does::
 
     python -m mlphys reproduce vmc --scale class --json rows.json
@@ -12,92 +13,88 @@ The notebooks call the same functions the command line does::
 from __future__ import annotations
 
 import datetime
-import importlib
-import inspect
 import json
-import math
 import os
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from .claims import COMPARISONS, Claim  # noqa: F401  (Claim and COMPARISONS are part of the registry's interface)
+from .claims import backprop, costa, hong, hopfield, imchitr, perceptron, quantum_dots, regression, rodini
 from .config import get_scale
 from .stats import SeedSpread
 
 
 @dataclass(frozen=True)
 class Chapter:
-    """A numbered chapter of the book with registered claims."""
+    """A numbered chapter of the book with registered claims, and the objects that compute them.
+
+    ``run(scale=None, progress=True, runner=None[, **sizes]) -> list[Claim]`` computes its claims; ``cases(scale)``
+    lists its independent cases (:class:`mlphys.cases.Case`; None: it runs as one piece); ``settings(scale,
+    **sizes)`` (None: fixed sizes) returns its sizes with ``reproduce --size`` overrides applied, checked.
+    """
 
     number: int
     id: str
     title: str
     notebook: str
-    function: str   # "module:function" under mlphys.claims
-    cases: str = ""  # "module:function" -> the chapter's independent cases (mlphys.cases.Case) at a scale
-
-    def _module(self):
-        return importlib.import_module(f"mlphys.claims.{self.function.split(':')[0]}")
-
-    def _function(self, name=None):
-        module, _, function = (name or self.function).partition(":")
-        return getattr(importlib.import_module(f"mlphys.claims.{module}"), function)
+    run: Callable
+    cases: Callable | None = None
+    settings: Callable | None = None
 
     def case_list(self, scale=None) -> list:
         """The chapter's independent cases at ``scale`` (``reproduce --estimate``); [] if it runs as one piece."""
-        return self._function(self.cases)(scale) if self.cases else []
+        return self.cases(scale) if self.cases is not None else []
 
     @property
     def sizes_adjustable(self) -> bool:
         """Whether :meth:`claims` takes size overrides (``reproduce --size``): chapters 10-11."""
-        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(self._function()).parameters.values())
+        return self.settings is not None
 
     def check_sizes(self, scale=None, **sizes) -> dict:
         """The settings with ``sizes`` replaced (ValueError for an unknown or invalid size), before any work."""
         if not self.sizes_adjustable:
             raise ValueError(f"chapter {self.number} ({self.id}) runs at fixed sizes; drop --size for it")
-        return self._module().settings(scale, **sizes)
+        return self.settings(scale, **sizes)
 
     def claims(self, scale=None, progress=True, runner=None, **sizes) -> list:
         """Run the chapter; ``runner`` (:class:`mlphys.cases.Runner`): jobs and checkpoints of its cases."""
         if sizes:
             self.check_sizes(scale, **sizes)
-        if runner is not None and "runner" in inspect.signature(self._function()).parameters:
-            sizes["runner"] = runner
-        return self._function()(scale=scale, progress=progress, **sizes)
+        return self.run(scale=scale, progress=progress, runner=runner, **sizes)
 
 
-#: The book's numbering plan (DEVELOPERS.md): number -> id, title, notebook. Only chapters that exist.
+#: The book's numbering plan: number -> id, title, notebook, and the objects computing the claims. Only chapters
+#: that exist.
 CHAPTERS = {c.id: c for c in [
     Chapter(1, "regression", "Machine learning meets physics: the 2024 Nobel Prize",
-            "chapter01_ml_and_the_nobel_prize", "regression:claims"),
-    Chapter(2, "perceptron", "The perceptron and gradient descent", "chapter02_perceptron", "perceptron:claims"),
+            "chapter01_ml_and_the_nobel_prize", regression.claims),
+    Chapter(2, "perceptron", "The perceptron and gradient descent", "chapter02_perceptron", perceptron.claims),
     Chapter(3, "backprop", "Feed-forward networks, back-propagation and automatic differentiation",
-            "chapter03_backprop_autodiff", "backprop:claims"),
+            "chapter03_backprop_autodiff", backprop.claims),
     Chapter(4, "hopfield", "Hopfield networks and Boltzmann machines", "chapter04_hopfield_boltzmann",
-            "hopfield:claims"),
+            hopfield.claims),
     Chapter(5, "vmc", "Variational Monte Carlo with RBM quantum states", "chapter05_vmc_rbm",
-            "quantum_dots:vmc_claims",
-            "quantum_dots:vmc_cases"),
+            quantum_dots.vmc_claims, quantum_dots.vmc_cases),
     Chapter(6, "quantum-dots", "Six electrons in a quantum dot", "chapter06_quantum_dots",
-            "quantum_dots:dot_claims",
-            "quantum_dots:dot_cases"),
+            quantum_dots.dot_claims, quantum_dots.dot_cases),
     Chapter(7, "derivatives", "Analytical derivatives of deep networks (Rodini)",
-            "chapter07_analytical_derivatives", "rodini:derivative_claims"),
+            "chapter07_analytical_derivatives", rodini.derivative_claims),
     Chapter(8, "ground-states", "Variational ground states with deep networks (Rodini)",
-            "chapter08_variational_ground_states", "rodini:ground_state_claims", "rodini:ground_state_cases"),
+            "chapter08_variational_ground_states", rodini.ground_state_claims, rodini.ground_state_cases),
     Chapter(9, "potentials", "Learning quantum potentials from eigenstates (Hong et al.)",
-            "chapter09_learning_potentials", "hong:claims", "hong:cases"),
+            "chapter09_learning_potentials", hong.claims, hong.cases),
     Chapter(10, "density-functionals", "Learning density functionals (Costa et al.)",
-            "chapter10_learning_density_functionals", "costa:chapter10_claims"),
+            "chapter10_learning_density_functionals", costa.chapter10_claims, settings=costa.settings),
     Chapter(11, "functional-descent", "Gradient-descent DFT with learned functionals (Costa et al.)",
-            "chapter11_density_functional_descent", "costa:chapter11_claims"),
+            "chapter11_density_functional_descent", costa.chapter11_claims, settings=costa.settings),
     Chapter(12, "path-integrals", "Residual networks as PDEs and path integrals (Imchitr)",
-            "chapter12_resnets_as_pdes", "imchitr:path_claims"),
+            "chapter12_resnets_as_pdes", imchitr.path_claims),
     Chapter(13, "pde-networks", "PDE networks versus ResNets (Imchitr)", "chapter13_pde_networks",
-            "imchitr:pde_network_claims", "imchitr:network_cases"),
+            imchitr.pde_network_claims, imchitr.network_cases),
     Chapter(14, "neural-odes", "Neural ODEs: the continuum limit (Imchitr)", "chapter14_neural_odes",
-            "imchitr:neural_ode_claims"),
+            imchitr.neural_ode_claims),
 ]}
 
 
@@ -112,67 +109,6 @@ def chapter(key) -> Chapter:
             return c
     known = ", ".join(f"{c.number} ({c.id})" for c in CHAPTERS.values())
     raise ValueError(f"chapter={key!r} is not registered; use a book chapter number or id: {known}")
-
-
-COMPARISONS = ("close", "at_most", "at_least")
-_SYMBOL = {"close": "", "at_most": "<= ", "at_least": ">= "}
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One headline number: ours, the paper's (None where the source gives none), and an independent reference.
-
-    ``comparison`` says what "within tolerance" means, with ``target`` the
-    reference (or, if a claim has none, the paper's value):
-
-    * ``"close"`` (default): ``|ours - target| <= tolerance``;
-    * ``"at_most"``: ``ours <= target + tolerance`` (e.g. an error below a bound);
-    * ``"at_least"``: ``ours >= target - tolerance`` (e.g. an accuracy above a threshold,
-      or a variational energy above the exact one).
-
-    ``seeds``: for a chaotic result (a training run), each seed's value; ``ours`` is then their mean, and the
-    table prints ``mean ± sd (n seeds)`` (:class:`mlphys.stats.SeedSpread`).
-    """
-
-    chapter: str
-    quantity: str
-    ours: float
-    reference: float | None
-    tolerance: float
-    paper: float | None = None
-    note: str = ""
-    comparison: str = "close"
-    seeds: tuple = ()
-
-    def __post_init__(self):
-        if self.seeds:
-            object.__setattr__(self, "seeds", tuple(float(v) for v in self.seeds))
-            if len(self.seeds) < 2 or not math.isclose(float(self.ours), sum(self.seeds) / len(self.seeds),
-                                                       rel_tol=1e-9, abs_tol=1e-12):
-                raise ValueError(f"claim {self.quantity!r}: seeds must hold 2 or more runs whose mean is ours")
-        if self.comparison not in COMPARISONS:
-            raise ValueError(f"claim {self.quantity!r}: comparison must be one of {COMPARISONS}")
-        if self.reference is None and self.paper is None:
-            raise ValueError(f"claim {self.quantity!r} needs a reference or a paper value to compare with")
-        if not self.tolerance >= 0:
-            raise ValueError(f"claim {self.quantity!r}: tolerance must be >= 0, got {self.tolerance}")
-
-    @property
-    def within_tolerance(self) -> bool:
-        target = self.reference if self.reference is not None else self.paper
-        if not math.isfinite(self.ours):
-            return False
-        if self.comparison == "at_most":
-            return bool(self.ours <= target + self.tolerance)
-        if self.comparison == "at_least":
-            return bool(self.ours >= target - self.tolerance)
-        return bool(abs(self.ours - target) <= self.tolerance)
-
-    def as_row(self) -> dict:
-        row = asdict(self)
-        row["ours"] = float(self.ours)
-        row["within_tolerance"] = self.within_tolerance
-        return row
 
 
 def reproduce(chapters=None, *, scale: str | None = None, progress: bool = True) -> list[Claim]:
@@ -200,6 +136,9 @@ def _fmt(value) -> str:
     if abs(value) < 1e-3 or abs(value) >= 1e5:
         return f"{value:.2g}"
     return f"{value:.3f}" if abs(value) >= 1 else f"{value:.4g}"
+
+
+_SYMBOL = {"close": "", "at_most": "<= ", "at_least": ">= "}
 
 
 def _reference_cell(c: Claim) -> str:

@@ -17,7 +17,8 @@ SHORT = ((60, 1e-2), (40, 1e-3))        # a short Adam schedule: the cases take 
 
 
 def short_cases(names=("harmonic", "morse", "linear")):
-    return [cases.Case(n, rodini.case_summary, dict(name=n, scale="class", schedule=SHORT)) for n in names]
+    return [cases.Case(n, rodini.case_summary, dict(name=n, scale="class", schedule=SHORT),
+                       runner_args=("progress", "checkpoint")) for n in names]
 
 
 def numbers(results):
@@ -41,7 +42,8 @@ def test_checkpoints_are_reused_only_for_the_same_case(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["harmonic.json", "linear.json"] and first.resumed == []
     again = cases.Runner(folder=tmp_path, progress=False)
     assert again.run(short_cases(("harmonic", "linear"))) == results and again.resumed == ["harmonic", "linear"]
-    other = [cases.Case("harmonic", rodini.case_summary, dict(name="harmonic", scale="class", schedule=((30, 1e-2),)))]
+    other = [cases.Case("harmonic", rodini.case_summary, dict(name="harmonic", scale="class", schedule=((30, 1e-2),)),
+                        runner_args=("progress", "checkpoint"))]
     changed = cases.Runner(folder=tmp_path, progress=False)
     changed.run(other)                                    # other arguments: rerun, not the stale checkpoint
     assert changed.resumed == []

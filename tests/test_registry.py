@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 import json
 import os
@@ -243,7 +244,7 @@ def _modules_used_by_chapter():
     for c in registry.CHAPTERS.values():
         cells = json.loads((root / "notebooks" / f"{c.notebook}.ipynb").read_text())["cells"]
         code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
-        todo = {c.function.split(":")[0]} | set(re.findall(r"mlphys\.(\w+)", code))
+        todo = {c.run.__module__.split(".")[-1]} | set(re.findall(r"mlphys\.(\w+)", code))
         for names in re.findall(r"from mlphys(?:\.claims)? import ([\w, ]+)", code):
             todo |= {n.strip().split(" ")[0] for n in names.split(",")}
         seen = set()
@@ -326,3 +327,16 @@ def test_physics_modules_do_not_read_the_scale_or_the_environment():
                  for n, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"\bby_scale\b|\bget_scale\b|os\.environ|getenv", line)]
     assert not offenders, offenders
+
+
+def test_chapters_are_objects_with_one_interface():
+    """The registry holds the objects that compute each chapter (no "module:function" strings, no signature
+    sniffing): every entry point takes (scale, progress, runner), cases are declared, sizes only where settings are."""
+    import inspect
+    source = (Path(registry.__file__)).read_text()
+    assert not re.search(r'"\w+:\w+"', source), "a 'module:function' string in the registry"
+    assert "inspect" not in source and "importlib" not in source
+    for c in registry.CHAPTERS.values():
+        assert callable(c.run) and list(inspect.signature(c.run).parameters)[:3] == ["scale", "progress", "runner"]
+        assert c.cases is None or callable(c.cases)
+        assert c.sizes_adjustable == (c.id in ("density-functionals", "functional-descent"))

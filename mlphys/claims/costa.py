@@ -19,7 +19,7 @@ import numpy as np
 from .. import cnn, dft, linreg, nn, speckle
 from ..cases import Case, Runner
 from ..config import by_scale, make_rng
-from ..registry import Claim
+from . import Claim
 
 CHAPTERS = ("density-functionals", "functional-descent")
 ARCHITECTURES = tuple(cnn.ARCHITECTURES)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import mpnn, stats
 from ..cases import Case, Runner
 from ..config import by_scale, get_scale, make_rng
-from ..registry import Claim
+from . import Claim
 
 CHAPTER = "potentials"
 
@@ -191,8 +191,8 @@ PROBE_FRACTION = 20
 def cases(scale=None) -> list:
     """Table I's runs (system x method x seed) as independent cases (``python -m mlphys reproduce 9 --jobs 2``)."""
     s, scale = settings(scale), get_scale(scale)
-    return [Case(f"{system}-{method}-seed{seed}", run_summary,
-                 dict(system=system, method=method, rng=seed, scale=scale),
+    return [Case(f"{system}-{method}-seed{seed}", run_summary, dict(system=system, method=method, rng=seed, scale=scale),
+                 runner_args=("checkpoint",),
                  probe=dict(steps=max(1, method_settings(system, method, scale)["steps"] // PROBE_FRACTION)),
                  probe_factor=PROBE_FRACTION)
             for system in SYSTEMS for method in METHODS for seed in s["seeds"]]

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import data, hopfield, rbm
 from ..config import by_scale, make_rng
-from ..registry import Claim
+from . import Claim
 
 CHAPTER = "hopfield"
 
@@ -113,7 +113,7 @@ def digits_features():
             "scikit-learn BernoulliRBM features": score(peer.transform(Btr), peer.transform(Bte))}, ours
 
 
-def claims(scale=None, progress=True):
+def claims(scale=None, progress=True, runner=None):
     rows = []
     xi, W, start, rec = recall_experiment()
     rows.append(Claim(CHAPTER, "Hopfield: largest energy change in one asynchronous update",

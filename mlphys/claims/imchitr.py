@@ -17,7 +17,7 @@ from .. import data, neural_ode, pathint, resnet_pde, stats
 from ..cases import Case, Runner
 from ..config import by_scale, get_scale, make_rng, progress_bar
 from ..validate import integer
-from ..registry import Claim
+from . import Claim
 
 PATHS, NETWORKS, ODES = "path-integrals", "pde-networks", "neural-odes"   # chapters 12, 13, 14
 MNIST_ENV = "MLPHYS_MNIST"
@@ -91,7 +91,7 @@ def pimc_experiment(scale=None, progress=False):
     return s, E, err, pathint.trotter_extrapolation(s["beta"], s["slices"], E, err)
 
 
-def path_claims(scale=None, progress=False, *, pimc=None):
+def path_claims(scale=None, progress=False, runner=None, *, pimc=None):
     """Claims of the path-integral part; ``pimc``: a :func:`pimc_experiment` result already computed."""
     errors, order = convergence_order()
     est, err, exact = monte_carlo_paths()
@@ -304,6 +304,6 @@ def pde_network_claims(scale=None, progress=True, runner=None):
     return network_claims({k: np.array(v) for k, v in accuracy.items()}, network_settings(scale))
 
 
-def neural_ode_claims(scale=None, progress=True):
+def neural_ode_claims(scale=None, progress=True, runner=None):
     """Chapter 14's registry entry (the same at both scales)."""
     return ode_claims()

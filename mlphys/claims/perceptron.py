@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import perceptron
-from ..registry import Claim
+from . import Claim
 
 CHAPTER = "perceptron"
 
@@ -50,7 +50,7 @@ def rosenblatt_experiments():
     return (X, labels, separable, bound), (Xx, lx, xor)
 
 
-def claims(scale=None, progress=True):
+def claims(scale=None, progress=True, runner=None):
     rows = []
     s = LECTURE_SETUP
     hist = lecture_experiment()

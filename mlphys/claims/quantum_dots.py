@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from .. import vmc
 from ..cases import Case, Runner
 from ..config import by_scale, get_scale
-from ..registry import Claim
+from . import Claim
 
 VMC, DOTS = "vmc", "quantum-dots"   # chapters 5 (two particles), 6 (six electrons)
 

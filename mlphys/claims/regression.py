@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import bayes, linreg
 from ..config import by_scale, make_rng
-from ..registry import Claim
+from . import Claim
 
 CHAPTER = "regression"
 
@@ -74,7 +74,7 @@ def muon_posterior() -> float:
     return float(bayes.discrete_posterior(prior, likelihood)[0])
 
 
-def claims(scale=None, progress=True):
+def claims(scale=None, progress=True, runner=None):
     rows = []
     # OLS recovers the generating parameters within 3 standard errors ...
     x, y = ols_data()

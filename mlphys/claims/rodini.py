@@ -16,7 +16,7 @@ import numpy as np
 from .. import dfnn, variational
 from ..cases import Case, Runner
 from ..config import by_scale, get_scale, make_rng
-from ..registry import Claim
+from . import Claim
 
 DERIVATIVES, GROUND_STATES = "derivatives", "ground-states"   # chapters 7, 8
 
@@ -75,7 +75,7 @@ def ground_state_cases(scale=None) -> list:
     """The six Section 4 potentials as independent cases (``python -m mlphys reproduce 8 --jobs 2``)."""
     steps = sum(n for n, _ in settings(scale)["schedule"])
     return [Case(c.name, case_summary, dict(name=c.name, scale=get_scale(scale)),
-                 probe=dict(schedule=((PROBE_STEPS, 1e-2),)), probe_factor=steps / PROBE_STEPS)
+                 runner_args=("progress", "checkpoint"), probe=dict(schedule=((PROBE_STEPS, 1e-2),)), probe_factor=steps / PROBE_STEPS)
             for c in variational.SECTION4]
 
 
@@ -97,7 +97,7 @@ def derivative_deviation(*, rng=0) -> dict:
     return out
 
 
-def derivative_claims(scale=None, progress=True):
+def derivative_claims(scale=None, progress=True, runner=None):
     """Chapter 7's registry entry (the same at both scales)."""
     return [Claim(DERIVATIVES, f"derivatives of {label} network: max rel. deviation from autograd", dev, 1e-10, 0.0,
                   comparison="at_most", note="value, gradient, Hessian and all their parameter gradients")
