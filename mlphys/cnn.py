@@ -60,9 +60,9 @@ class CNN:
         if self.n_grid % int(np.prod(self.pools)):
             raise ValueError(f"n_grid={n_grid} must be divisible by the product of pools {self.pools}")
         self.activation, self.average, self.padding = activation, bool(average), padding
-        self.sizes = [self.n_grid // int(np.prod(self.pools[:i])) for i in range(len(self.pools) + 1)]
-        if min(self.sizes[:-1]) < self.kernel:
-            raise ValueError(f"kernel={kernel} is larger than the grid of a deeper block ({min(self.sizes[:-1])} "
+        self.grid_points = [self.n_grid // int(np.prod(self.pools[:i])) for i in range(len(self.pools) + 1)]
+        if min(self.grid_points[:-1]) < self.kernel:
+            raise ValueError(f"kernel={kernel} is larger than the grid of a deeper block ({min(self.grid_points[:-1])} "
                              "points); use fewer or smaller pools, or a smaller kernel")
         rng = make_rng(rng)
         self.params = []
@@ -72,7 +72,7 @@ class CNN:
             self.params.append(rng.uniform(-bound, bound, (self.kernel, c_in, self.channels)))
             self.params.append(rng.uniform(-bound, bound, self.channels))
             c_in = 1 if self.average else self.channels
-        features = self.sizes[-1] * c_in
+        features = self.grid_points[-1] * c_in
         bound = 1 / np.sqrt(features)
         self.params.append(rng.uniform(-bound, bound, features))
         self.params.append(rng.uniform(-bound, bound, ()))
@@ -218,7 +218,7 @@ class CNN:
             grads[-1] = np.sum(dout)
         B = dout.shape[0]
         c_last = 1 if self.average else self.channels
-        dh = np.multiply.outer(dout, self.params[-2]).reshape(B, self.sizes[-1], c_last)
+        dh = np.multiply.outer(dout, self.params[-2]).reshape(B, self.grid_points[-1], c_last)
         for b in reversed(range(len(self.pools))):
             s, (cols, slope) = self.pools[b], cache[b]
             W = self.params[2 * b]

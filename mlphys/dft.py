@@ -65,24 +65,38 @@ class LearnedFunctional:
 
 @dataclass
 class TrainedFunctional:
-    """Result of :func:`train_functional`: the network as a functional and its per-epoch losses.
+    """Result of :func:`train_functional`: the network as a functional and its :class:`mlphys.nn.History` (per
+    epoch: ``loss``, and ``val_loss`` with a validation set).
 
-    ``epochs`` is the number of epochs trained, ``best_epoch`` the epoch whose network is kept (the last one, or
-    with ``keep="best"`` the one with the lowest validation loss), ``finished`` whether all requested epochs ran.
+    ``best_epoch`` is the epoch whose network is kept (the last one, or under the paper's protocol the one with
+    the lowest validation loss); ``finished`` says whether all requested epochs ran.
     """
 
     architecture: str
     functional: LearnedFunctional
-    loss: list
-    val_loss: list
-    seconds: float
-    epochs: int
+    history: nn.History
     best_epoch: int = 0
     finished: bool = True
 
     @property
     def net(self) -> cnn.CNN:
         return self.functional.net
+
+    @property
+    def loss(self) -> list:
+        return self.history.loss
+
+    @property
+    def val_loss(self) -> list:
+        return self.history.val_loss
+
+    @property
+    def seconds(self) -> float:
+        return self.history.seconds
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history.loss)
 
 
 #: The two training protocols. "paper": Sec. III as written - raw densities in, T out, the network with the best
@@ -138,11 +152,13 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
         nn.save_training_state(path, net.params, opt, rng=rng, fingerprint=run_id, loss=np.array(loss),
                                val_loss=np.array(val_loss), seconds=seconds, **extra)
 
+    interrupted = diverged = False
     with nn.TrainingLoop(epochs, done=len(loss), progress=progress, desc=architecture,
                          save=None if path is None else save, save_seconds=checkpoint_seconds) as loop:
         for _ in loop:
             h = nn.train(net, data.densities, data.kinetic, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
             if h.interrupted:
+                interrupted = True
                 break
             loss.append(h.loss[0])
             seconds += h.seconds
@@ -151,13 +167,16 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
                 if keep_best and (len(val_loss) == 1 or val_loss[-1] < min(val_loss[:-1])):
                     best = [p.copy() for p in net.params]
             if h.diverged:
+                diverged = True
                 break
     best_epoch = len(loss)
     if keep_best and val_loss:
         best_epoch = int(np.argmin(val_loss)) + 1
         net.params[:] = [p.copy() for p in best]
-    return TrainedFunctional(architecture, LearnedFunctional(net, data.grid, architecture), loss, val_loss,
-                             seconds, len(loss), best_epoch, len(loss) == epochs)
+    history = nn.History(loss=loss, val_loss=val_loss, seconds=seconds, interrupted=loop.interrupted or interrupted,
+                         diverged=diverged)
+    return TrainedFunctional(architecture, LearnedFunctional(net, data.grid, architecture), history, best_epoch,
+                             len(loss) == epochs)
 
 
 # ----------------------------------------------------------------------------- gradient descent

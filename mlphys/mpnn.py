@@ -234,15 +234,28 @@ class PotentialResult:
     method: str
     net: dfnn.DFNN
     energy: float                  # Ebar, Eq. 8 (MPNN, QPNN+MS) or Eq. 10 (QPNN)
-    loss: list                     # per step
+    history: nn.History            # the loss per step; seconds, interrupted, diverged
     epsilon: float | None          # Eq. 9: mean |U - V| at 1000 points uniform in [-box, box]^dim
     epsilon_grid: float | None     # the authors' test scripts: 20 points per axis in [-1, 1]^dim
-    seconds: float
     points: np.ndarray             # the training points
     acceptance: float | None = None
-    diverged: bool = False
-    interrupted: bool = False
     settings: dict = field(default_factory=dict)
+
+    @property
+    def loss(self) -> list:
+        return self.history.loss
+
+    @property
+    def seconds(self) -> float:
+        return self.history.seconds
+
+    @property
+    def diverged(self) -> bool:
+        return self.history.diverged
+
+    @property
+    def interrupted(self) -> bool:
+        return self.history.interrupted
 
     def potential(self, r):
         return self.net(self.state.check_points(r))[:, 0]
@@ -252,7 +265,7 @@ class PotentialResult:
         return self.state.local_kinetic(r) + self.potential(r)
 
 
-def default_sizes(dim: int = 1) -> dict:
+def default_settings(dim: int = 1) -> dict:
     """The sizes :func:`learn_potential` uses when not given: a class-sized run (chapter 9 passes its own, and the
     authors' - 128-wide, 16,000 samples, 2,000 full-batch steps - at paper scale)."""
     return dict(hidden=(32, 32, 32) if dim > 1 else (24, 24), n_samples=2000, steps=1500)
@@ -338,7 +351,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
 
     ``r0``, ``v_r0``: the point where the potential is known and its value (the pinning term, weight ``lam``).
     ``hidden`` (widths), ``n_samples`` and ``steps`` (full-batch Adam steps, rate ``lr``) default to
-    :func:`default_sizes`; ``batch_size`` (default: all points) draws a random mini-batch of the
+    :func:`default_settings`; ``batch_size`` (default: all points) draws a random mini-batch of the
     training points for each step, as the authors' oscillator runs do. All initial weights are multiplied by ``init_scale`` (the paper's delta),
     so that training starts from ``U ~ 0``. Training points: ``n_samples`` uniform in ``[-box, box]^dim``
     (QPNN) or from ``|Psi|^2`` by Metropolis with step ``step_size`` (QPNN+MS, MPNN). Training stops
@@ -359,7 +372,7 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     box = positive(box, "box")
     init_scale = positive(init_scale, "init_scale")
     checkpoint_seconds = positive(checkpoint_seconds, "checkpoint_seconds", allow_zero=True)
-    defaults = default_sizes(state.dim)
+    defaults = default_settings(state.dim)
     hidden = tuple(defaults["hidden"] if hidden is None else hidden)
     for k, w in enumerate(hidden):
         integer(w, f"hidden[{k}]", minimum=1)
@@ -407,14 +420,12 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
                 break
             losses.append(loss)
             optimizer.step(net.params, grads)
-    seconds += loop.seconds
-    diverged, interrupted = loop.diverged, loop.interrupted
+    history = nn.History(loss=losses).end(loop, seconds=seconds)
 
     energy = float(np.mean(problem.T + net(points)[:, 0]))       # Eq. 8 / Eq. 10 with the final network
     eps = eps_grid = None
     if state.knows_potential:
         eps, eps_grid = potential_errors(state, lambda r: net(r)[:, 0], box=box, rng=rng)
-    return PotentialResult(state, method, net, energy, losses, eps, eps_grid, seconds, points, acceptance,
-                           diverged, interrupted,
+    return PotentialResult(state, method, net, energy, history, eps, eps_grid, points, acceptance,
                            dict(lam=lam, hidden=hidden, n_samples=n_samples, steps=steps, init_scale=init_scale,
                                 box=box, lr=lr, batch_size=batch_size, r0=r0.tolist(), v_r0=v_r0))

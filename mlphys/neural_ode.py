@@ -198,18 +198,18 @@ class RingClassifier:
         return float(loss), g + [psi1.T @ dz, np.array(dz.sum())]
 
     def fit(self, X, labels, *, iterations: int = 300, lr: float = 0.02, progress: bool = False):
-        """Full-batch Adam in :class:`mlphys.nn.TrainingLoop` (progress, Ctrl-C, divergence); returns the loss
-        history."""
-        from .nn import Adam, TrainingLoop
+        """Full-batch Adam in :class:`mlphys.nn.TrainingLoop` (progress, Ctrl-C, divergence); returns the
+        :class:`mlphys.nn.History` of the loss."""
+        from .nn import Adam, History, TrainingLoop
 
-        opt, history = Adam(positive(lr, "lr")), []
+        opt, history = Adam(positive(lr, "lr")), History("loss")
         params = self.f.params + [self.w, np.array(self.c)]
         with TrainingLoop(integer(iterations, "iterations", minimum=1), progress=progress, desc="ring ODE") as loop:
             for _ in loop:
                 loss, grads = self.loss_and_gradients(X, labels)
                 if loop.diverging(loss):
                     break
-                history.append(loss)
+                history.append(loss=loss)
                 opt.step(params, grads)
                 self.f.params, self.w, self.c = params[:4], params[4], float(params[5])
-        return np.array(history)
+        return history.end(loop)

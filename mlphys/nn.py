@@ -27,7 +27,6 @@ import hashlib
 import json
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -272,9 +271,16 @@ def accuracy(net: Network, X, labels) -> float:
 
 
 # ----------------------------------------------------------------------------- optimisers
+# One convention: ``optimizer.step(params, grads)`` updates each array of the list ``params`` in place, so that every
+# holder of a parameter array (a network, a wave function, a classifier head) sees the new values without copying back.
 
 def _check_state(optimizer, params):
-    """An optimiser's state belongs to the parameters it first stepped: refuse others clearly."""
+    """Parameters are float arrays updated in place; an optimiser's state belongs to the parameters it first stepped:
+    refuse others clearly."""
+    for k, p in enumerate(params):
+        if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or not p.flags.writeable:
+            raise TypeError(f"params[{k}] must be a writable float array (optimisers update it in place), got "
+                            f"{type(p).__name__}{'' if not isinstance(p, np.ndarray) else ' of dtype ' + str(p.dtype)}")
     shapes = [np.shape(p) for p in params]
     if getattr(optimizer, "_shapes", None) is None:
         optimizer._shapes = shapes
@@ -299,7 +305,7 @@ class SGD:
             self._v = [np.zeros_like(p) for p in params]
         for k, (p, g) in enumerate(zip(params, grads)):
             self._v[k] = self.momentum * self._v[k] - self.lr * g
-            params[k] = p + self._v[k]
+            p += self._v[k]
 
 
 class Adam:
@@ -324,7 +330,7 @@ class Adam:
         for k, (p, g) in enumerate(zip(params, grads)):
             self._m[k] = self.beta1 * self._m[k] + (1 - self.beta1) * g
             self._s[k] = self.beta2 * self._s[k] + (1 - self.beta2) * g * g
-            params[k] = p - self.lr * (self._m[k] / c1) / (np.sqrt(self._s[k] / c2) + self.eps)
+            p -= self.lr * (self._m[k] / c1) / (np.sqrt(self._s[k] / c2) + self.eps)
 
     def state(self) -> dict:
         """The step count and moments as arrays (for ``np.savez``); :meth:`load_state` restores them."""
@@ -537,15 +543,48 @@ class TrainingLoop:
         return True
 
 
-@dataclass
 class History:
-    """Per-epoch training record; ``interrupted`` is True if training was stopped with Ctrl-C."""
+    """The record every trainer returns (or carries as ``result.history``): named per-step series, the time spent
+    and how training ended - ``interrupted`` (Ctrl-C) or ``diverged`` (a loss beyond :meth:`TrainingLoop.diverging`).
 
-    loss: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    seconds: float = 0.0
-    interrupted: bool = False
-    diverged: bool = False
+    ``History("loss", "val_accuracy")`` starts empty series; ``h.append(loss=0.3)`` extends them; ``h.loss`` is the
+    series as a list, ``h["loss"]`` as an array; :meth:`end` copies the outcome of a :class:`TrainingLoop`.
+    """
+
+    def __init__(self, *names, seconds: float = 0.0, interrupted: bool = False, diverged: bool = False, **series):
+        self.series = {name: [] for name in names} | {k: list(v) for k, v in series.items()}
+        self.seconds, self.interrupted, self.diverged = float(seconds), bool(interrupted), bool(diverged)
+
+    def __getattr__(self, name):
+        series = self.__dict__.get("series", {})
+        if name in series:
+            return series[name]
+        raise AttributeError(f"History has no series {name!r}; it records {sorted(series)}")
+
+    def __getitem__(self, name) -> np.ndarray:
+        if name not in self.series:
+            raise KeyError(f"History has no series {name!r}; it records {sorted(self.series)}")
+        return np.array(self.series[name])
+
+    def __contains__(self, name) -> bool:
+        return name in self.series
+
+    def __len__(self) -> int:
+        """The number of recorded steps (of the longest series)."""
+        return max((len(v) for v in self.series.values()), default=0)
+
+    def __repr__(self) -> str:
+        state = " interrupted" if self.interrupted else " diverged" if self.diverged else ""
+        return f"History({', '.join(f'{k}: {len(v)}' for k, v in self.series.items())}; {self.seconds:.1f} s{state})"
+
+    def append(self, **values) -> None:
+        for name, value in values.items():
+            self.series[name].append(value)
+
+    def end(self, loop: "TrainingLoop", *, seconds: float = 0.0) -> "History":
+        """Take ``loop``'s outcome (plus ``seconds`` spent before it, in an earlier run that was resumed)."""
+        self.seconds, self.interrupted, self.diverged = seconds + loop.seconds, loop.interrupted, loop.diverged
+        return self
 
 
 def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=None, rng=None,
@@ -562,7 +601,7 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
     batch_size = integer(batch_size, "batch_size", minimum=1)
     optimizer = optimizer or Adam()
     rng = make_rng(rng)
-    history = History()
+    history = History("loss", "val_accuracy")
     with TrainingLoop(epochs, progress=progress, desc="training") as loop:
         for _ in loop:
             order = rng.permutation(X.shape[0])
@@ -577,8 +616,7 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
                 break
             if X_val is not None:
                 history.val_accuracy.append(accuracy(net, X_val, labels_val))
-    history.seconds, history.interrupted, history.diverged = loop.seconds, loop.interrupted, loop.diverged
-    return history
+    return history.end(loop)
 
 
 # ----------------------------------------------------------------------------- universal approximation

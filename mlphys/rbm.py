@@ -21,7 +21,7 @@ visible states; larger ones by contrastive divergence (CD-k) or persistent CD.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
@@ -181,16 +181,9 @@ def probability_on(patterns, rbm: BinaryRBM) -> float:
     return float(np.exp(logsumexp(-rbm.free_energy(patterns)) - rbm.log_partition()))
 
 
-@dataclass
-class RBMHistory:
-    epochs: list = field(default_factory=list)
-    kl: list = field(default_factory=list)
-    interrupted: bool = False
-
-
 def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr: float = 0.1, k: int = 1,
           batch_size: int | None = None, n_chains: int = 100, rng=None, record_every: int = 0,
-          optimizer=None, progress: bool = False) -> RBMHistory:
+          optimizer=None, progress: bool = False) -> nn.History:
     """Train by gradient ascent on the log-likelihood.
 
     ``method``: ``"exact"`` (full enumeration; small models only), ``"cd"`` (CD-k)
@@ -198,6 +191,7 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
     the exact KL divergence to the data is recorded every that many epochs
     (small models only). ``optimizer``: one of :mod:`mlphys.nn`'s optimisers, which descend the negative
     log-likelihood (default ``nn.SGD(lr)``: plain gradient ascent). Ctrl-C stops training and keeps what was learned.
+    Returns a :class:`mlphys.nn.History` with series ``epochs`` and ``kl`` (the recorded epochs and their KL).
     """
     if method not in ("exact", "cd", "pcd"):
         raise ValueError(f"method={method!r} is unknown; use 'exact', 'cd' or 'pcd'")
@@ -208,17 +202,14 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
     batch_size = len(data) if batch_size is None else integer(batch_size, "batch_size", minimum=1)
     record_every = integer(record_every, "record_every", minimum=0)
     chains = rng.integers(0, 2, (integer(n_chains, "n_chains", minimum=1), rbm.n_visible)).astype(float)
-    history = RBMHistory()
+    history = nn.History("epochs", "kl")
     optimizer = nn.SGD(lr) if optimizer is None else optimizer
 
-    def step(grads):                              # ascent on log p = descent on -log p
-        params = [rbm.W, rbm.a, rbm.b]
-        optimizer.step(params, [-g for g in grads[:3]])
-        rbm.W, rbm.a, rbm.b = params
+    def step(grads):                              # ascent on log p = descent on -log p (in place)
+        optimizer.step([rbm.W, rbm.a, rbm.b], [-g for g in grads[:3]])
 
     if record_every:
-        history.epochs.append(0)
-        history.kl.append(kl_divergence(data, rbm))
+        history.append(epochs=0, kl=kl_divergence(data, rbm))
     with nn.TrainingLoop(epochs, progress=progress, desc=f"RBM ({method})") as loop:
         for epoch in loop:
             order = rng.permutation(len(data))
@@ -233,10 +224,8 @@ def train(rbm: BinaryRBM, data, *, method: str = "exact", epochs: int = 1000, lr
                     chains = grads[3]
                     step(grads)
             if record_every and (epoch + 1) % record_every == 0:
-                history.epochs.append(epoch + 1)
-                history.kl.append(kl_divergence(data, rbm))
-    history.interrupted = loop.interrupted
-    return history
+                history.append(epochs=epoch + 1, kl=kl_divergence(data, rbm))
+    return history.end(loop)
 
 
 def bars_and_stripes(n: int) -> np.ndarray:

@@ -84,7 +84,7 @@ class PDENet:
 
     @property
     def head(self) -> nn.Network:
-        """The classifier, with the current parameters (optimisers replace the arrays in ``params``)."""
+        """The classifier, with the current parameters (a restored checkpoint replaces the arrays in ``params``)."""
         self._head.params = self.params[self.depth:]
         return self._head
 

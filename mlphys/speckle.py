@@ -11,7 +11,7 @@ E_c = hbar^2 / (2 m gamma^2), so that H = -d^2/dx^2 + V on a periodic box L = 14
 Exact ground states come from dense diagonalisation with an eighth-order finite-difference Laplacian
 (:meth:`Grid.laplacian`); the same matrix defines the discrete von Weizsaecker functional
 :func:`von_weizsaecker`, which for one particle *is* the exact kinetic-energy functional
-T[n] = kinetic * integral (d sqrt(n)/dx)^2 (ground states are nodeless, psi = sqrt(n)).
+T[n] = kinetic_prefactor * integral (d sqrt(n)/dx)^2 (ground states are nodeless, psi = sqrt(n)).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ KINDS = ("speckle", "gaussian_wells")
 
 @dataclass(frozen=True)
 class Grid:
-    """``n`` points on a box of ``length``; H = -kinetic d^2/dx^2 + V.
+    """``n`` points on a box of ``length``; H = -kinetic_prefactor d^2/dx^2 + V (hbar^2 / 2m in the chosen units).
 
     Periodic boxes use x_i = i dx, dx = length / n. Hard walls put the n points strictly inside,
     x_i = (i + 1) dx with dx = length / (n + 1), and psi = 0 on the walls and beyond.
@@ -40,12 +40,12 @@ class Grid:
     length: float
     n: int
     periodic: bool
-    kinetic: float
+    kinetic_prefactor: float
 
     def __post_init__(self):
         positive(self.length, "length")
         integer(self.n, "n", minimum=9)
-        positive(self.kinetic, "kinetic")
+        positive(self.kinetic_prefactor, "kinetic_prefactor")
 
     @property
     def dx(self) -> float:
@@ -79,8 +79,8 @@ def _laplacian(grid: Grid) -> np.ndarray:
     return D
 
 
-SPECKLE_GRID = Grid(length=14.0, n=256, periodic=True, kinetic=1.0)
-WELLS_GRID = Grid(length=6.0, n=256, periodic=False, kinetic=0.5)
+SPECKLE_GRID = Grid(length=14.0, n=256, periodic=True, kinetic_prefactor=1.0)
+WELLS_GRID = Grid(length=6.0, n=256, periodic=False, kinetic_prefactor=0.5)
 
 
 def grid_for(kind: str) -> Grid:
@@ -179,8 +179,8 @@ class GroundStates:
     kinetic: np.ndarray
 
 
-def ground_state(potentials, grid: Grid, *, progress: bool = False) -> GroundStates:
-    """Lowest eigenpair of H = -grid.kinetic * Laplacian + diag(V) for each row of ``potentials``.
+def exact_ground_states(potentials, grid: Grid, *, progress: bool = False) -> GroundStates:
+    """Lowest eigenpair of H = -grid.kinetic_prefactor * Laplacian + diag(V) for each row of ``potentials``.
 
     LAPACK's MRRR solver for the lowest eigenpair only (about 2 ms per 256-point instance here);
     psi is made positive and normalised to integral psi^2 = 1.
@@ -188,7 +188,7 @@ def ground_state(potentials, grid: Grid, *, progress: bool = False) -> GroundSta
     from scipy.linalg import eigh
 
     V = rows(potentials, "potentials", grid.n, "one potential per row on this grid")
-    K = -grid.kinetic * grid.laplacian()
+    K = -grid.kinetic_prefactor * grid.laplacian()
     idx = np.arange(grid.n)
     e = np.empty(V.shape[0])
     dens = np.empty_like(V)
@@ -203,10 +203,10 @@ def ground_state(potentials, grid: Grid, *, progress: bool = False) -> GroundSta
 
 
 def von_weizsaecker(densities, grid: Grid, *, gradient: bool = False):
-    """The exact one-particle kinetic functional T[n] = kinetic * integral (d chi / dx)^2, chi = sqrt(n).
+    """The exact one-particle kinetic functional T[n] = kinetic_prefactor * integral (d chi / dx)^2, chi = sqrt(n).
 
-    Discretised with the same Laplacian as :func:`ground_state`: T = -kinetic dx chi . (D2 chi), so that
-    T[n_gs] = t_gs to rounding. With ``gradient=True`` also returns dT/dchi(x) = -2 kinetic (D2 chi)(x),
+    Discretised with the same Laplacian as :func:`exact_ground_states`: T = -kinetic_prefactor dx chi . (D2 chi), so that
+    T[n_gs] = t_gs to rounding. With ``gradient=True`` also returns dT/dchi(x) = -2 kinetic_prefactor (D2 chi)(x),
     the functional derivative with respect to chi (Eq. 17: the partial derivative divided by dx).
     """
     n = as_array(densities, "densities")
@@ -216,8 +216,8 @@ def von_weizsaecker(densities, grid: Grid, *, gradient: bool = False):
         raise ValueError("densities must be non-negative")
     chi = np.sqrt(n)
     d2 = chi @ grid.laplacian().T
-    T = -grid.kinetic * grid.integrate(chi * d2)
-    return (T, -2 * grid.kinetic * d2) if gradient else T
+    T = -grid.kinetic_prefactor * grid.integrate(chi * d2)
+    return (T, -2 * grid.kinetic_prefactor * d2) if gradient else T
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -269,7 +269,7 @@ def dataset(n: int, kind: str = "speckle", *, rng=None, progress: bool = True, c
             rng.bit_generator.state = state
             return Dataset(kind, grid, saved["potentials"], saved["densities"], saved["energies"], saved["kinetic"])
     V = speckle_potential(n, grid=grid, rng=rng) if kind == "speckle" else gaussian_wells(n, grid=grid, rng=rng)[0]
-    gs = ground_state(V, grid, progress=progress)
+    gs = exact_ground_states(V, grid, progress=progress)
     data = Dataset(kind, grid, V, gs.densities, gs.energies, gs.kinetic)
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)

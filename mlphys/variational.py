@@ -167,14 +167,20 @@ class GroundState:
     goodness: float
     x: np.ndarray = field(repr=False)
     phi: np.ndarray = field(repr=False)
-    history: dict = field(repr=False)
+    history: nn.History = field(repr=False)
     network: DFNN = field(repr=False)
-    seconds: float = 0.0
-    interrupted: bool = False
 
     @property
     def steps(self) -> int:
-        return len(self.history["energy"])
+        return len(self.history)
+
+    @property
+    def seconds(self) -> float:
+        return self.history.seconds
+
+    @property
+    def interrupted(self) -> bool:
+        return self.history.interrupted
 
 
 def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedule=DEFAULT_SCHEDULE,
@@ -203,7 +209,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedul
         integer(stage[0], f"schedule[{i}] steps", minimum=1)
         positive(stage[1], f"schedule[{i}] learning rate")
     net = DFNN((1, *hidden, 1), activation=activation, rng=rng)
-    history = {"energy": [], "norm": []}
+    history = nn.History("energy", "norm")
     opt, done, seconds = None, 0, 0.0
     path = None if checkpoint is None else Path(checkpoint)
     run_id = nn.fingerprint(x, v, schedule, penalty, activation, net.params)
@@ -219,27 +225,24 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedul
             if opt is None or step == starts[stage]:             # a new stage starts with a fresh Adam
                 opt = nn.Adam(lr=schedule[stage][1])
             e, norm, grads = energy_and_gradient(net, x, v, h, penalty)
-            history["energy"].append(e)
-            history["norm"].append(norm)
+            history.append(energy=e, norm=norm)
             opt.step(net.params, grads)
-    interrupted = loop.interrupted
-    seconds += loop.seconds
+    history.end(loop, seconds=seconds)
     e, norm, _ = energy_and_gradient(net, x, v, h, penalty)
     phi = net(x[:, None])[:, 0]
     if phi[np.argmax(np.abs(phi))] < 0:                      # fix the sign: phi and -phi are equally good
         net.params[-2], net.params[-1] = -net.params[-2], -net.params[-1]
         phi = -phi
     return GroundState(energy=float(e), norm_error=float(abs(norm - 1.0)), goodness=goodness(net, V, domain, e),
-                       x=x, phi=phi, history={k: np.array(val) for k, val in history.items()}, network=net,
-                       seconds=seconds, interrupted=interrupted)
+                       x=x, phi=phi, history=history, network=net)
 
 
-def _save_state(path: Path, net, opt, done: int, seconds: float, history: dict, run_id: str) -> None:
+def _save_state(path: Path, net, opt, done: int, seconds: float, history: nn.History, run_id: str) -> None:
     nn.save_training_state(path, net.params, opt, fingerprint=run_id, done=done, seconds=seconds,
-                           energy=np.array(history["energy"]), norm=np.array(history["norm"]))
+                           energy=history["energy"], norm=history["norm"])
 
 
-def _load_state(path: Path, net, schedule, history: dict, run_id: str):
+def _load_state(path: Path, net, schedule, history: nn.History, run_id: str):
     """Resume what :func:`_save_state` wrote (if it is there and of this run): (Adam of the current stage or None,
     steps done, seconds so far); (None, 0, 0.0) when there is nothing to resume."""
     opt = nn.Adam(lr=schedule[0][1])
@@ -251,8 +254,8 @@ def _load_state(path: Path, net, schedule, history: dict, run_id: str):
     stage = int(np.searchsorted(np.cumsum([n for n, _ in schedule]), done, side="right"))
     if stage < len(schedule):
         opt.lr = schedule[stage][1]
-    history["energy"].extend(saved["energy"].tolist())
-    history["norm"].extend(saved["norm"].tolist())
+    history.energy.extend(saved["energy"].tolist())
+    history.norm.extend(saved["norm"].tolist())
     return (opt if stage < len(schedule) else None), done, float(saved["seconds"])
 
 
@@ -295,7 +298,7 @@ def gaussian_psi0(x, center=0.0):
 
 
 @dataclass(frozen=True)
-class Case:
+class Benchmark:
     """One of the paper's Section 4 potentials with its network, domain and published numbers."""
 
     name: str
@@ -311,26 +314,27 @@ class Case:
 
 
 SECTION4 = (
-    Case("harmonic", "x^2/2", harmonic, (-4.0, 4.0), (10,) * 6, "E - E0 < 1e-6", paper_bound=1e-6, exact=0.5,
-         psi0=gaussian_psi0),
-    Case("linear", "x^2/2 - x/2", linear_harmonic, (-4.0, 4.0), (10,) * 6, "E - E0 = 1e-6", paper_bound=1e-6,
-         exact=0.375, psi0=lambda x: gaussian_psi0(x, 0.5)),
-    Case("quartic-0.01", "x^2/2 + 0.01 x^4", quartic, (-4.0, 4.0), (10,) * 6,
-         "E - E0^(1) ~ 1e-4 with first-order E0^(1) = 0.5075"),
-    Case("quartic-1", "x^2/2 + x^4", lambda x: quartic(x, 1.0), (-3.0, 3.0), (20, 20, 10, 10, 10, 10),
-         "E = 0.803771", paper_energy=0.803771),
-    Case("exponential", "exp|x|", exponential, (-3.0, 3.0), (20, 20, 10, 10, 10, 10), "E = 2.060040",
-         paper_energy=2.060040),
-    Case("morse", "e^-2x - 2e^-x + 1", morse, (-2.0, 9.0), (20,) * 6, "E - E0 = 2e-6", paper_bound=2e-6,
-         exact=MORSE_E0, psi0=morse_psi0),
+    Benchmark("harmonic", "x^2/2", harmonic, (-4.0, 4.0), (10,) * 6, "E - E0 < 1e-6", paper_bound=1e-6, exact=0.5,
+              psi0=gaussian_psi0),
+    Benchmark("linear", "x^2/2 - x/2", linear_harmonic, (-4.0, 4.0), (10,) * 6, "E - E0 = 1e-6", paper_bound=1e-6,
+              exact=0.375, psi0=lambda x: gaussian_psi0(x, 0.5)),
+    Benchmark("quartic-0.01", "x^2/2 + 0.01 x^4", quartic, (-4.0, 4.0), (10,) * 6,
+              "E - E0^(1) ~ 1e-4 with first-order E0^(1) = 0.5075"),
+    Benchmark("quartic-1", "x^2/2 + x^4", lambda x: quartic(x, 1.0), (-3.0, 3.0), (20, 20, 10, 10, 10, 10),
+              "E = 0.803771", paper_energy=0.803771),
+    Benchmark("exponential", "exp|x|", exponential, (-3.0, 3.0), (20, 20, 10, 10, 10, 10), "E = 2.060040",
+              paper_energy=2.060040),
+    Benchmark("morse", "e^-2x - 2e^-x + 1", morse, (-2.0, 9.0), (20,) * 6, "E - E0 = 2e-6", paper_bound=2e-6,
+              exact=MORSE_E0, psi0=morse_psi0),
 )
 
 
-def case(name: str) -> Case:
+def benchmark(name: str) -> Benchmark:
+    """The Section 4 potential called ``name`` (see :data:`SECTION4`)."""
     for c in SECTION4:
         if c.name == name:
             return c
-    raise ValueError(f"unknown case name {name!r}; choose one of {[c.name for c in SECTION4]}")
+    raise ValueError(f"unknown benchmark name {name!r}; choose one of {[c.name for c in SECTION4]}")
 
 
 # ----------------------------------------------------------------------------- beyond the paper: 2D by Monte Carlo
@@ -412,8 +416,8 @@ def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), *, n_iterations
 
     Sizes: ``n_iterations`` Adam steps (rate ``lr``) of ``opt_steps`` sweeps of ``n_walkers`` walkers, then a production
     run of ``n_steps`` sweeps (the defaults are class-sized; chapter 8's paper scale passes larger ones).
-    Returns the :class:`mlphys.vmc.VMCResult`-like dict: energy and blocking error of a fresh production run,
-    the exact energy ``sum omega_d / 2``, the optimisation history and the trained state.
+    Returns a :class:`mlphys.vmc.VMCResult`: energy and blocking error of a fresh production run, the optimisation
+    history, the trained state and the trap (``result.hamiltonian.exact_energy`` = sum omega_d / 2).
     """
     from . import stats, vmc
 
@@ -430,5 +434,5 @@ def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), *, n_iterations
     means, all_e, acc, _, _ = vmc.sample(wf, H, sampler, n_walkers=s["n_walkers"], n_steps=s["n_steps"],
                                          burn_in=100, rng=rng, X0=state.X)
     energy, error = stats.blocking(means)
-    return dict(energy=energy, error=error, exact=H.exact_energy, variance=float(all_e.var()), acceptance=acc,
-                history=history, state=wf, seconds=time.perf_counter() - start)
+    return vmc.VMCResult(energy=energy, error=error, variance=float(all_e.var()), acceptance=acc, history=history,
+                         wavefunction=wf, hamiltonian=H, seconds=time.perf_counter() - start, energy_series=means)

@@ -561,7 +561,8 @@ def energy_gradient(e_local, param_grad):
 
 def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_steps: int, burn_in: int = 50,
              rng=None, progress: bool = False):
-    """Stochastic-gradient optimisation of ``wf``; returns the history (iteration energies) and the walker state.
+    """Stochastic-gradient optimisation of ``wf``; returns the :class:`mlphys.nn.History` (per iteration: ``energy``,
+    ``variance``, ``acceptance``) and the walker state.
 
     ``optimizer`` is :class:`mlphys.nn.Adam` or :class:`mlphys.nn.SGD` (the same optimisers that train networks).
     """
@@ -572,7 +573,7 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
     state = sampler.init(wf, X)
     for _ in range(burn_in):
         sampler.sweep(wf, state, rng=rng)
-    history = {"energy": [], "variance": [], "acceptance": []}
+    history = nn.History("energy", "variance", "acceptance")
     with nn.TrainingLoop(integer(n_iterations, "n_iterations", minimum=0), progress=progress,
                          desc="VMC optimisation") as loop:
         for _ in loop:
@@ -583,17 +584,13 @@ def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_
                 es.append(e)
                 gs.append(g)
             e, g = np.concatenate(es), np.concatenate(gs)
-            history["energy"].append(float(e.mean()))
-            history["variance"].append(float(e.var()))
-            history["acceptance"].append(acc / n_steps)
+            history.append(energy=float(e.mean()), variance=float(e.var()), acceptance=acc / n_steps)
             if wf.n_params:
                 params = [wf.params]                # mlphys.nn optimisers update a list of arrays in place
                 optimizer.step(params, [energy_gradient(e, g)])
                 wf.set_params(params[0])
                 state = sampler.init(wf, state.X)  # cached log psi and gradient belong to the old parameters
-    if loop.interrupted:
-        history["interrupted"] = True
-    return history, state
+    return history.end(loop), state
 
 
 @dataclass
@@ -604,7 +601,7 @@ class VMCResult:
     error: float
     variance: float
     acceptance: float
-    history: dict
+    history: nn.History
     wavefunction: Factor
     hamiltonian: Hamiltonian
     positions: np.ndarray | None = None
@@ -660,8 +657,8 @@ def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float 
     return Product(slater, RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng), jastrow())
 
 
-def default_sizes(n_particles: int = 2) -> dict:
-    """The sizes of :func:`ground_state` when not given: a class-sized run (chapter 6 passes the paper's at paper
+def default_settings(n_particles: int = 2) -> dict:
+    """The settings of :func:`ground_state` when not given: a class-sized run (chapter 6 passes the paper's at paper
     scale). ``n_iterations`` Adam steps (rate ``lr``) of ``opt_steps`` sweeps of ``n_walkers`` walkers, ``burn_in``
     sweeps before each phase, ``n_steps`` production sweeps, Langevin step ``dt / omega``."""
     heavy = n_particles > 2
@@ -669,7 +666,7 @@ def default_sizes(n_particles: int = 2) -> dict:
                 n_steps=800 if heavy else 2000, burn_in=500 if heavy else 200, lr=0.02, dt=0.1 if heavy else 0.05)
 
 
-def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, *, sizes=None, rng=0):
+def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, *, settings=None, rng=0):
     """Optimise a trial wave function by VMC and measure its energy with blocking error bars.
 
     ``ansatz``: "gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", or for
@@ -681,14 +678,14 @@ def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hid
     H = Hamiltonian(integer(n_particles, "n_particles", minimum=1), integer(dim, "dim", minimum=1),
                     float(omega), bool(coulomb))
     n_hidden = integer(n_hidden, "n_hidden", minimum=1)
-    settings = default_sizes(n_particles)
-    unknown = set(sizes or {}) - set(settings)
+    given, settings = settings or {}, default_settings(n_particles)
+    unknown = set(given) - set(settings)
     if unknown:
-        raise ValueError(f"sizes: unknown key(s) {sorted(unknown)}; the sizes are {', '.join(settings)}")
-    settings.update(sizes or {})
+        raise ValueError(f"settings: unknown key(s) {sorted(unknown)}; the settings are {', '.join(settings)}")
+    settings.update(given)
     for key, value in settings.items():
-        settings[key] = positive(value, f"sizes[{key!r}]") if key in ("lr", "dt") else \
-            integer(value, f"sizes[{key!r}]", minimum=2 if key == "n_steps" else 0 if key == "burn_in" else 1)
+        settings[key] = positive(value, f"settings[{key!r}]") if key in ("lr", "dt") else \
+            integer(value, f"settings[{key!r}]", minimum=2 if key == "n_steps" else 0 if key == "burn_in" else 1)
     rng = make_rng(rng)
     wf = build_wavefunction(ansatz, n_particles, dim, omega=omega, n_hidden=n_hidden, rng=rng, coulomb=coulomb)
     sampler = Langevin(dt=settings["dt"] / omega)

@@ -52,8 +52,8 @@ def test_circular_shift_equivariance(name):
     net = _net(name)
     X = np.random.default_rng(3).random((2, N))
     shift = int(np.prod(net.pools))
-    flat = net._forward(X)[1].reshape(2, net.sizes[-1], -1)
-    flat_shifted = net._forward(np.roll(X, shift, axis=1))[1].reshape(2, net.sizes[-1], -1)
+    flat = net._forward(X)[1].reshape(2, net.grid_points[-1], -1)
+    flat_shifted = net._forward(np.roll(X, shift, axis=1))[1].reshape(2, net.grid_points[-1], -1)
     assert np.allclose(np.roll(flat, 1, axis=1), flat_shifted, rtol=0, atol=1e-13)
     z = net._forward(X)[2][0][1]
     z_shifted = net._forward(np.roll(X, 5, axis=1))[2][0][1]

@@ -11,7 +11,7 @@ G = speckle.SPECKLE_GRID
 @pytest.fixture(scope="module")
 def small():
     V = speckle.speckle_potential(4, rng=np.random.default_rng(0))
-    return V, speckle.ground_state(V, G)
+    return V, speckle.exact_ground_states(V, G)
 
 
 def test_exact_descent_reaches_ground_state_and_the_step_bound(small):
@@ -150,7 +150,7 @@ def test_model_errors_are_the_networks_error_on_exact_densities():
     assert errors["zero"] == pytest.approx(np.mean(sub.kinetic / np.abs(sub.energies)), rel=1e-12)
 
 
-WALLS = speckle.Grid(length=2.0, n=15, periodic=False, kinetic=0.5)
+WALLS = speckle.Grid(length=2.0, n=15, periodic=False, kinetic_prefactor=0.5)
 
 
 class _Potential:

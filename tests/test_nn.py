@@ -309,3 +309,31 @@ def test_relu_hidden_layers_backpropagate_the_step_function():
         numeric.append((up - net.loss(X, Y)) / (2 * h))
     net.set_flat(theta0)
     np.testing.assert_allclose(np.concatenate([g.ravel() for g in grads]), numeric, rtol=0, atol=1e-8)
+
+
+def test_every_trainer_speaks_one_history():
+    """One record shape: nn.History (named series, seconds, interrupted, diverged) from every trainer."""
+    from mlphys import dft, mpnn, neural_ode, rbm, speckle, variational, vmc
+    h = nn.History("loss")
+    h.append(loss=1.0)
+    h.append(loss=0.5)
+    assert h.loss == [1.0, 0.5] and np.array_equal(h["loss"], [1.0, 0.5]) and len(h) == 2 and "loss" in h
+    with pytest.raises(AttributeError, match="records"):
+        h.energy
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    runs = {
+        "nn.train": nn.train(nn.Network([2, 3, 1], rng=0), X, X[:, :1], epochs=2, rng=0),
+        "rbm.train": rbm.train(rbm.BinaryRBM(4, 2, rng=0), rbm.bars_and_stripes(2), epochs=2, rng=0, record_every=1),
+        "vmc.optimise": vmc.optimise(vmc.Gaussian(1.0), vmc.Hamiltonian(1, 1), vmc.Metropolis(), nn.Adam(0.01),
+                                     n_iterations=2, n_walkers=10, n_steps=2, rng=0)[0],
+        "variational.ground_state": variational.ground_state(variational.harmonic, (-4.0, 4.0), hidden=(4,),
+                                                             n_points=50, schedule=((3, 1e-2),), rng=0).history,
+        "mpnn.learn_potential": mpnn.learn_potential(mpnn.harmonic_state(1), r0=[1.0], v_r0=0.5, hidden=(4,),
+                                                     n_samples=20, steps=3, rng=0, progress=False).history,
+        "dft.train_functional": dft.train_functional(speckle.dataset(20, rng=1, progress=False, cache=False),
+                                                     "avg-60", epochs=1, rng=0, progress=False).history,
+        "neural_ode.fit": neural_ode.RingClassifier(rng=0).fit(*neural_ode.rings(20, rng=0), iterations=2),
+    }
+    for name, history in runs.items():
+        assert isinstance(history, nn.History), name
+        assert len(history) >= 1 and history.seconds >= 0 and not history.interrupted and not history.diverged, name

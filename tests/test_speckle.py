@@ -47,7 +47,7 @@ def test_ground_state_against_plane_waves():
     m = np.arange(-30, 31)
     H = np.diag((2 * np.pi * m / L) ** 2) + np.diag(np.full(60, A / 2), 1) + np.diag(np.full(60, A / 2), -1)
     exact = np.linalg.eigvalsh(H)[0]
-    gs = speckle.ground_state(V, G)
+    gs = speckle.exact_ground_states(V, G)
     assert abs(gs.energies[0] - exact) < 1e-9
     assert abs(G.integrate(gs.densities[0]) - 1) < 1e-12
 
@@ -56,8 +56,8 @@ def test_discretisation_error_is_negligible(many):
     """Speckle is band-limited, so the same pattern on 512 points is exact: e_gs changes by < 1e-8 relative."""
     V = many[:5]
     fine = speckle.Grid(G.length, 512, True, 1.0)
-    e1 = speckle.ground_state(V, G).energies
-    e2 = speckle.ground_state(speckle.fourier_resample(V, 512), fine).energies
+    e1 = speckle.exact_ground_states(V, G).energies
+    e2 = speckle.exact_ground_states(speckle.fourier_resample(V, 512), fine).energies
     assert np.max(np.abs(e1 - e2) / e1) < 1e-8
 
 
@@ -66,16 +66,16 @@ def test_gaussian_wells_converge_and_stay_inside():
     a, b, c = params[:, 0], params[:, 1], params[:, 2]
     assert a.min() >= 1 and a.max() <= 40 and b.min() >= 1.8 and b.max() <= 4.2 and c.min() >= 0.12 and c.max() <= 0.4
     W = speckle.WELLS_GRID
-    gs = speckle.ground_state(V, W)
+    gs = speckle.exact_ground_states(V, W)
     fine = speckle.Grid(W.length, 513, False, 0.5)
     Vf = -np.sum(a[..., None] * np.exp(-(fine.x - b[..., None]) ** 2 / (2 * c[..., None] ** 2)), axis=1)
-    ef = speckle.ground_state(Vf, fine).energies
+    ef = speckle.exact_ground_states(Vf, fine).energies
     assert np.max(np.abs(gs.energies - ef) / np.abs(ef)) < 1e-6
     assert np.all(gs.densities[:, :5] < 1e-8) and np.all(gs.densities[:, -5:] < 1e-8)  # vanishes at the walls
 
 
 def test_exact_functional_is_t_gs_and_its_derivative(many):
-    gs = speckle.ground_state(many[:3], G)
+    gs = speckle.exact_ground_states(many[:3], G)
     T, dT = speckle.von_weizsaecker(gs.densities, G, gradient=True)
     assert np.allclose(T, gs.kinetic, rtol=0, atol=1e-12)
     # Euler equation (Eq. 10 in chi): dT/dchi + 2 chi V = 2 e_gs chi at the ground state
@@ -107,7 +107,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="kind"):
         speckle.dataset(3, "lattice")
     with pytest.raises(ValueError, match="potentials"):
-        speckle.ground_state(np.zeros((2, 100)), G)
+        speckle.exact_ground_states(np.zeros((2, 100)), G)
     with pytest.raises(ValueError, match="non-negative"):
         speckle.von_weizsaecker(-np.ones((1, G.n)), G)
     with pytest.raises(ValueError, match="periodic"):

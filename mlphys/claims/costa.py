@@ -131,7 +131,7 @@ def exact_eta(grid: speckle.Grid) -> float:
     about 1 - 2 eta lambda, so it diverges unless eta < 1 / lambda_max (4.6e-4 on the speckle grid: the
     paper's eta = 1e-3 is unstable for the exact functional; the CNNs never see those short wavelengths).
     """
-    return 0.9 / np.linalg.eigvalsh(-grid.kinetic * grid.laplacian())[-1]
+    return 0.9 / np.linalg.eigvalsh(-grid.kinetic_prefactor * grid.laplacian())[-1]
 
 
 def descent_instances(test: speckle.Dataset, scale=None, **overrides) -> speckle.Dataset:

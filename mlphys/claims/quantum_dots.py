@@ -41,7 +41,7 @@ RUNS_SIX = {
 
 def run_settings(scale=None, *, n_particles: int = 2) -> dict:
     """The sizes of :func:`mlphys.vmc.ground_state`: its class-sized defaults, or the paper's."""
-    return by_scale(scale, class_value=vmc.default_sizes(n_particles),
+    return by_scale(scale, class_value=vmc.default_settings(n_particles),
                     paper_value=dict(n_iterations=1000, n_walkers=2000, opt_steps=10, n_steps=20000, burn_in=2000,
                                      lr=0.01, dt=0.1 if n_particles > 2 else 0.05))
 
@@ -51,7 +51,7 @@ def run(name: str, scale=None):
     spec = {**RUNS_TWO, **RUNS_SIX}[name]
     P, D, omega, coulomb, ansatz, n_hidden, seed = spec
     return vmc.ground_state(P, D, omega=omega, coulomb=coulomb, ansatz=ansatz, n_hidden=n_hidden, rng=seed,
-                            sizes=run_settings(scale, n_particles=P))
+                            settings=run_settings(scale, n_particles=P))
 
 
 #: Trap frequencies of the lecture's "expectation values as functions of the oscillator frequency" (its densities: 0.1).
@@ -74,7 +74,7 @@ def omega_scan(n_particles: int, scale=None, *, known=None, omegas=OMEGAS):
             out[omega] = known
             continue
         out[omega] = vmc.ground_state(n_particles, 2, omega=omega, coulomb=True, ansatz=ansatz, n_hidden=4, rng=0,
-                                      sizes=run_settings(scale, n_particles=n_particles))
+                                      settings=run_settings(scale, n_particles=n_particles))
     return out
 
 

@@ -47,7 +47,7 @@ def whole_line_energy(V, domain, pad: float = 6.0, n_points: int = 16_000) -> fl
     return float((4 * e2 - e1) / 3)        # removes the O(h^2) error the kink of e^|x| leaves
 
 
-def exact_energy(case: variational.Case) -> float:
+def exact_energy(case: variational.Benchmark) -> float:
     """The closed form where the case has one, else :func:`whole_line_energy`."""
     return case.exact if case.exact is not None else whole_line_energy(case.V, case.domain)
 
@@ -55,7 +55,7 @@ def exact_energy(case: variational.Case) -> float:
 def run_case(name: str, scale=None, progress: bool = False, *, schedule=None, checkpoint=None):
     """Section 4's case ``name`` trained at ``scale`` (``schedule`` replaces the Adam stages; ``checkpoint``: see
     :func:`mlphys.variational.ground_state`)."""
-    c, s = variational.case(name), settings(scale)
+    c, s = variational.benchmark(name), settings(scale)
     return variational.ground_state(c.V, c.domain, hidden=c.hidden, n_points=s["n_points"], rng=0,
                                     schedule=s["schedule"] if schedule is None else schedule, progress=progress,
                                     checkpoint=checkpoint)
@@ -106,7 +106,7 @@ def derivative_claims(scale=None, progress=True, runner=None):
 
 def reference_claims():
     """The independent references themselves: where the paper's closed forms are right and where not."""
-    morse = variational.case("morse")
+    morse = variational.benchmark("morse")
     e_morse = whole_line_energy(morse.V, morse.domain)
     e_quartic = whole_line_energy(variational.quartic, (-4.0, 4.0))
     return [
