@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from .validate import positive
+
 
 class _Arithmetic:
     """Operators derived from ``__add__``, ``__mul__``, ``__pow__`` and ``_lift`` (shared by Value and Dual)."""
@@ -191,9 +193,23 @@ def forward_gradient(f, x):
     return grad
 
 
-def central_differences(f, x, h: float = 1e-6):
-    """Gradient of a scalar function of a float vector by central finite differences, error O(h^2)."""
+def central_differences(f, x, h: float = 1e-6, *, batched: bool = False):
+    """Gradient of a scalar function of a float vector by central finite differences, error O(h^2): the package's
+    one finite-difference helper for functions (:func:`mlphys.grid1d.central_difference` differentiates samples).
+
+    ``batched=True``: ``x`` is (n, d) and ``f`` maps it row by row to (n,) values; returns the (n, d) gradients.
+    """
     x = np.asarray(x, dtype=float)
+    h = positive(h, "h")
+    if batched:
+        if x.ndim != 2:
+            raise ValueError(f"batched=True needs x of shape (n, d), got {x.shape}")
+        grad = np.empty_like(x)
+        for a in range(x.shape[1]):
+            e = np.zeros(x.shape[1])
+            e[a] = h
+            grad[:, a] = (f(x + e) - f(x - e)) / (2 * h)
+        return grad
     grad = np.empty(x.size)
     flat = x.ravel()
     for i in range(flat.size):

@@ -21,6 +21,7 @@ from .config import make_rng
 from .validate import as_array, integer, positive, rows
 
 PADDINGS = ("periodic", "zero")
+#: The activations of :data:`mlphys.nn.ACTIVATIONS` Table I uses.
 ACTIVATIONS = ("relu", "softplus")
 
 #: Table I of the paper: the two standard CNNs and the three average-channel CNNs.

@@ -54,36 +54,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import make_rng
-from .nn import activation as activation_function, flat_parameters, set_flat_parameters
+from .nn import activation as activation_function, activation_derivatives, flat_parameters, set_flat_parameters
 from .validate import as_array, integer
 
+#: The smooth activations of :data:`mlphys.nn.ACTIVATIONS` (the recursion needs three derivatives).
 ACTIVATIONS = ("tanh", "sigmoid", "softplus")
 MODES = ("first", "diag", "full")
 ENGINES = ("auto", "numpy", "numba")
-
-
-def activation_derivatives(name: str, z, order: int = 3):
-    """``[sigma(z), sigma'(z), sigma''(z), sigma'''(z)]`` up to ``order``, analytically."""
-    order = integer(order, "order", minimum=0)
-    if order > 3:
-        raise ValueError(f"order must be at most 3 (the recursion needs sigma up to its third derivative), got {order}")
-    if name == "tanh":
-        s = np.tanh(z)
-        d1 = 1.0 - s * s
-        out = [s, d1, -2.0 * s * d1, d1 * (6.0 * s * s - 2.0)]
-    elif name == "sigmoid":
-        s = 0.5 * (1.0 + np.tanh(0.5 * z))
-        d1 = s * (1.0 - s)
-        out = [s, d1, d1 * (1.0 - 2.0 * s), d1 * (1.0 - 6.0 * d1)]
-    elif name == "softplus":
-        p = 0.5 * (1.0 + np.tanh(0.5 * z))          # the logistic function, sigma'
-        d2 = p * (1.0 - p)
-        out = [np.logaddexp(0.0, z), p, d2, d2 * (1.0 - 2.0 * p)]
-    elif name == "identity":
-        out = [z, np.ones_like(z), np.zeros_like(z), np.zeros_like(z)]
-    else:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
-    return out[:order + 1]
 
 
 @functools.cache

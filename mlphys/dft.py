@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cnn, nn, speckle
+from . import cnn, grid1d, nn, speckle
 from .config import make_rng, progress_bar
 from .validate import as_array, integer, positive, rows
 
@@ -300,7 +300,7 @@ def gradient_noise(densities, exact: speckle.GroundStates, grid: speckle.Grid, *
     The ratio is unbounded where n'_gs ~ 0 (every extremum of the density); ``eps`` > 0 skips points with
     |n'_gs| < eps * max |n'_gs|. :func:`variation_ratio` is a bounded alternative.
     """
-    d = lambda n: (np.roll(n, -1, -1) - np.roll(n, 1, -1)) / (2 * grid.dx)  # noqa: E731
+    d = lambda n: grid1d.central_difference(n, grid.dx, periodic=grid.periodic)  # noqa: E731
     a, b = np.abs(d(as_array(densities, "densities"))), np.abs(d(exact.densities))
     keep = b > eps * b.max(axis=-1, keepdims=True)
     ratio = np.where(keep, a / np.where(keep, b, 1.0), 1.0)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import dfnn, nn, vmc
+from . import autodiff, dfnn, nn, vmc
 from .config import make_rng
 from .validate import as_array, integer, number, positive
 
@@ -87,13 +87,7 @@ class Eigenstate:
 
     def kinetic_gradient(self, r, h: float = 1e-5):
         """``grad T`` by central differences (error ``O(h^2)``; QPNN's loss needs it)."""
-        r = self.check_points(r)
-        g = np.empty_like(r)
-        for a in range(self.dim):
-            e = np.zeros(self.dim)
-            e[a] = h
-            g[:, a] = (self.local_kinetic(r + e) - self.local_kinetic(r - e)) / (2 * h)
-        return g
+        return autodiff.central_differences(self.local_kinetic, self.check_points(r), h, batched=True)
 
     def potential(self, r):
         """The true potential ``V(r)`` (ValueError if the state does not know it)."""

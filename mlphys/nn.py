@@ -35,6 +35,10 @@ from threadpoolctl import threadpool_limits
 from .config import make_rng, progress_bar, reject_checkpoint
 from .validate import as_array, integer, positive
 
+#: The package's one activation table: :func:`activation` (any array module), :func:`activation_derivatives` (value
+#: and three derivatives) and :func:`activation_derivative` (the slope from the value, for back-propagation) cover
+#: these names; each network admits the subset it needs (``mlphys.dfnn``: smooth ones, ``mlphys.cnn``: relu, softplus).
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "softmax")
 LOSSES = ("mse", "cross_entropy")
@@ -57,7 +61,34 @@ def activation(name: str, z, xp=np):
     if name == "softmax":
         e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
         return e / xp.sum(e, axis=1, keepdims=True)
-    raise ValueError(f"unknown activation {name!r}; use one of {HIDDEN_ACTIVATIONS + ('softmax',)}")
+    raise ValueError(f"unknown activation {name!r}; use one of {ACTIVATIONS + ('softmax',)}")
+
+
+def activation_derivatives(name: str, z, order: int = 3):
+    """``[sigma(z), sigma'(z), sigma''(z), sigma'''(z)]`` up to ``order``, analytically: the derivative table of
+    every activation but softmax (ReLU's derivatives: the step function, then zero)."""
+    order = integer(order, "order", minimum=0)
+    if order > 3:
+        raise ValueError(f"order must be at most 3 (the recursion needs sigma up to its third derivative), got {order}")
+    if name == "tanh":
+        s = np.tanh(z)
+        d1 = 1.0 - s * s
+        out = [s, d1, -2.0 * s * d1, d1 * (6.0 * s * s - 2.0)]
+    elif name == "sigmoid":
+        s = 0.5 * (1.0 + np.tanh(0.5 * z))
+        d1 = s * (1.0 - s)
+        out = [s, d1, d1 * (1.0 - 2.0 * s), d1 * (1.0 - 6.0 * d1)]
+    elif name == "softplus":
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))          # the logistic function, sigma'
+        d2 = p * (1.0 - p)
+        out = [np.logaddexp(0.0, z), p, d2, d2 * (1.0 - 2.0 * p)]
+    elif name == "relu":
+        out = [np.maximum(z, 0.0), (z > 0).astype(float), np.zeros_like(z), np.zeros_like(z)]
+    elif name == "identity":
+        out = [z, np.ones_like(z), np.zeros_like(z), np.zeros_like(z)]
+    else:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    return out[:order + 1]
 
 
 def softplus_and_sigmoid(z, *, sigmoid: bool = True):
@@ -81,6 +112,8 @@ def activation_derivative(name: str, z, a):
         return (z > 0).astype(float)
     if name == "identity":
         return np.ones_like(z)
+    if name == "softplus":
+        return 0.5 * (1.0 + np.tanh(0.5 * z))
     raise ValueError(f"activation {name!r} is not element-wise; softmax is only used with cross-entropy")
 
 

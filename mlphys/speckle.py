@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import grid1d
 from .config import cache_dir, cache_key, make_rng, progress_bar, reject_checkpoint
 from .validate import as_array, integer, positive, rows
 
-#: Eighth-order central coefficients of d^2/dx^2 at offsets 0, 1, 2, 3, 4 (times 1/dx^2).
-LAPLACIAN_8 = np.array([-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560])
 KINDS = ("speckle", "gaussian_wells")
 
 
@@ -57,7 +56,8 @@ class Grid:
         return i * self.dx if self.periodic else (i + 1) * self.dx
 
     def laplacian(self) -> np.ndarray:
-        """The (n, n) eighth-order finite-difference d^2/dx^2 (periodic wrap, or zero beyond the walls); read-only."""
+        """The (n, n) eighth-order finite-difference d^2/dx^2 (:func:`mlphys.grid1d.second_derivative`: periodic
+        wrap, or hard walls); read-only."""
         return _laplacian(self)
 
     def integrate(self, f, axis=-1):
@@ -67,14 +67,7 @@ class Grid:
 
 @functools.lru_cache(maxsize=8)
 def _laplacian(grid: Grid) -> np.ndarray:
-    i = np.arange(grid.n)
-    offset = i[None, :] - i[:, None]
-    if grid.periodic:
-        offset = (offset + grid.n // 2) % grid.n - grid.n // 2
-    D = np.zeros((grid.n, grid.n))
-    for k, c in enumerate(LAPLACIAN_8):
-        D[np.abs(offset) == k] = c
-    D /= grid.dx**2
+    D = grid1d.second_derivative(grid.n, grid.dx, periodic=grid.periodic)
     D.flags.writeable = False
     return D
 
@@ -182,11 +175,9 @@ class GroundStates:
 def exact_ground_states(potentials, grid: Grid, *, progress: bool = False) -> GroundStates:
     """Lowest eigenpair of H = -grid.kinetic_prefactor * Laplacian + diag(V) for each row of ``potentials``.
 
-    LAPACK's MRRR solver for the lowest eigenpair only (about 2 ms per 256-point instance here);
-    psi is made positive and normalised to integral psi^2 = 1.
+    :func:`mlphys.grid1d.lowest_eigenpairs` (LAPACK's MRRR solver for the lowest eigenpair only, about 2 ms per
+    256-point instance here); psi is made positive and normalised to integral psi^2 = 1.
     """
-    from scipy.linalg import eigh
-
     V = rows(potentials, "potentials", grid.n, "one potential per row on this grid")
     K = -grid.kinetic_prefactor * grid.laplacian()
     idx = np.arange(grid.n)
@@ -195,7 +186,7 @@ def exact_ground_states(potentials, grid: Grid, *, progress: bool = False) -> Gr
     for k in progress_bar(range(V.shape[0]), progress, "ground states"):
         H = K.copy()
         H[idx, idx] += V[k]
-        w, U = eigh(H, subset_by_index=[0, 0], driver="evr")
+        w, U = grid1d.lowest_eigenpairs(H, 1)
         e[k] = w[0]
         dens[k] = U[:, 0] ** 2 / grid.dx
     t = e - grid.integrate(dens * V)

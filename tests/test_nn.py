@@ -337,3 +337,23 @@ def test_every_trainer_speaks_one_history():
     for name, history in runs.items():
         assert isinstance(history, nn.History), name
         assert len(history) >= 1 and history.seconds >= 0 and not history.interrupted and not history.diverged, name
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent of input")   # ReLU's second derivative
+def test_one_activation_table():
+    """nn.activation, nn.activation_derivatives and nn.activation_derivative agree, the derivatives are autograd's,
+    and every network's activations come from the one table."""
+    import autograd
+    import autograd.numpy as anp
+    from mlphys import cnn, dfnn
+    z = np.linspace(-4, 4, 17) + 0.01                     # off ReLU's kink
+    for name in nn.ACTIVATIONS:
+        table = nn.activation_derivatives(name, z)
+        np.testing.assert_allclose(table[0], nn.activation(name, z), rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(table[1], nn.activation_derivative(name, z, table[0]), rtol=1e-12, atol=1e-15)
+        f = lambda x, name=name: nn.activation(name, x, anp)  # noqa: E731
+        for k in range(1, 4):
+            f = autograd.elementwise_grad(f)
+            np.testing.assert_allclose(table[k], f(z), rtol=1e-9, atol=1e-12, err_msg=f"{name}, derivative {k}")
+    assert set(dfnn.ACTIVATIONS) <= set(nn.ACTIVATIONS) and set(cnn.ACTIVATIONS) <= set(nn.ACTIVATIONS)
+    assert set(nn.HIDDEN_ACTIVATIONS) <= set(nn.ACTIVATIONS) and dfnn.activation_derivatives is nn.activation_derivatives
