@@ -194,6 +194,11 @@ class Runner:
                     bar.close()
         return {key: results[key] for key in keys}
 
+    def map(self, function, arguments, desc: str = "cases") -> list:
+        """``[function(**kwargs) for kwargs in arguments]`` as independent cases (:meth:`run`): the same numbers for
+        any number of ``jobs``."""
+        return list(self.run([Case(str(k), function, kwargs) for k, kwargs in enumerate(arguments)], desc).values())
+
     def estimate(self, cases) -> list[tuple[str, float | None]]:
         """``[(key, estimated seconds)]``: each case's probe timed here, times its factor (0 if checkpointed).
 

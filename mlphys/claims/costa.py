@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import cnn, dft, linreg, nn, speckle
-from ..cases import Case, Runner
+from ..cases import Runner
 from ..config import by_scale, make_rng
 from . import Claim
 
@@ -77,13 +77,6 @@ def data(scale=None, *, kind: str = "speckle", rng: int = 2022, progress: bool =
     return speckle.dataset(s["n_data"], kind, rng=make_rng(_seed(rng)), progress=progress).split()
 
 
-def _in_parallel(function, cases, jobs):
-    """``[function(**kwargs) for kwargs in cases]`` as independent joblib processes with one BLAS thread each
-    (:class:`mlphys.cases.Runner`, without its JSON checkpoints: the networks keep their own ``.npz`` ones)."""
-    todo = [Case(str(k), function, kw) for k, kw in enumerate(cases)]
-    return list(Runner(jobs=jobs, progress=False).run(todo).values())
-
-
 def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle", rng: int = 2022,
               progress: bool = False, folder=None, fresh: bool = False, **overrides) -> dict:
     """Train (or load from the cache) each architecture on the :func:`data` training set.
@@ -108,7 +101,8 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
              for k, arch in enumerate(architectures)]
     for case in cases if fresh else []:
         case["checkpoint"].unlink(missing_ok=True)
-    return dict(zip(architectures, _in_parallel(dft.train_functional, cases, s["jobs"])))
+    # independent processes with one BLAS thread each, without JSON checkpoints: the networks keep their own .npz ones
+    return dict(zip(architectures, Runner(jobs=s["jobs"], progress=False).map(dft.train_functional, cases)))
 
 
 def _networks(runner) -> dict:
@@ -152,7 +146,7 @@ def descend_all(trained: dict, test: speckle.Dataset, scale=None, *, progress: b
     runs.append((dft.ExactFunctional(sub.grid), eta_x, steps_x))
     cases = [dict(functional=f, potentials=sub.potentials, steps=steps, eta=eta, exact=gs,
                   record_every=max(1, steps // 50), progress=progress) for f, eta, steps in runs]
-    return dict(zip(list(trained) + ["exact"], _in_parallel(dft.descend, cases, s["jobs"])))
+    return dict(zip(list(trained) + ["exact"], Runner(jobs=s["jobs"], progress=False).map(dft.descend, cases)))
 
 
 def model_errors(trained: dict, test: speckle.Dataset, scale=None, **overrides) -> dict:

@@ -101,10 +101,8 @@ def run_summary(system: str, method: str, *, rng=0, scale=None, checkpoint=None,
 
 def seed_runs(system: str, method: str, seeds, *, scale=None, jobs: int = 2, **overrides) -> list:
     """:func:`run_summary` for each seed, ``jobs`` at a time (the same numbers for any ``jobs``)."""
-    todo = [Case(f"{system}-{method}-seed{seed}", run_summary,
-                 dict(system=system, method=method, rng=seed, scale=scale, **overrides)) for seed in seeds]
-    done = Runner(jobs=jobs, progress=False).run(todo)
-    return [done[case.key] for case in todo]
+    return Runner(jobs=jobs, progress=False).map(
+        run_summary, [dict(system=system, method=method, rng=seed, scale=scale, **overrides) for seed in seeds])
 
 
 def _values(runs, key: str) -> np.ndarray:
@@ -178,10 +176,9 @@ def noisy_run(method: str, *, rng: int, scale=None, x_plot=None) -> dict:
 
 def noisy_runs(seeds, *, scale=None, x_plot=None, jobs: int = 2) -> dict:
     """:func:`noisy_run` for every method and seed: ``{method: [result per seed]}``."""
-    todo = [Case(f"noisy-{m}-seed{seed}", noisy_run, dict(method=m, rng=seed, scale=scale, x_plot=x_plot))
-            for m in METHODS for seed in seeds]
-    done = Runner(jobs=jobs, progress=False).run(todo)
-    return {m: [done[f"noisy-{m}-seed{seed}"] for seed in seeds] for m in METHODS}
+    done = iter(Runner(jobs=jobs, progress=False).map(
+        noisy_run, [dict(method=m, rng=seed, scale=scale, x_plot=x_plot) for m in METHODS for seed in seeds]))
+    return {m: [next(done) for _ in seeds] for m in METHODS}
 
 
 #: ``--estimate``: a twentieth of the training steps (the sampling, a few seconds, is counted twenty times).
