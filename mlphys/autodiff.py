@@ -240,7 +240,7 @@ def network_loss_scalar(params, X, Y, *, activation: str, output: str, loss: str
         a = list(x)
         for l in range(n_layers):
             W, b = params[2 * l], params[2 * l + 1]
-            z = [sum((a[i] * W[i][j] for i in range(len(a))), b[j]) for j in range(len(b))]
+            z = [sum((a[i] * W[j][i] for i in range(len(a))), b[j]) for j in range(len(b))]
             name = activation if l < n_layers - 1 else output
             if name == "softmax":
                 zmax = max(_number(zj) for zj in z)  # a constant shift: it needs no derivative

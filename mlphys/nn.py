@@ -1,8 +1,9 @@
 """Feed-forward neural networks with back-propagation written out layer by layer (Chapter 3).
 
-Notation (one row per sample, so a batch is a matrix):
+Notation (one row per sample, so a batch is a matrix; W^l has shape (n_{l+1}, n_l), row i holding the weights into
+unit i - the layout of every network in the package, :class:`mlphys.dfnn.DFNN` included):
 
-    z^{l+1} = a^l W^l + b^l,        a^{l+1} = f_l(z^{l+1}),        a^0 = X.
+    z^{l+1} = a^l (W^l)^T + b^l,        a^{l+1} = f_l(z^{l+1}),        a^0 = X.
 
 Back-propagation (the lecture's "Optimizing the parameters", generalised to
 layers and batches) starts from the output error
@@ -12,8 +13,8 @@ layers and batches) starts from the output error
 
 and runs backwards,
 
-    dC/dW^l = (a^l)^T delta^{l+1},     dC/db^l = sum_rows delta^{l+1},
-    delta^l = (delta^{l+1} (W^l)^T) * f'(z^l).
+    dC/dW^l = (delta^{l+1})^T a^l,     dC/db^l = sum_rows delta^{l+1},
+    delta^l = (delta^{l+1} W^l) * f'(z^l).
 
 The forward pass is written once, over an array module ``xp`` (numpy or
 ``autograd.numpy``), so autograd can differentiate exactly the function the
@@ -187,7 +188,8 @@ class Network:
         rng = make_rng(rng)
         self.params = []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
-            self.params.append(rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)))
+            # Glorot-normal weights, drawn column by column (the order of the book's computed examples)
+            self.params.append(rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)).T.copy())
             self.params.append(np.zeros(n_out))
 
     # -- shape checks --------------------------------------------------------
@@ -213,7 +215,7 @@ class Network:
         a = X
         n_layers = len(params) // 2
         for l in range(n_layers):
-            z = xp.dot(a, params[2 * l]) + params[2 * l + 1]
+            z = xp.dot(a, params[2 * l].T) + params[2 * l + 1]
             a = activation(self.activation if l < n_layers - 1 else self.output, z, xp)
         return self._loss_of_output(a, Y, params, xp)
 
@@ -236,7 +238,7 @@ class Network:
         zs, activations = [], [a]
         n_layers = len(self.params) // 2
         for l in range(n_layers):
-            z = a @ self.params[2 * l] + self.params[2 * l + 1]
+            z = a @ self.params[2 * l].T + self.params[2 * l + 1]
             a = activation(self.activation if l < n_layers - 1 else self.output, z)
             zs.append(z)
             activations.append(a)
@@ -267,13 +269,15 @@ class Network:
         grads = [None] * len(self.params)
         for l in reversed(range(len(self.params) // 2)):
             W = self.params[2 * l]
-            grads[2 * l] = acts[l].T @ delta + self.l2 * W
+            # delta^T a, formed as (a^T delta)^T: the products of the book's computed examples (BLAS sums delta.T @ a in
+            # another order for some shapes, which moves the last bits of a trained number)
+            grads[2 * l] = (acts[l].T @ delta).T + self.l2 * W
             grads[2 * l + 1] = delta.sum(axis=0)
             if l > 0:
-                delta = (delta @ W.T) * activation_derivative(self.activation, zs[l - 1], acts[l])
+                delta = (delta @ W) * activation_derivative(self.activation, zs[l - 1], acts[l])
         loss = float(self._loss_of_output(aL, Y, self.params))
         if input_gradient:
-            return loss, grads, delta @ self.params[0].T
+            return loss, grads, delta @ self.params[0]
         return loss, grads
 
     # -- flat parameter vector (for optimisers from scipy and gradient checks) ---
@@ -677,7 +681,7 @@ def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", res
         net = Network([1, width, 1], activation=activation_name, output="identity", loss="mse", rng=rng)
         # spread the first layer so the units' transitions cover the data range
         net.params[0] = rng.normal(0, 5.0, net.params[0].shape)
-        net.params[1] = -net.params[0][0] * rng.uniform(x.min(), x.max(), width)
+        net.params[1] = -net.params[0][:, 0] * rng.uniform(x.min(), x.max(), width)
 
         def fun(theta, net=net):
             net.set_flat(theta)

@@ -357,3 +357,19 @@ def test_one_activation_table():
             np.testing.assert_allclose(table[k], f(z), rtol=1e-9, atol=1e-12, err_msg=f"{name}, derivative {k}")
     assert set(dfnn.ACTIVATIONS) <= set(nn.ACTIVATIONS) and set(cnn.ACTIVATIONS) <= set(nn.ACTIVATIONS)
     assert set(nn.HIDDEN_ACTIVATIONS) <= set(nn.ACTIVATIONS) and dfnn.activation_derivatives is nn.activation_derivatives
+
+
+def test_one_weight_layout_and_in_place_optimisers():
+    """Dense weights are (n_out, n_in) in nn.Network and dfnn.DFNN alike; optimisers update the arrays in place, so a
+    holder of a parameter (here: a second list) sees the step without copying back."""
+    from mlphys import dfnn
+    assert [p.shape for p in nn.Network([3, 5, 2], rng=0).params] == [(5, 3), (5,), (2, 5), (2,)]
+    assert [p.shape for p in dfnn.DFNN((3, 5, 2), rng=0).params] == [(5, 3), (5,), (2, 5), (2,)]
+    net = nn.Network([3, 5, 2], rng=0)
+    held = list(net.params)
+    before = held[0].copy()
+    _, grads = net.backward(np.ones((4, 3)), np.zeros((4, 2)))
+    nn.Adam(0.1).step(net.params, grads)
+    assert all(a is b for a, b in zip(held, net.params)) and not np.array_equal(held[0], before)
+    with pytest.raises(TypeError, match=r"params\[0\] must be a writable float array"):
+        nn.SGD(0.1).step([np.ones(3, dtype=int)], [np.ones(3)])
