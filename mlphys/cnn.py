@@ -211,12 +211,18 @@ class CNN:
         """The learned functional T[n] for each row of ``X`` (densities on the grid), shape (batch,)."""
         return self._forward(self._check_X(X))[0]
 
-    def _backward(self, dout, flat, cache, *, params: bool, inputs: bool):
+    def _backward(self, dout, flat, cache, *, params: bool, inputs: bool, tangent=None):
+        """Back-propagation of ``dout`` (dLoss/dT per row). With ``tangent`` (:meth:`_tangent`'s flat features and
+        block inputs) the parameter gradients are those of ``sum_b dout_b * Tdot_b``, the directional derivatives
+        of T along the tangent's direction: the same deltas (a ReLU network is linear along a direction, with the
+        masks of the primal pass), the tangent's inputs in place of the primal ones, and no bias gradients."""
         grads = [None] * len(self.params)
         dout = self.scaling[2] * dout
+        if tangent is not None:
+            flat, tangent_cols = tangent
         if params:
             grads[-2] = flat.T @ dout
-            grads[-1] = np.sum(dout)
+            grads[-1] = np.sum(dout) if tangent is None else np.zeros(())
         B = dout.shape[0]
         c_last = 1 if self.average else self.channels
         dh = np.multiply.outer(dout, self.params[-2]).reshape(B, self.grid_points[-1], c_last)
@@ -230,8 +236,9 @@ class CNN:
             _, N, k, C = cols.shape
             dz2 = dz.reshape(B * N, -1)
             if params:
-                grads[2 * b] = (cols.reshape(B * N, k * C).T @ dz2).reshape(W.shape)
-                grads[2 * b + 1] = dz2.sum(axis=0)
+                source = cols if tangent is None else tangent_cols[b]
+                grads[2 * b] = (source.reshape(B * N, k * C).T @ dz2).reshape(W.shape)
+                grads[2 * b + 1] = dz2.sum(axis=0) if tangent is None else np.zeros_like(self.params[2 * b + 1])
             if b > 0 or inputs:
                 dh = self._conv_adjoint(dz, W)
         return grads, (self.scaling[0] * dh[:, :, 0] if inputs else None)
@@ -249,6 +256,50 @@ class CNN:
         X = self._check_X(X)
         out, flat, cache = self._forward(X)
         return out, self._backward(np.ones_like(out), flat, cache, params=False, inputs=True)[1]
+
+    def _tangent(self, R, cache):
+        """Forward-mode pass along input directions ``R`` (B, n_grid) with the primal pass's ReLU masks: the flat
+        tangent features and each block's tangent input columns (for :meth:`_backward`)."""
+        h, cols_list = self.scaling[0] * R[:, :, None], []
+        for b, s in enumerate(self.pools):
+            z, cols = self._conv(h, self.params[2 * b])
+            a = np.where(cache[b][1], z, 0.0)
+            B, N = z.shape[:2]
+            h = a.reshape(B, N // s, -1).mean(axis=2, keepdims=True) if self.average else \
+                a.reshape(B, N // s, s, -1).mean(axis=2)
+            cols_list.append(cols)
+        return h.reshape(h.shape[0], -1), cols_list
+
+    def derivative_backward(self, X, Y, dY, *, weight: float):
+        """Sobolev training: Eq. 4's loss plus ``weight`` times the mean over rows and grid points of
+        (dT/dn_i - dY_i)^2, the error of the input gradient against derivative targets; returns (the two loss
+        terms, the gradients of their weighted sum).
+
+        The parameter gradient of the input gradient is a double backward: with r = dT/dn - dY fixed,
+        sum_i r_i dT/dn_i is T's directional derivative along r, whose parameter gradient is one more backward pass
+        through the forward-mode tangent of the network (:meth:`_tangent`). ReLU networks only (a softplus
+        network's slopes depend on the parameters too).
+        """
+        if self.activation != "relu":
+            raise ValueError("derivative_backward needs a ReLU network (its slopes do not depend on the parameters)")
+        X, Y = self._check_XY(X, Y)
+        dY = rows(dY, "dY", self.n_grid, "one row of derivative targets per density")
+        if dY.shape[0] != X.shape[0]:
+            raise ValueError(f"dY must hold one row per row of X ({X.shape[0]}), got {dY.shape[0]}")
+        weight = positive(weight, "weight", allow_zero=True)
+        B = X.shape[0]
+        out, flat, cache = self._forward(X)
+        r_T = out - Y
+        grads, _ = self._backward(2 * r_T / B, flat, cache, params=True, inputs=False)
+        _, g = self._backward(np.ones(B), flat, cache, params=False, inputs=True)
+        r = g - dY
+        loss_d = float(np.mean(r**2))
+        if weight:
+            tangent = self._tangent(r, cache)
+            extra, _ = self._backward(np.full(B, 2 * weight / r.size), flat, cache, params=True, inputs=False,
+                                      tangent=tangent)
+            grads = [a + b for a, b in zip(grads, extra)]
+        return (float(np.mean(r_T**2)), loss_d), grads
 
     # -- saving (npz, never pickle) -------------------------------------------------
     def state(self) -> dict:

@@ -105,15 +105,39 @@ class TrainedFunctional:
 PROTOCOLS = ("reduced", "paper")
 
 
+class _DerivativeInformed:
+    """The network as :func:`mlphys.nn.train` sees it under Sobolev training: targets are rows (t, dT/dn_1..N)."""
+
+    def __init__(self, net: cnn.CNN, weight: float):
+        self.net, self.weight, self.params = net, weight, net.params
+
+    def _check_XY(self, X, Y):
+        return self.net._check_X(X), as_array(Y, "Y", ndim=2)
+
+    def backward(self, X, Y):
+        (loss_T, loss_d), grads = self.net.derivative_backward(X, Y[:, 0], Y[:, 1:], weight=self.weight)
+        return loss_T + self.weight * loss_d, grads
+
+
+def euler_lagrange_targets(data: speckle.Dataset) -> np.ndarray:
+    """dT/dn_i = dx (e_gs - V_i) for each ground state of ``data``: the Euler-Lagrange equation of one particle
+    (delta T / delta n = mu - V with mu = e_gs, Eq. 10), which every training density satisfies exactly - 256
+    derivative targets per density, free with the diagonalisation."""
+    return data.grid.dx * (data.energies[:, None] - data.potentials)
+
+
 def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, rng=None, lr: float = 1e-4,
                      batch_size: int = 100, validation: speckle.Dataset | None = None, padding: str | None = None,
-                     protocol: str = "reduced", checkpoint=None, checkpoint_seconds: float = 0.0,
-                     progress: bool = True) -> TrainedFunctional:
+                     protocol: str = "reduced", derivative_weight: float = 0.0, checkpoint=None,
+                     checkpoint_seconds: float = 0.0, progress: bool = True) -> TrainedFunctional:
     """Learn T[n] from ``data`` (densities -> kinetic energies) with a Table-I ``architecture``.
 
     Adam at rate ``lr`` (the paper: 1e-4) on mini-batches of ``batch_size`` (100) for ``epochs`` (1,200),
     Eq. 4's loss, under ``protocol`` (:data:`PROTOCOLS`; "paper" needs ``validation``). ``padding`` defaults to
-    periodic on periodic grids and zero with hard walls (Appendix A). ``checkpoint``: an ``.npz`` path written at
+    periodic on periodic grids and zero with hard walls (Appendix A). ``derivative_weight`` > 0 (ReLU networks):
+    Sobolev training - the loss adds that weight times mean_i (delta T / delta n(x_i) - (e_gs - V(x_i)))^2, the
+    error of the functional derivative against the Euler-Lagrange targets (:func:`euler_lagrange_targets`).
+    ``checkpoint``: an ``.npz`` path written at
     most every ``checkpoint_seconds`` and after the last epoch; if it exists the run resumes from it (at most the
     epochs since the last write are repeated), so that a run may continue on another machine, days later.
     """
@@ -128,6 +152,9 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
         raise ValueError('protocol="paper" keeps the best network on the validation set: pass validation=')
     epochs = integer(epochs, "epochs", minimum=1)
     lr = positive(lr, "lr")
+    derivative_weight = positive(derivative_weight, "derivative_weight", allow_zero=True)
+    if derivative_weight and cnn.ARCHITECTURES[architecture]["activation"] != "relu":
+        raise ValueError(f"derivative_weight needs a ReLU architecture; {architecture} uses softplus")
     padding = padding or ("periodic" if data.grid.periodic else "zero")
     rng = make_rng(rng)
     net = cnn.CNN.from_architecture(architecture, data.grid.n, padding=padding, rng=rng)
@@ -139,7 +166,12 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
     path = Path(checkpoint) if checkpoint is not None else None
     # what the run is computed from (not ``epochs``: a longer run may continue a shorter one)
     run_id = nn.fingerprint(architecture, lr, batch_size, padding, protocol, data.densities, data.kinetic,
-                            None if validation is None else validation.densities, net.params)
+                            None if validation is None else validation.densities, net.params,
+                            *((derivative_weight,) if derivative_weight else ()))
+    model, targets = net, data.kinetic
+    if derivative_weight:
+        model = _DerivativeInformed(net, derivative_weight / data.grid.dx**2)
+        targets = np.column_stack([data.kinetic, euler_lagrange_targets(data)])
     saved = nn.resume_training_state(path, net.params, opt, rng=rng, fingerprint=run_id,
                                      required=("loss", "val_loss", "seconds")
                                      + tuple(f"best{i}" for i in range(len(best)) if keep_best))
@@ -156,7 +188,7 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
     with nn.TrainingLoop(epochs, done=len(loss), progress=progress, desc=architecture,
                          save=None if path is None else save, save_seconds=checkpoint_seconds) as loop:
         for _ in loop:
-            h = nn.train(net, data.densities, data.kinetic, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
+            h = nn.train(model, data.densities, targets, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
             if h.interrupted:
                 interrupted = True
                 break
@@ -311,3 +343,81 @@ def variation_ratio(densities, exact: speckle.GroundStates) -> np.ndarray:
     """sum |n_min(x_i+1) - n_min(x_i)| / sum |n_gs(x_i+1) - n_gs(x_i)| - 1: excess total variation (0 = exact)."""
     tv = lambda n: np.sum(np.abs(np.diff(n, axis=-1)), axis=-1)  # noqa: E731
     return tv(as_array(densities, "densities")) / tv(exact.densities) - 1
+
+
+# ----------------------------------------------------------------------------- why a learned functional fails the descent
+
+def density_response(potential, grid: speckle.Grid) -> np.ndarray:
+    """The static density response R = dn/dV of the ground state of ``potential`` (first-order perturbation theory
+    from all eigenpairs of the exact solver): R_ij = (2/dx) sum_{k>0} u0_i u_ki u_kj u0_j / (e_0 - e_k), with u the
+    orthonormal eigenvectors, so that n(V + dV) = n(V) + R dV + O(dV^2). Symmetric, negative semi-definite; a
+    constant dV does nothing (R 1 = 0)."""
+    V = as_array(potential, "potential", ndim=1)
+    if V.shape != (grid.n,):
+        raise ValueError(f"potential must have {grid.n} points (one per grid point), got {V.shape}")
+    H = -grid.kinetic_prefactor * grid.laplacian() + np.diag(V)
+    e, U = np.linalg.eigh(H)
+    u0, Uk = U[:, 0], U[:, 1:]
+    A = u0[:, None] * Uk                                     # u0_i u_ki
+    return (2 / grid.dx) * (A / (e[0] - e[1:])) @ A.T
+
+
+def manifold_directions(potential, grid: speckle.Grid, n_modes: int = 13):
+    """The tangent space of the ground-state manifold at the ground state of ``potential``: dn = R dV for the
+    potential changes dV = cos and sin(2 pi m x / L), m = 1 .. ``n_modes`` (the speckle ensemble's potentials
+    span |m| <= 13: 26 directions). Returns (directions, unit norm, as rows; the exact second variation of T along
+    each, d^T (d^2 T/dn^2) d = -dx dV^T R dV / |R dV|^2, since d^2 T/dn^2 R dV = -dx dV + const on the manifold)."""
+    n_modes = integer(n_modes, "n_modes", minimum=1)
+    if 2 * n_modes >= grid.n:
+        raise ValueError(f"n_modes must be below {grid.n // 2} on a {grid.n}-point grid, got {n_modes}")
+    R = density_response(potential, grid)
+    k = 2 * np.pi * np.arange(1, n_modes + 1)[:, None] * grid.x / grid.length
+    dV = np.concatenate([np.cos(k), np.sin(k)])
+    dn = dV @ R                                              # R is symmetric: rows R dV
+    norm = np.linalg.norm(dn, axis=1)
+    return dn / norm[:, None], -grid.dx * np.sum(dV * dn, axis=1) / norm**2
+
+
+def second_variation(functional, density, directions, *, step: float = 1e-3) -> np.ndarray:
+    """d^T (d^2 T/dn^2) d along each row ``d`` of ``directions`` at ``density``: the secant of the gradient
+    dT/dn_i over +-``step`` * |n| (central; exact for a quadratic T, and for a piecewise-linear ReLU network the
+    average curvature of its kinks within the step). ``functional``: anything with ``value_and_derivative``."""
+    n = as_array(density, "density", ndim=1)
+    D = as_array(directions, "directions", ndim=2)
+    if D.shape[1] != n.size:
+        raise ValueError(f"directions must have {n.size} columns (one per grid point), got {D.shape}")
+    grid = functional.grid
+    h = positive(step, "step") * np.linalg.norm(n)
+    if np.any(n[None] - h * np.abs(D) <= 0):
+        raise ValueError("step is too large: the perturbed density turns negative; lower step")
+
+    def partial(m):                                          # dT/dn_i from the derivative with respect to chi
+        _, g = functional.value_and_derivative(m)
+        return grid.dx * g / (2 * np.sqrt(m))
+
+    up, down = partial(n[None] + h * D), partial(n[None] - h * D)
+    return np.sum(D * (up - down), axis=1) / (2 * h)
+
+
+def curvature_ratios(functional, potential, density, *, n_modes: int = 13, step: float = 1e-3):
+    """The learned functional's second variation over the exact one along the manifold's tangent directions
+    (:func:`manifold_directions`), softest direction first: (ratios, exact curvatures). 1 everywhere for the
+    exact functional; a learned functional that flattens the stiff directions lets the descent slide along them."""
+    D, exact = manifold_directions(potential, functional.grid, n_modes)
+    order = np.argsort(exact)
+    return second_variation(functional, density, D[order], step=step) / exact[order], exact[order]
+
+
+def relu_activity(net: cnn.CNN, densities) -> list[dict]:
+    """Per convolutional block, how its channels use the ReLU on ``densities``: the fraction of channels active at
+    every site of every density (``always_on``: linear there), never active (``always_off``: dead), and the mean
+    fraction of active units (``active``). A network whose channels are all always on or off is linear."""
+    if net.activation != "relu":
+        raise ValueError("relu_activity needs a ReLU network")
+    _, _, cache = net._forward(net._check_X(densities))
+    out = []
+    for _, slope in cache:
+        on = slope.reshape(-1, slope.shape[-1])
+        out.append(dict(always_on=float(np.mean(on.all(axis=0))), always_off=float(np.mean(~on.any(axis=0))),
+                        active=float(on.mean())))
+    return out

@@ -100,3 +100,27 @@ def test_bad_inputs():
         _net("avg-60").predict(np.ones((2, N + 1)))
     with pytest.raises(ValueError, match="X"):
         _net("avg-60").predict(np.full((1, N), np.nan))
+
+
+@pytest.mark.parametrize("padding", cnn.PADDINGS)
+@pytest.mark.parametrize("name", ["cnn-relu", "avg-60"])
+def test_derivative_loss_double_backward_matches_autograd(name, padding):
+    """Sobolev training's gradient - the parameter gradient of the input gradient - against autograd's double
+    backward of mean (T - t)^2 + w mean (dT/dn - d)^2."""
+    net = _net(name, padding)
+    rng = np.random.default_rng(2)
+    X, Y, dY, w = rng.random((3, N)), rng.random(3), 0.1 * rng.normal(size=(3, N)), 0.7
+    (loss_T, loss_d), grads = net.derivative_backward(X, Y, dY, weight=w)
+
+    def f(ps):
+        T = net.predict_from_params(ps, X, anp)
+        dT = autograd.elementwise_grad(lambda x: anp.sum(net.predict_from_params(ps, x, anp)))(X)
+        return anp.mean((T - Y) ** 2) + w * anp.mean((dT - dY) ** 2)
+
+    assert abs(loss_T + w * loss_d - f(net.params)) < 1e-13
+    for k, (g, ga) in enumerate(zip(grads, autograd.grad(f)(net.params))):
+        assert np.max(np.abs(g - ga)) <= 1e-11 * max(1.0, np.max(np.abs(ga))), k
+    with pytest.raises(ValueError, match="ReLU"):
+        _net("cnn-softplus").derivative_backward(X, Y, dY, weight=w)
+    with pytest.raises(ValueError, match="dY"):
+        net.derivative_backward(X, Y, dY[:2], weight=w)
