@@ -311,3 +311,15 @@ def test_derivative_informed_training_beats_plain_training_at_class_scale():
     assert informed["abs_de"] < 0.7 * plain["abs_de"]
     with pytest.raises(ValueError, match="ReLU"):
         dft.train_functional(costa.data("class", n_data=40)[0], "cnn-softplus", epochs=1, derivative_weight=0.1)
+
+
+def test_a_network_is_the_same_whichever_networks_are_trained_with_it(cache):
+    """Each network's seed comes from its place in Table I, not in the request: avg-60 trained alone is avg-60 trained
+    with the others (and so one cache file never holds two different networks)."""
+    kw = dict(n_data=60, epochs=1, batch_size=20)
+    alone = costa.train_all("class", architectures=("avg-60",), **kw)["avg-60"]
+    for f in (cache / "functionals").glob("*.npz"):
+        f.unlink()
+    together = costa.train_all("class", architectures=("cnn-relu", "avg-60"), **kw)["avg-60"]
+    for a, b in zip(alone.net.params, together.net.params):
+        assert np.array_equal(a, b)

@@ -12,6 +12,7 @@ training checkpoint, which doubles as the trained weights, so Chapter 11 reuses 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,8 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     """Train (or load from the cache) each architecture on the :func:`data` training set.
 
     Networks are independent cases, run through joblib on ``jobs`` processes (each with one BLAS thread,
-    so the weights do not depend on the number of jobs). Each network's training state is kept in ``folder``
+    so the weights do not depend on the number of jobs), each with its own seed (``rng`` + 1 + its place in Table I,
+    whichever networks are asked for). Each network's training state is kept in ``folder``
     (default ``$MLPHYS_CACHE/functionals``), from which a rerun resumes; ``fresh=True`` trains anew.
     ``derivative_weight`` > 0: Sobolev training on the Euler-Lagrange targets (:func:`mlphys.dft.train_functional`).
     Returns architecture -> TrainedFunctional.
@@ -100,11 +102,11 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
         sizes["derivative_weight"] = derivative_weight
     version = nn.TRAINING_STATE_VERSION                       # checkpoints in an older layout are not read
     cases = [dict(data=train, architecture=arch, epochs=s["epochs"], batch_size=s["batch_size"], validation=val,
-                  lr=s["lr_average"] if cnn.ARCHITECTURES[arch]["average"] else s["lr"], rng=seed + 1 + k,
+                  lr=s["lr_average"] if cnn.ARCHITECTURES[arch]["average"] else s["lr"], rng=seed + 1 + ARCHITECTURES.index(arch),
                   protocol=s["protocol"], derivative_weight=derivative_weight,
                   checkpoint=folder / f"{kind}-{arch}-{speckle.cache_key(kind, arch, seed, sizes, version)}.npz",
                   progress=progress)
-             for k, arch in enumerate(architectures)]
+             for arch in architectures]
     for case in cases if fresh else []:
         case["checkpoint"].unlink(missing_ok=True)
     # independent processes with one BLAS thread each, without JSON checkpoints: the networks keep their own .npz ones
@@ -388,3 +390,24 @@ def chapter10_claims(scale=None, progress=True, runner=None, **overrides):
 
 def chapter11_claims(scale=None, progress=True, runner=None, **overrides):
     return [c for c in claims(scale, progress, runner, **overrides) if c.chapter == CHAPTERS[1]]
+
+
+def protocol_table() -> str:
+    """The runs of the paper's training protocol as written (``scripts/costa_protocol.py``; results/paper/
+    costa-protocol/), as a markdown table beside the paper's numbers: how far each has run, and what its best
+    network gives. An empty string when none has been recorded."""
+    from ..registry import results_dir
+
+    records = sorted((results_dir() / "paper" / "costa-protocol").glob("*.json"))
+    if not records:
+        return ""
+    rows = ["| network | epochs run (of the paper's) | training time | best epoch | $R^2$ (paper) | descent: "
+            "$\\langle\\Delta e/e\\rangle$ | $\\langle\\lvert\\Delta e\\rvert/e\\rangle$ | $\\langle\\lvert\\Delta n\\rvert/"
+            "\\lvert n\\rvert\\rangle$ |", "|---|---|---|---|---|---|---|---|"]
+    for path in records:
+        r = json.loads(path.read_text())
+        d = r["descent"]
+        rows.append(f"| {LABELS[r['architecture']]} | {r['epochs_done']} of {r['epochs_requested']} | "
+                    f"{r['training_hours']:.1f} h | {r['best_epoch']} | {r['r2_test']:.5f} ({r['paper_r2']}) | "
+                    f"{d['de']:+.4f} | {d['abs_de']:.4f} | {d['dn']:.3f} |")
+    return "\n".join(rows)
