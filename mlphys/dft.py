@@ -64,7 +64,7 @@ class LearnedFunctional:
 # ----------------------------------------------------------------------------- training
 
 @dataclass
-class TrainedFunctional:
+class TrainedFunctional(nn.Trained):
     """Result of :func:`train_functional`: the network as a functional and its :class:`mlphys.nn.History` (per
     epoch: ``loss``, and ``val_loss`` with a validation set).
 
@@ -89,10 +89,6 @@ class TrainedFunctional:
     @property
     def val_loss(self) -> list:
         return self.history.val_loss
-
-    @property
-    def seconds(self) -> float:
-        return self.history.seconds
 
     @property
     def epochs(self) -> int:

@@ -221,7 +221,7 @@ def sample_density(state: Eigenstate, n_samples: int, *, step: float = 1.0, n_ch
 # ============================================================================ learning the potential
 
 @dataclass
-class PotentialResult:
+class PotentialResult(nn.Trained):
     """What :func:`learn_potential` returns. ``potential(r)`` evaluates the learned ``U_theta``."""
 
     state: Eigenstate
@@ -238,18 +238,6 @@ class PotentialResult:
     @property
     def loss(self) -> list:
         return self.history.loss
-
-    @property
-    def seconds(self) -> float:
-        return self.history.seconds
-
-    @property
-    def diverged(self) -> bool:
-        return self.history.diverged
-
-    @property
-    def interrupted(self) -> bool:
-        return self.history.interrupted
 
     def potential(self, r):
         return self.net(self.state.check_points(r))[:, 0]

@@ -624,6 +624,22 @@ class History:
         return self
 
 
+class Trained:
+    """For result dataclasses with a ``history`` (:class:`History`): its time and outcome as attributes."""
+
+    @property
+    def seconds(self) -> float:
+        return self.history.seconds
+
+    @property
+    def interrupted(self) -> bool:
+        return self.history.interrupted
+
+    @property
+    def diverged(self) -> bool:
+        return self.history.diverged
+
+
 def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=None, rng=None,
           X_val=None, labels_val=None, progress: bool = False) -> History:
     """Mini-batch training with back-propagation; returns the per-epoch :class:`History`.

@@ -153,7 +153,7 @@ DEFAULT_SCHEDULE = ((600, 1e-2), (600, 1e-3), (300, 1e-4))
 
 
 @dataclass
-class GroundState:
+class GroundState(nn.Trained):
     """Result of :func:`ground_state` (``phi`` is the raw network output on the grid ``x``)."""
 
     energy: float
@@ -167,14 +167,6 @@ class GroundState:
     @property
     def steps(self) -> int:
         return len(self.history)
-
-    @property
-    def seconds(self) -> float:
-        return self.history.seconds
-
-    @property
-    def interrupted(self) -> bool:
-        return self.history.interrupted
 
 
 def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedule=DEFAULT_SCHEDULE,
