@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .config import make_rng
+from .nn import TrainingLoop
 from .validate import as_array, integer, number, positive
 
 
@@ -75,12 +76,13 @@ def gradient_descent(x, y, *, w0: float, b0: float, eta: float, steps: int) -> D
     steps = integer(steps, "steps", minimum=0)
     w, b = number(w0, "w0"), number(b0, "b0")
     ws, bs, cs = [w], [b], [float(cost(w, b, x, y))]
-    for _ in range(steps):
-        dw, db = gradients(w, b, x, y)
-        w, b = w - eta * dw, b - eta * db
-        ws.append(w)
-        bs.append(b)
-        cs.append(float(cost(w, b, x, y)))
+    with TrainingLoop(steps, desc="gradient descent") as loop:        # Ctrl-C keeps the steps so far
+        for _ in loop:
+            dw, db = gradients(w, b, x, y)
+            w, b = w - eta * dw, b - eta * db
+            ws.append(w)
+            bs.append(b)
+            cs.append(float(cost(w, b, x, y)))
     return DescentHistory(np.array(ws), np.array(bs), np.array(cs))
 
 
@@ -132,19 +134,20 @@ def rosenblatt(X, labels, *, max_epochs: int = 100, rng=None) -> RosenblattResul
     rng = make_rng(rng)
     w, b = np.zeros(X.shape[1]), 0.0
     result = RosenblattResult(w=w, b=b, converged=False, mistakes=0)
-    for _ in range(max_epochs):
-        errors = 0
-        for i in rng.permutation(len(labels)):
-            if labels[i] * (X[i] @ w + b) <= 0:
-                w = w + labels[i] * X[i]
-                b = b + labels[i]
-                errors += 1
-                result.boundaries.append((w.copy(), b))
-        result.mistakes += errors
-        result.mistakes_per_epoch.append(errors)
-        if errors == 0:
-            result.converged = True
-            break
+    with TrainingLoop(max_epochs, desc="perceptron rule") as loop:    # Ctrl-C keeps the epochs so far
+        for _ in loop:
+            errors = 0
+            for i in rng.permutation(len(labels)):
+                if labels[i] * (X[i] @ w + b) <= 0:
+                    w = w + labels[i] * X[i]
+                    b = b + labels[i]
+                    errors += 1
+                    result.boundaries.append((w.copy(), b))
+            result.mistakes += errors
+            result.mistakes_per_epoch.append(errors)
+            if errors == 0:
+                result.converged = True
+                break
     result.w, result.b = w, b
     return result
 
