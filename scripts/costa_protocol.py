@@ -88,6 +88,8 @@ def main(argv=None) -> int:
     if args.descent > len(test_set):
         raise SystemExit(f"--descent {args.descent} exceeds the {len(test_set)} test densities")
     result = _train(args.arch, train_set, val_set, epochs=done, path=path, progress=False)
+    if path.with_name(path.name + ".rejected").exists():     # the state did not fit: report nothing, keep it aside
+        raise SystemExit(f"the state in {path} is not of this data and protocol; it was moved to *.rejected")
     r2 = costa.r2_table({args.arch: result}, test_set)[args.arch]
     sub = test_set.subset(slice(0, args.descent))
     gs = speckle.GroundStates(sub.energies, sub.densities, sub.kinetic)
