@@ -1,11 +1,15 @@
 """Data sets used by the book: generated, or shipped inside a pip package (no downloads)."""
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 
 from .linreg import train_test_split
+from .validate import Array, PathLike, Real, Seed, params
 
 
+@params(test_fraction=Real(gt=0, lt=1), rng=Seed())
 def load_digits_split(*, test_fraction: float = 0.25, rng=None):
     """scikit-learn's bundled 8x8 hand-written digits (1797 images), scaled to [0, 1] and split.
 
@@ -26,12 +30,9 @@ MNIST_FILES = {"X_train": "train-images-idx3-ubyte", "y_train": "train-labels-id
                "X_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
+@params(path=PathLike())
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (the MNIST format; ``.gz`` compressed or not) into an array of its stored shape."""
-    import gzip
-    from pathlib import Path
-
-    path = Path(path)
     if not path.is_file():
         raise ValueError(f"IDX file {path} does not exist")
     try:
@@ -54,24 +55,24 @@ def read_idx(path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape).copy()   # writable
 
 
+@params(path=PathLike(),
+        array=Array(ndim=(3, 2, 1), dtype=int, ge=0, le=255, hint="unsigned bytes: MNIST images or labels"))
 def write_idx(path, array) -> None:
-    """Write an unsigned-byte array in IDX format (what :func:`read_idx` reads; used by the tests)."""
-    array = np.asarray(array)
-    if array.dtype != np.uint8:
-        raise ValueError(f"write_idx stores uint8 arrays only, got {array.dtype}")
+    """Write an unsigned-byte array (whole numbers 0..255, e.g. MNIST images (n, 28, 28) or labels (n,)) in IDX
+    format (what :func:`read_idx` reads; used by the tests)."""
+    array = array.astype(np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
     with open(path, "wb") as fh:
         fh.write(header + array.tobytes())
 
 
+@params(path=PathLike())
 def load_mnist(path):
     """MNIST from the four standard IDX files in directory ``path`` (``.gz`` or not); nothing is downloaded.
 
     Returns ``(X_train, X_test, y_train, y_test)`` with images flattened to rows and scaled to [0, 1].
     """
-    from pathlib import Path
-
-    folder = Path(path)
+    folder = path
     if not folder.is_dir():
         raise ValueError(f"path={path!r} is not a directory holding the MNIST IDX files")
     arrays = {}

@@ -6,7 +6,7 @@ has ``m * n`` lines, and an RBM has ``n_visible * n_hidden`` lines and none insi
 """
 from __future__ import annotations
 
-from .validate import integer
+from .validate import Flag, Having, Integer, Optional, Rule, Sequence, params
 
 _NODE = dict(radius=0.2, zorder=3, linewidth=1.2)
 _EDGE = dict(color="0.45", linewidth=0.8, zorder=1)
@@ -41,9 +41,20 @@ def _connect(ax, left, right):
             ax.plot([x0, x1], [y0, y1], **_EDGE)
 
 
+#: None (a new figure) or a Matplotlib Axes to draw into (checked without importing Matplotlib first)
+_AXES = Optional(Having("add_patch", "plot", "text", "set_xlim", what="a matplotlib Axes",
+                        hint="pass plt.subplots()[1] or None"))
+
+
+#: the widest layer drawn: more nodes than a schematic can show, and m * n lines between two layers to draw
+MAX_NODES = 30
+_WIDTH = Integer(ge=1, le=MAX_NODES, typical=(1, 5),
+                 hint=f"a schematic shows at most {MAX_NODES} nodes per layer; draw a representative smaller network")
+
+
+@params(n_inputs=_WIDTH, ax=_AXES)
 def perceptron(n_inputs: int = 3, *, ax=None):
     """Rosenblatt's perceptron: inputs x_i, weights w_i, the weighted sum plus bias, a step activation, one output."""
-    n_inputs = integer(n_inputs, "n_inputs", minimum=1)
     ax = _axes(ax, (6, 2.8))
     inputs = _column(n_inputs, 0.0)
     for i, (x, y) in enumerate(inputs):
@@ -61,11 +72,13 @@ def perceptron(n_inputs: int = 3, *, ax=None):
     return ax
 
 
+@params(Rule("layers", lambda layers: len(layers) <= MAX_NODES,
+             f"a schematic shows at most {MAX_NODES} layers; draw a representative smaller network"),
+        layers=Sequence(_WIDTH, min_length=2, hint="the widths, input first: at least an input and an output layer"),
+        ax=_AXES)
 def feed_forward(layers=(3, 5, 5, 2), *, ax=None):
     """A fully connected feed-forward network with the given layer widths (input first, output last)."""
-    layers = [integer(n, "layers", minimum=1) for n in layers]
-    if len(layers) < 2:
-        raise ValueError(f"layers={layers}: give at least an input and an output width")
+    layers = list(layers)
     ax = _axes(ax, (1.6 * len(layers) + 1, 0.6 * max(layers) + 1))
     columns = [_column(n, 1.6 * l) for l, n in enumerate(layers)]
     for left, right in zip(columns[:-1], columns[1:]):
@@ -82,10 +95,10 @@ def feed_forward(layers=(3, 5, 5, 2), *, ax=None):
     return ax
 
 
+@params(n_visible=_WIDTH, n_hidden=_WIDTH, ax=_AXES)
 def rbm(n_visible: int = 4, n_hidden: int = 3, *, ax=None):
     """The bipartite graph of a restricted Boltzmann machine: every visible unit coupled to every hidden one
     (weights W_ij), biases a_i and b_j on the units, no connection inside a layer."""
-    n_visible, n_hidden = integer(n_visible, "n_visible", minimum=1), integer(n_hidden, "n_hidden", minimum=1)
     ax = _axes(ax, (0.9 * max(n_visible, n_hidden) + 1.5, 3.0))
     visible = [(-y, 0.0) for _, y in _column(n_visible, 0.0, 0.9)]
     hidden = [(-y, 2.0) for _, y in _column(n_hidden, 0.0, 0.9)]
@@ -103,6 +116,7 @@ def rbm(n_visible: int = 4, n_hidden: int = 3, *, ax=None):
     return ax
 
 
+@params(relu=Flag(), ax=_AXES)
 def residual_block(*, relu: bool = True, ax=None):
     """A residual block: the convolution branch K_l * psi_l added to the identity (skip) branch, then, with
     ``relu=True``, a ReLU - psi_{l+1} = ReLU(psi_l + K_l * psi_l); without it, one explicit Euler step of a PDE."""

@@ -15,29 +15,23 @@ from __future__ import annotations
 import numpy as np
 
 from .config import make_rng
-from .validate import as_array, fraction, integer, positive
+from .validate import Array, Choice, Flag, Integer, Real, Rule, Seed, Sequence, params
 
 METHODS = ("qr", "svd", "lstsq", "inverse")
 
-
-def _check_xy(X, y):
-    X = as_array(X, "X", ndim=2)
-    y = as_array(y, "y", ndim=1)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} entries; they must match")
-    if X.shape[0] == 0:
-        raise ValueError("X and y are empty; pass at least one data point")
-    return X, y
+# the data of a fit: X has one row per entry of y, and at least one column
+DATA = dict(X=Array(shape=("n", "p")), y=Array(shape=("n",)))
 
 
+@params(Rule("degree", lambda degree, intercept: intercept or degree >= 1, "must be >= 1 without an intercept"),
+        x=Array(shape=(None,)), degree=Integer(ge=0, typical=(0, 5)), intercept=Flag())
 def design_matrix(x, degree: int, *, intercept: bool = True) -> np.ndarray:
     """Polynomial design matrix with columns ``x**0 (if intercept), x**1, ..., x**degree``."""
-    x = as_array(x, "x", ndim=1)
-    degree = integer(degree, "degree", minimum=0 if intercept else 1)
     first = 0 if intercept else 1
     return x[:, None] ** np.arange(first, degree + 1)[None, :]
 
 
+@params(**DATA, method=Choice(*METHODS))
 def ols_fit(X, y, *, method: str = "qr") -> np.ndarray:
     """Least-squares parameters ``theta`` minimising ``|y - X theta|^2``.
 
@@ -46,9 +40,6 @@ def ols_fit(X, y, *, method: str = "qr") -> np.ndarray:
     ``"lstsq"`` (``numpy.linalg.lstsq``) or ``"inverse"`` (the textbook
     ``(X^T X)^{-1} X^T y``, kept only to show why it is a bad idea).
     """
-    X, y = _check_xy(X, y)
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is unknown; use one of {METHODS}")
     n, p = X.shape
     if method == "qr":
         if n < p:
@@ -74,6 +65,7 @@ def _back_substitute(R, b):
     return solve_triangular(R, b)
 
 
+@params(**DATA, lam=Real(ge=0), penalize_intercept=Flag())
 def ridge_fit(X, y, lam: float, *, penalize_intercept: bool = False) -> np.ndarray:
     """Ridge parameters minimising ``|y - X theta|^2 + lam |theta|^2``.
 
@@ -82,8 +74,6 @@ def ridge_fit(X, y, lam: float, *, penalize_intercept: bool = False) -> np.ndarr
     If ``penalize_intercept`` is False the first column (assumed constant) is
     not shrunk.
     """
-    X, y = _check_xy(X, y)
-    lam = positive(lam, "lam", allow_zero=True)
     p = X.shape[1]
     penalty = np.sqrt(lam) * np.eye(p)
     if not penalize_intercept:
@@ -93,17 +83,15 @@ def ridge_fit(X, y, lam: float, *, penalize_intercept: bool = False) -> np.ndarr
     return np.linalg.lstsq(X_aug, y_aug, rcond=None)[0]
 
 
+@params(Rule("y", lambda X: X.shape[0] > X.shape[1], "need more data points than parameters (columns of X) to "
+             "estimate errors"), **DATA, theta=Array(shape=("p",)))
 def ols_standard_errors(X, y, theta) -> np.ndarray:
     """Standard errors of the OLS parameters, ``sqrt(diag(s^2 (X^T X)^{-1}))``.
 
     ``s^2 = |y - X theta|^2 / (n - p)`` is the unbiased noise-variance estimate;
     ``(X^T X)^{-1}`` is taken from the SVD of ``X``.
     """
-    X, y = _check_xy(X, y)
-    theta = as_array(theta, "theta", ndim=1)
     n, p = X.shape
-    if n <= p:
-        raise ValueError(f"need more data points ({n}) than parameters ({p}) to estimate errors")
     resid = y - X @ theta
     s2 = resid @ resid / (n - p)
     _, s, Vt = np.linalg.svd(X, full_matrices=False)
@@ -111,50 +99,40 @@ def ols_standard_errors(X, y, theta) -> np.ndarray:
     return np.sqrt(s2 * np.diag(cov))
 
 
+@params(y=Array(shape=("n", "m"), ndim=(1, 2)), y_pred=Array(shape=("n", "m"), ndim=(1, 2)))
 def mse(y, y_pred) -> float:
     """Mean squared error ``sum (y - y_pred)^2 / n``."""
-    y = as_array(y, "y")
-    y_pred = as_array(y_pred, "y_pred")
-    if y.shape != y_pred.shape:
-        raise ValueError(f"y has shape {y.shape} but y_pred has shape {y_pred.shape}")
     return float(np.mean((y - y_pred) ** 2))
 
 
+@params(Rule("y", lambda y: np.ptp(y) > 0, "must not be constant (R^2 divides by its variance)"),
+        y=Array(shape=("n", "m"), ndim=(1, 2)), y_pred=Array(shape=("n", "m"), ndim=(1, 2)))
 def r2_score(y, y_pred) -> float:
     """Coefficient of determination ``1 - sum (y - y_pred)^2 / sum (y - mean y)^2``."""
-    y = as_array(y, "y")
-    y_pred = as_array(y_pred, "y_pred")
-    if y.shape != y_pred.shape:
-        raise ValueError(f"y has shape {y.shape} but y_pred has shape {y_pred.shape}")
     return float(1.0 - np.sum((y - y_pred) ** 2) / np.sum((y - y.mean()) ** 2))
 
 
+@params(Rule("x_range", lambda x_range: x_range[1] > x_range[0], "must be (low, high) with high > low"),
+        n=Integer(ge=1, typical=(1, 50)), slope=Real(), intercept=Real(), noise_sd=Real(ge=0),
+        x_range=Sequence(Real(), length=2), rng=Seed())
 def make_linear_data(n: int, *, slope: float = 2.0, intercept: float = 1.0, noise_sd: float = 0.5,
                      x_range=(0.0, 1.0), rng=None):
     """Draw ``n`` points ``y = intercept + slope x + N(0, noise_sd^2)`` with ``x ~ U(x_range)``."""
-    n = integer(n, "n", minimum=1)
-    noise_sd = positive(noise_sd, "noise_sd", allow_zero=True)
     lo, hi = x_range
-    if not hi > lo:
-        raise ValueError(f"x_range must be (low, high) with high > low, got {x_range!r}")
     rng = make_rng(rng)
     x = rng.uniform(lo, hi, n)
     y = intercept + slope * x + noise_sd * rng.standard_normal(n)
     return x, y
 
 
+@params(Rule("test_fraction", lambda y, test_fraction: 0 < round(test_fraction * len(y)) < len(y),
+             "leaves an empty train or test set for this many points"),
+        x=Array(shape=("n", None), ndim=(1, 2), dtype=None), y=Array(shape=("n",), dtype=None),
+        test_fraction=Real(gt=0, lt=1), rng=Seed())
 def train_test_split(x, y, *, test_fraction: float = 0.2, rng=None):
     """Random split into ``(x_train, x_test, y_train, y_test)``; the arrays keep their dtype (integer labels stay
     integers). The one split of the package: regression data here, the digits in :mod:`mlphys.data`."""
-    as_array(x, "x", ndim=(1, 2))                 # checks only (numeric, finite, right shape): the split
-    as_array(y, "y", ndim=1)                      # itself keeps the caller's dtypes
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} entries but y has {len(y)}; they must match")
-    test_fraction = fraction(test_fraction, "test_fraction")
     n_test = int(round(test_fraction * len(y)))
-    if n_test == 0 or n_test == len(y):
-        raise ValueError(f"test_fraction={test_fraction} leaves an empty train or test set for {len(y)} points")
     perm = make_rng(rng).permutation(len(y))
     test, train = perm[:n_test], perm[n_test:]
     return x[train], x[test], y[train], y[test]
@@ -163,35 +141,37 @@ def train_test_split(x, y, *, test_fraction: float = 0.2, rng=None):
 def _unit_interval_map(x_train):
     """Affine map sending the training range to [-1, 1], so monomial columns stay well conditioned."""
     lo, hi = float(np.min(x_train)), float(np.max(x_train))
-    if hi == lo:
-        raise ValueError("x_train has a single distinct value; polynomial fits need several")
     return lambda x: 2 * (np.asarray(x, dtype=float) - lo) / (hi - lo) - 1
 
 
+FIT = dict(x_train=Array(shape=("n",)), y_train=Array(shape=("n",)), degree=Integer(ge=0, typical=(0, 5)),
+           lam=Real(ge=0))
+
+
+@params(Rule("x_train", lambda x_train: np.ptp(x_train) > 0, "has a single distinct value; polynomial fits need "
+             "several"), **FIT)
 def polynomial_fit(x_train, y_train, degree: int, *, lam: float = 0.0):
     """Fit a polynomial of ``degree`` (OLS via SVD, or ridge if ``lam > 0``).
 
     The inputs are first mapped to [-1, 1] using the training range. Returns a
     function ``predict(x)`` evaluating the fitted polynomial.
     """
-    x_train = as_array(x_train, "x_train", ndim=1)
-    degree = integer(degree, "degree", minimum=0)
-    lam = positive(lam, "lam", allow_zero=True)
     scale = _unit_interval_map(x_train)
     X = design_matrix(scale(x_train), degree)
     theta = ridge_fit(X, y_train, lam) if lam > 0 else ols_fit(X, y_train, method="svd")
-    return lambda x: design_matrix(scale(as_array(x, "x", ndim=1)), degree) @ theta
+    return params(x=Array(shape=(None,)))(lambda x: design_matrix(scale(x), degree) @ theta)
 
 
+@params(**FIT, x_new=Array(shape=(None,)))
 def polynomial_predict(x_train, y_train, x_new, degree: int, *, lam: float = 0.0) -> np.ndarray:
     """Fit a polynomial to ``(x_train, y_train)`` (see :func:`polynomial_fit`) and evaluate it at ``x_new``."""
     return polynomial_fit(x_train, y_train, degree, lam=lam)(x_new)
 
 
+@params(x_train=FIT["x_train"], y_train=FIT["y_train"], x_test=Array(shape=("m",)), y_test=Array(shape=("m",)),
+        degrees=Sequence(FIT["degree"]), lam=Real(ge=0))
 def polynomial_sweep(x_train, y_train, x_test, y_test, degrees, *, lam: float = 0.0):
     """Train and test MSE of polynomial fits (see :func:`polynomial_fit`) for each degree in ``degrees``."""
-    y_train = as_array(y_train, "y_train", ndim=1)
-    y_test = as_array(y_test, "y_test", ndim=1)
     train_err, test_err = [], []
     for d in degrees:
         predict = polynomial_fit(x_train, y_train, d, lam=lam)
@@ -200,6 +180,8 @@ def polynomial_sweep(x_train, y_train, x_test, y_test, degrees, *, lam: float = 
     return np.array(train_err), np.array(test_err)
 
 
+@params(degrees=Sequence(Integer(ge=0, le=30, typical=(0, 8))), n_points=Integer(ge=2, typical=(2, 60)),
+        methods=Sequence(Choice(*METHODS)))
 def conditioning_study(degrees, *, n_points: int = 50, methods=("qr", "svd", "inverse")):
     """Why not the explicit inverse: recover known parameters from exact polynomial data.
 
@@ -209,10 +191,7 @@ def conditioning_study(degrees, *, n_points: int = 50, methods=("qr", "svd", "in
     method. Returns ``(cond, errors)``: the condition numbers of ``X`` and a dict
     of relative errors ``|theta_fit - theta| / |theta|`` per method.
     """
-    for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"methods contains {m!r}; use entries of {METHODS}")
-    x = np.linspace(0.0, 1.0, integer(n_points, "n_points", minimum=2))
+    x = np.linspace(0.0, 1.0, n_points)
     cond, errors = [], {m: [] for m in methods}
     for d in degrees:
         X = design_matrix(x, d)

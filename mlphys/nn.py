@@ -27,14 +27,17 @@ import contextvars
 import hashlib
 import json
 import time
+import types
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .config import make_rng, progress_bar, reject_checkpoint
-from .validate import as_array, integer, positive
+from .validate import (AnyOf, Array, Choice, Flag, Function, Having, Instance, Integer, Optional, PathLike, Real, Rule,
+                       Seed, Sequence, Text, Traced, params)
 
 #: The package's one activation table: :func:`activation` (any array module), :func:`activation_derivatives` (value
 #: and three derivatives) and :func:`activation_derivative` (the slope from the value, for back-propagation) cover
@@ -45,10 +48,58 @@ OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "softmax")
 LOSSES = ("mse", "cross_entropy")
 
 
+class _Values(Traced):
+    """The argument of an element-wise function: a finite numeric array of any shape (a fresh float copy), or an
+    array autograd is tracing."""
+
+    def __init__(self):
+        super().__init__(Array(min_size=0))
+
+    def bad(self, context):
+        return ["abc", None, np.array([1.0, np.nan])]
+
+    def example(self, context, random):
+        return random.uniform(-3.0, 3.0, (3, 2))
+
+
+def _Model(*methods: str) -> Having:
+    """A model the training functions drive: a :class:`Network`, or any object with the same methods (the
+    package's CNN, PDENet and derivative-informed wrappers)."""
+    return Having(*methods, what="a Network or a model with " + ", ".join(methods))
+
+
+def _labels_ok(labels) -> bool:
+    """1-D: integer class labels; 2-D: one-hot (or probability) rows - decided by ndim alone, never by the sizes."""
+    if labels is None:
+        return True
+    if labels.ndim == 1:
+        return bool(np.all(labels == np.round(labels)))
+    return bool(np.all(labels <= 1) and np.allclose(labels.sum(axis=1), 1.0, rtol=0, atol=1e-6))
+
+
+_LABELS = ("must be 1-D integer class labels (0..n_classes-1) or 2-D one-hot rows (entries in [0, 1], each row "
+           "summing to 1); one sample's label is [label], its one-hot row [[0, ..., 1, ..., 0]]")
+
+
+def _labels(symbol: str) -> Array:
+    """Class labels of the rows of an input: 1-D integers, or 2-D one-hot rows (decided by ndim alone)."""
+    return Array(shape=(symbol, "net.n_out"), ndim=(1, 2), ge=0,
+                 hint="1-D integer class labels or 2-D one-hot rows, one per row of the input")
+
+
 # ----------------------------------------------------------------------------- activations
 
+@params(Rule("z", lambda name, z: name != "softmax" or getattr(z, "ndim", 0) == 2,
+             "must be 2-D (one row per sample) for softmax, which normalises each row"),
+        name=Choice(*ACTIVATIONS, "softmax"), z=_Values(),
+        xp=Instance(types.ModuleType, hint="an array module: numpy or autograd.numpy"))
 def activation(name: str, z, xp=np):
     """Apply activation ``name`` to ``z`` using array module ``xp``."""
+    return _activation(name, z, xp)
+
+
+def _activation(name, z, xp=np):
+    """:func:`activation` without the parameter checks (for the forward passes)."""
     if name == "sigmoid":
         return 0.5 * (1.0 + xp.tanh(0.5 * z))  # = 1 / (1 + e^-z), without overflow
     if name == "tanh":
@@ -65,12 +116,16 @@ def activation(name: str, z, xp=np):
     raise ValueError(f"unknown activation {name!r}; use one of {ACTIVATIONS + ('softmax',)}")
 
 
+@params(name=Choice(*ACTIVATIONS), z=_Values(),
+        order=Integer(ge=0, le=3, hint="the recursion needs sigma up to its third derivative"))
 def activation_derivatives(name: str, z, order: int = 3):
     """``[sigma(z), sigma'(z), sigma''(z), sigma'''(z)]`` up to ``order``, analytically: the derivative table of
     every activation but softmax (ReLU's derivatives: the step function, then zero)."""
-    order = integer(order, "order", minimum=0)
-    if order > 3:
-        raise ValueError(f"order must be at most 3 (the recursion needs sigma up to its third derivative), got {order}")
+    return _activation_derivatives(name, z, order)
+
+
+def _activation_derivatives(name, z, order=3):
+    """:func:`activation_derivatives` without the parameter checks (for the DFNN recursions)."""
     if name == "tanh":
         s = np.tanh(z)
         d1 = 1.0 - s * s
@@ -92,6 +147,7 @@ def activation_derivatives(name: str, z, order: int = 3):
     return out[:order + 1]
 
 
+@params(z=_Values(), sigmoid=Flag())
 def softplus_and_sigmoid(z, *, sigmoid: bool = True):
     """``(softplus(z), sigmoid(z))`` from one exponential: ``max(z, 0) + log(1 + e^-|z|)`` and its derivative
     (None for ``sigmoid=False``).
@@ -99,12 +155,26 @@ def softplus_and_sigmoid(z, *, sigmoid: bool = True):
     The fused form for hot paths (the RBM wave function, the softplus CNN): half the time of ``np.logaddexp``
     followed by a separate logistic function, and equal to them to rounding.
     """
+    return _softplus_and_sigmoid(z, sigmoid=sigmoid)
+
+
+def _softplus_and_sigmoid(z, *, sigmoid=True):
+    """:func:`softplus_and_sigmoid` without the parameter checks (for the hot paths)."""
     e = np.exp(-np.abs(z))
     return np.maximum(z, 0.0) + np.log1p(e), (np.where(z >= 0, 1.0, e) / (1.0 + e) if sigmoid else None)
 
 
+@params(Rule("a", lambda name, a: a is not None or name in ("relu", "identity", "softplus"),
+             "a = f(z) is needed for sigmoid and tanh"),
+        Rule("a", lambda z, a: a is None or np.shape(a) == np.shape(z), "must have the shape of z (a = f(z))"),
+        name=Choice(*HIDDEN_ACTIVATIONS, "softplus"), z=_Values(), a=Optional(_Values()))
 def activation_derivative(name: str, z, a):
     """``f'(z)`` for an element-wise activation, given ``z`` and ``a = f(z)``."""
+    return _activation_derivative(name, z, a)
+
+
+def _activation_derivative(name, z, a):
+    """:func:`activation_derivative` without the parameter checks (for back-propagation)."""
     if name == "sigmoid":
         return a * (1.0 - a)
     if name == "tanh":
@@ -120,19 +190,16 @@ def activation_derivative(name: str, z, a):
 
 # ----------------------------------------------------------------------------- data helpers
 
+@params(Rule("labels", lambda labels, n_classes: labels.max() < n_classes,
+             "must lie in 0..n_classes-1: raise n_classes or fix the labels"),
+        labels=Array(shape=(None,), dtype=int, ge=0, hint="integer class indices 0..n_classes-1"),
+        n_classes=Integer(ge=1, le=1_000_000, typical=(1, 5), hint="one column per class"))
 def one_hot(labels, n_classes: int) -> np.ndarray:
     """Rows ``e_{label}`` for integer labels ``0 <= label < n_classes``."""
-    n_classes = integer(n_classes, "n_classes", minimum=1)
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be a 1D array of class indices, got shape {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer):
-        if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
-            raise ValueError("labels must be integer class indices")
-        labels = labels.astype(int)
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in 0..{n_classes - 1} (n_classes={n_classes}); got values from {labels.min()} "
-                         f"to {labels.max()}: raise n_classes or fix the labels")
+    return _one_hot(labels, n_classes)
+
+
+def _one_hot(labels, n_classes):
     out = np.zeros((labels.size, n_classes))
     out[np.arange(labels.size), labels] = 1.0
     return out
@@ -141,17 +208,25 @@ def one_hot(labels, n_classes: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- the network
 
 
+@params(params=Sequence(_Values()))
 def flat_parameters(params) -> np.ndarray:
     """All arrays of ``params`` (a list) raveled into one vector, in list order."""
+    return _flat_parameters(params)
+
+
+def _flat_parameters(params):
     return np.concatenate([p.ravel() for p in params])
 
 
+@params(Rule("theta", lambda params, theta: theta.size == sum(np.size(p) for p in params),
+             "must have one entry per parameter (the total size of the arrays of params)"),
+        params=Instance(list, hint="the list of parameter arrays, overwritten in place"), theta=Array(shape=(None,)))
 def set_flat_parameters(params, theta) -> None:
     """Inverse of :func:`flat_parameters`: overwrite the arrays of the list ``params`` in place from ``theta``."""
-    theta = as_array(theta, "theta", ndim=1)
-    n_params = sum(p.size for p in params)
-    if theta.size != n_params:
-        raise ValueError(f"theta has {theta.size} entries; this network has {n_params} parameters")
+    _set_flat_parameters(params, theta)
+
+
+def _set_flat_parameters(params, theta):
     i = 0
     for k, p in enumerate(params):
         params[k] = theta[i:i + p.size].reshape(p.shape).copy()
@@ -166,25 +241,27 @@ class Network:
     or ``"cross_entropy"`` (softmax: ``-sum y log a / n``; sigmoid: binary
     cross-entropy); ``l2``: penalty ``l2/2 sum W^2`` on the weights (not the biases).
     Weights start from the Glorot/Xavier normal distribution drawn from ``rng``.
+
+    Targets ``Y`` have one row per sample and one column per output unit; for a softmax output, 1-D ``Y`` holds
+    integer class labels (turned into one-hot rows). Cross-entropy targets are probabilities: entries in [0, 1],
+    and for softmax each row sums to 1.
     """
 
+    @params(Rule("loss", lambda output, loss: output != "softmax" or loss == "cross_entropy",
+                 "a softmax output needs loss='cross_entropy'"),
+            Rule("output", lambda output, loss: loss != "cross_entropy" or output != "identity",
+                 "cross-entropy needs probabilities: use output='softmax' or 'sigmoid'"),
+            Rule("sizes", lambda sizes: sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) <= 50_000_000,
+                 "gives more than 5e7 weights, more than this NumPy network can train; use fewer or narrower layers"),
+            sizes=Sequence(Integer(ge=1, typical=(1, 4)), min_length=2,
+                           hint="the widths of the layers, input first: at least an input and an output layer"),
+            activation=Choice(*HIDDEN_ACTIVATIONS), output=Choice(*OUTPUT_ACTIVATIONS), loss=Choice(*LOSSES),
+            l2=Real(ge=0), rng=Seed())
     def __init__(self, sizes, *, activation: str = "sigmoid", output: str = "identity", loss: str = "mse",
                  l2: float = 0.0, rng=None):
-        if len(sizes) < 2:
-            raise ValueError(f"sizes needs at least an input and an output layer, got {list(sizes)}")
-        self.sizes = [integer(s, "sizes", minimum=1) for s in sizes]
-        if activation not in HIDDEN_ACTIVATIONS:
-            raise ValueError(f"activation={activation!r} is unknown; use one of {HIDDEN_ACTIVATIONS}")
-        if output not in OUTPUT_ACTIVATIONS:
-            raise ValueError(f"output={output!r} is unknown; use one of {OUTPUT_ACTIVATIONS}")
-        if loss not in LOSSES:
-            raise ValueError(f"loss={loss!r} is unknown; use one of {LOSSES}")
-        if output == "softmax" and loss != "cross_entropy":
-            raise ValueError("a softmax output needs loss='cross_entropy'")
-        if loss == "cross_entropy" and output == "identity":
-            raise ValueError("cross-entropy needs probabilities: use output='softmax' or 'sigmoid'")
+        self.sizes = list(sizes)
         self.activation, self.output, self.loss_name = activation, output, loss
-        self.l2 = positive(l2, "l2", allow_zero=True)
+        self.l2 = l2
         rng = make_rng(rng)
         self.params = []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
@@ -192,31 +269,68 @@ class Network:
             self.params.append(rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)).T.copy())
             self.params.append(np.zeros(n_out))
 
-    # -- shape checks --------------------------------------------------------
+    @property
+    def n_in(self) -> int:
+        """Units of the input layer (columns of ``X``)."""
+        return self.sizes[0]
+
+    @property
+    def n_out(self) -> int:
+        """Units of the output layer (columns of ``Y``)."""
+        return self.sizes[-1]
+
+    # -- targets and the checks of models that wrap a network (mlphys.resnet_pde) --------------------------------
+    def _targets(self, Y, name: str = "Y"):
+        """``Y`` (a checked float array) as (n, n_out) targets of this network's loss, or a ValueError naming
+        ``name``: 1-D is a column of targets, or for a softmax output integer class labels; cross-entropy targets
+        are probabilities (softmax: rows summing to 1)."""
+        k = self.sizes[-1]
+        if Y.ndim == 1:
+            if self.output == "softmax" and k > 1:
+                if np.any(Y != np.round(Y)) or np.any(Y < 0) or np.any(Y >= k):
+                    raise ValueError(f"{name} is 1-D, so it must hold integer class labels 0..{k - 1} for this softmax "
+                                     f"network; got values from {Y.min():g} to {Y.max():g} (one-hot rows are 2-D)")
+                Y = _one_hot(Y.astype(int), k)
+            else:
+                Y = Y[:, None]
+        if Y.shape[1] != k:
+            raise ValueError(f"{name} has shape {Y.shape}; expected ({Y.shape[0]}, {k}) (one row per sample, one "
+                             "column per output unit; 1-D integer class labels for a softmax output)")
+        if self.loss_name == "cross_entropy":
+            if np.any(Y < 0) or np.any(Y > 1):
+                fix = ("pass one-hot rows (one_hot(labels, n_classes)) or 1-D integer class labels"
+                       if self.output == "softmax" else "map -1/+1 labels to 0/1 with (y + 1) / 2")
+                raise ValueError(f"{name} must hold probabilities in [0, 1] for a cross-entropy loss, got entries from "
+                                 f"{Y.min():g} to {Y.max():g}; {fix}")
+            if self.output == "softmax" and not np.allclose(Y.sum(axis=1), 1.0, rtol=0, atol=1e-6):
+                raise ValueError(f"{name}: each row must sum to 1 (one-hot or class probabilities) for a softmax "
+                                 "cross-entropy loss; pass one_hot(labels, n_classes) or 1-D integer class labels")
+        return Y
+
     def _check_X(self, X):
-        X = as_array(X, "X", ndim=2)
-        if X.shape[1] != self.sizes[0]:
-            raise ValueError(f"X has {X.shape[1]} features per row but the input layer has {self.sizes[0]} units")
-        return X
+        return _ROWS.check(X, "X", {"n_in": self.sizes[0]})
 
     def _check_XY(self, X, Y):
         X = self._check_X(X)
-        Y = as_array(Y, "Y", ndim=(1, 2))
-        if Y.ndim == 1:
-            Y = Y[:, None]
-        if Y.shape != (X.shape[0], self.sizes[-1]):
-            raise ValueError(f"Y has shape {Y.shape}; expected ({X.shape[0]}, {self.sizes[-1]}) "
-                             "(one row per sample, one column per output unit; one_hot() for class labels)")
-        return X, Y
+        Y = Array(shape=(X.shape[0], None), ndim=(1, 2)).check(Y, "Y", {})
+        return X, self._targets(Y)
 
     # -- forward pass, shared with autograd ------------------------------------
+    @params(Rule("params", lambda self, params: [np.shape(p) for p in params] == [p.shape for p in self.params],
+                 "must hold one array per parameter of this network, of the same shapes [W0, b0, W1, b1, ...]"),
+            params=Traced(Sequence(_Values())), X=Traced(Array(shape=("n", "self.n_in"))),
+            Y=Traced(Array(shape=("n", "self.n_out"))),
+            xp=Instance(types.ModuleType, hint="an array module: numpy or autograd.numpy"))
     def loss_from_params(self, params, X, Y, xp=np):
         """Loss (data term + L2) as a pure function of the parameter list ``[W0, b0, W1, b1, ...]``."""
+        return self._loss_from_params(params, X, self._targets(Y) if isinstance(Y, np.ndarray) else Y, xp)
+
+    def _loss_from_params(self, params, X, Y, xp=np):
         a = X
         n_layers = len(params) // 2
         for l in range(n_layers):
             z = xp.dot(a, params[2 * l].T) + params[2 * l + 1]
-            a = activation(self.activation if l < n_layers - 1 else self.output, z, xp)
+            a = _activation(self.activation if l < n_layers - 1 else self.output, z, xp)
         return self._loss_of_output(a, Y, params, xp)
 
     def _loss_of_output(self, a, Y, params, xp=np):
@@ -232,40 +346,51 @@ class Network:
             data = data + 0.5 * self.l2 * sum(xp.sum(W**2) for W in params[0::2])
         return data
 
+    @params(X=Array(shape=("n", "self.n_in"), hint="one row per sample, one column per input unit"))
     def forward(self, X):
         """Return the lists ``zs`` (pre-activations, layers 1..L) and ``activations`` (layers 0..L)."""
-        a = self._check_X(X)
+        return self._forward(X)
+
+    def _forward(self, X):
+        a = X
         zs, activations = [], [a]
         n_layers = len(self.params) // 2
         for l in range(n_layers):
             z = a @ self.params[2 * l].T + self.params[2 * l + 1]
-            a = activation(self.activation if l < n_layers - 1 else self.output, z)
+            a = _activation(self.activation if l < n_layers - 1 else self.output, z)
             zs.append(z)
             activations.append(a)
         return zs, activations
 
+    @params(X=Array(shape=("n", "self.n_in"), hint="one row per sample, one column per input unit"))
     def predict(self, X) -> np.ndarray:
         """Network output ``a^L`` for each row of ``X``."""
-        return self.forward(X)[1][-1]
+        return self._forward(X)[1][-1]
 
+    @params(X=Array(shape=("n", "self.n_in")), Y=Array(shape=("n", "self.n_out"), ndim=(1, 2)))
     def loss(self, X, Y) -> float:
-        X, Y = self._check_XY(X, Y)
-        return float(self.loss_from_params(self.params, X, Y))
+        """The loss (data term + L2) of targets ``Y`` (see the class docstring) for inputs ``X``."""
+        return float(self._loss_from_params(self.params, X, self._targets(Y)))
 
     # -- back-propagation ----------------------------------------------------------
+    @params(X=Array(shape=("n", "self.n_in")), Y=Array(shape=("n", "self.n_out"), ndim=(1, 2)),
+            input_gradient=Flag())
     def backward(self, X, Y, *, input_gradient: bool = False):
         """Loss and gradients ``[dW0, db0, dW1, db1, ...]`` by back-propagation (equations above).
 
         With ``input_gradient=True`` also returns ``dLoss/dX`` (to back-propagate into layers before this network).
         """
-        X, Y = self._check_XY(X, Y)
-        zs, acts = self.forward(X)
+        return self._backward(X, self._targets(Y), input_gradient=input_gradient)
+
+    def _backward(self, X, Y, *, input_gradient=False):
+        """:meth:`backward` of checked targets (the training loop checks them once, not per mini-batch)."""
+        zs, acts = self._forward(X)
         n = X.shape[0]
         aL = acts[-1]
         if self.loss_name == "cross_entropy":
             delta = (aL - Y) / n  # softmax/sigmoid + cross-entropy: f'(z) cancels
         else:
-            delta = (aL - Y) * activation_derivative(self.output, zs[-1], aL) / n
+            delta = (aL - Y) * _activation_derivative(self.output, zs[-1], aL) / n
         grads = [None] * len(self.params)
         for l in reversed(range(len(self.params) // 2)):
             W = self.params[2 * l]
@@ -274,7 +399,7 @@ class Network:
             grads[2 * l] = (acts[l].T @ delta).T + self.l2 * W
             grads[2 * l + 1] = delta.sum(axis=0)
             if l > 0:
-                delta = (delta @ W) * activation_derivative(self.activation, zs[l - 1], acts[l])
+                delta = (delta @ W) * _activation_derivative(self.activation, zs[l - 1], acts[l])
         loss = float(self._loss_of_output(aL, Y, self.params))
         if input_gradient:
             return loss, grads, delta @ self.params[0]
@@ -282,29 +407,50 @@ class Network:
 
     # -- flat parameter vector (for optimisers from scipy and gradient checks) ---
     def get_flat(self) -> np.ndarray:
-        return flat_parameters(self.params)
+        return _flat_parameters(self.params)
 
+    @params(theta=Array(shape=("self.n_params",), hint="one entry per parameter, in the order of get_flat()"))
     def set_flat(self, theta) -> None:
-        set_flat_parameters(self.params, theta)
+        _set_flat_parameters(self.params, theta)
 
     @property
     def n_params(self) -> int:
         return sum(p.size for p in self.params)
 
 
+_ROWS = Array(shape=(None, "n_in"), hint="one row per sample, one column per input unit")
+_NET_DATA = dict(X=Array(shape=("n", "net.n_in")), Y=Array(shape=("n", "net.n_out"), ndim=(1, 2)))
+
+
+@params(net=Instance(Network), **_NET_DATA)
 def layer_gradient_norms(net: Network, X, Y) -> np.ndarray:
     """Frobenius norm of dC/dW^l for every weight matrix, input side first: how fast each layer learns here.
 
     Back-propagation multiplies by ``f'(z)`` once per layer (Eq. eq-ch3-backprop); with sigmoid, ``f' <= 1/4``,
     so in a deep stack the layers near the input receive ever smaller gradients (vanishing gradients).
     """
-    _, grads = net.backward(X, Y)
+    _, grads = net._backward(X, net._targets(Y))
     return np.array([np.linalg.norm(g) for g in grads[0::2]])
 
 
+@params(Rule("labels", lambda labels: _labels_ok(labels), _LABELS),
+        net=_Model("predict"), X=Array(shape=("n", "net.n_in")), labels=_labels("n"))
 def accuracy(net: Network, X, labels) -> float:
-    """Fraction of rows whose largest output is the true class ``labels``."""
-    return float(np.mean(np.argmax(net.predict(X), axis=1) == np.asarray(labels)))
+    """Fraction of rows whose largest output is the true class: ``labels`` are 1-D integer class labels or 2-D
+    one-hot rows (decided by ndim alone, so that as many samples as classes is never ambiguous)."""
+    return _accuracy(net, X, labels)
+
+
+def _accuracy(net, X, labels, name="labels"):
+    predicted = net.predict(X)
+    k = predicted.shape[1]
+    if labels.ndim == 2:
+        if labels.shape[1] != k:
+            raise ValueError(f"{name} has {labels.shape[1]} columns but the model has {k} outputs (one-hot rows)")
+        labels = np.argmax(labels, axis=1)
+    elif labels.max() >= k:
+        raise ValueError(f"{name} must be class labels 0..{k - 1} (the model has {k} outputs), got {labels.max():g}")
+    return float(np.mean(np.argmax(predicted, axis=1) == labels))
 
 
 # ----------------------------------------------------------------------------- optimisers
@@ -326,17 +472,27 @@ def _check_state(optimizer, params):
                          f"{optimizer._shapes}; create a new optimiser for each network")
 
 
+#: ``step(params, grads)``: the list of parameter arrays (updated in place) and one gradient of the same shape each
+_STEP = (Rule("grads", lambda params, grads: [np.shape(g) for g in grads] == [np.shape(p) for p in params],
+              "must hold one gradient per array of params, of the same shape"),)
+_STEP_ARGS = dict(params=Instance(list, tuple, hint="the list of parameter arrays, updated in place"),
+                  grads=Sequence(Array(min_size=0)))
+
+
 class SGD:
     """Stochastic gradient descent with optional (heavy-ball) momentum: ``v <- mu v - lr g; p <- p + v``."""
 
+    @params(lr=Real(gt=0), momentum=Real(ge=0, lt=1))
     def __init__(self, lr: float = 0.1, momentum: float = 0.0):
-        self.lr = positive(lr, "lr")
-        self.momentum = positive(momentum, "momentum", allow_zero=True)
-        if self.momentum >= 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.lr, self.momentum = lr, momentum
         self._v = None
 
+    @params(*_STEP, **_STEP_ARGS)
     def step(self, params, grads):
+        """One step of every array of ``params`` (in place) along ``-grads``."""
+        self._step(params, grads)
+
+    def _step(self, params, grads):
         _check_state(self, params)
         if self._v is None:
             self._v = [np.zeros_like(p) for p in params]
@@ -348,16 +504,18 @@ class SGD:
 class Adam:
     """Adam (Kingma and Ba 2015) with bias-corrected first and second moments."""
 
+    @params(lr=Real(gt=0), beta1=Real(ge=0, lt=1), beta2=Real(ge=0, lt=1), eps=Real(gt=0))
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.lr = positive(lr, "lr")
-        for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {beta}")
-        self.beta1, self.beta2, self.eps = beta1, beta2, positive(eps, "eps")
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self._m = self._s = None
         self._t = 0
 
+    @params(*_STEP, **_STEP_ARGS)
     def step(self, params, grads):
+        """One Adam step of every array of ``params`` (in place) from the gradients ``grads``."""
+        self._step(params, grads)
+
+    def _step(self, params, grads):
         _check_state(self, params)
         if self._m is None:
             self._m = [np.zeros_like(p) for p in params]
@@ -375,6 +533,9 @@ class Adam:
             {f"m{i}": m for i, m in enumerate(self._m)} | {f"s{i}": s for i, s in enumerate(self._s)}
         return {"t": np.array(self._t)} | moments
 
+    @params(Rule("arrays", lambda arrays: "t" in arrays, "must hold the step count 't' (what Adam.state() returns)"),
+            arrays=Instance(Mapping, hint="what Adam.state() returned (a dict of arrays)"),
+            params=Sequence(Array(min_size=0)))
     def load_state(self, arrays, params) -> None:
         """Resume from :meth:`state` saved while stepping ``params`` (the same shapes)."""
         t = int(arrays["t"])
@@ -422,6 +583,14 @@ def fingerprint(*parts) -> str:
     return digest.hexdigest()[:16]
 
 
+_STATE = dict(optimizer=Optional(Instance(Adam, hint="an optimiser with state() and load_state()")),
+              rng=Optional(Instance(np.random.Generator, hint="the run's generator, whose state is saved")))
+_LOAD = dict(params=Instance(list, hint="the list of parameter arrays, replaced in place"), **_STATE,
+             fingerprint=Optional(Text(allow_empty=True)),
+             required=AnyOf(Sequence(Text()), Choice(())))
+
+
+@params(path=PathLike(), params=Sequence(Array(min_size=0)), **_STATE, fingerprint=Text(allow_empty=True))
 def save_training_state(path, params, optimizer=None, *, rng=None, fingerprint: str = "", **arrays) -> None:
     """Save a training run to ``.npz`` (written to a temporary file, then renamed: never half-written).
 
@@ -442,6 +611,7 @@ def save_training_state(path, params, optimizer=None, *, rng=None, fingerprint: 
     tmp.replace(path)
 
 
+@params(path=PathLike(), **_LOAD)
 def load_training_state(path, params, optimizer=None, *, rng=None, fingerprint: str | None = None,
                         required=()) -> dict:
     """Restore what :func:`save_training_state` wrote into ``params`` (in place), ``optimizer`` and ``rng``.
@@ -482,6 +652,7 @@ def load_training_state(path, params, optimizer=None, *, rng=None, fingerprint: 
             and k not in ("fingerprint", "layout")}
 
 
+@params(path=Optional(PathLike()), **_LOAD)
 def resume_training_state(path, params, optimizer=None, *, rng=None, fingerprint: str | None = None,
                           required=()) -> dict | None:
     """:func:`load_training_state`, or None when there is nothing to resume.
@@ -538,6 +709,8 @@ class TrainingLoop:
                     break
     """
 
+    @params(total=Integer(ge=0, typical=(0, 4)), done=Integer(ge=0, typical=(0, 2)), progress=Flag(), desc=Text(),
+            save=Optional(Function(hint="save(steps_done), called after a step")), save_seconds=Real(ge=0))
     def __init__(self, total: int, *, done: int = 0, progress: bool = False, desc: str = "training",
                  save=None, save_seconds: float = 300.0):
         self.total = total
@@ -572,11 +745,15 @@ class TrainingLoop:
             return _KEEP_ON_INTERRUPT.get()   # Ctrl-C: keep what was learned, unless inside interrupts_propagate()
         return False
 
+    @params(loss=Array(ndim=0, finite=False, hint="one loss value (NaN and infinity are what this detects)"),
+            hint=Text())
     def diverging(self, loss, *, hint: str = "lower the learning rate") -> bool:
+        """True (warning with ``hint``; ``diverged = True``) if ``loss`` is NaN, infinite or beyond 1e30."""
+        loss = float(loss)
         if np.isfinite(loss) and abs(loss) <= 1e30:
             return False
         self.diverged = True
-        warnings.warn(f"training diverged (loss {loss:.3g}): {hint}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"training diverged (loss {loss:.3g}): {hint}", RuntimeWarning, stacklevel=3)  # past @params
         return True
 
 
@@ -588,6 +765,7 @@ class History:
     series as a list, ``h["loss"]`` as an array; :meth:`end` copies the outcome of a :class:`TrainingLoop`.
     """
 
+    @params(seconds=Real(ge=0), interrupted=Flag(), diverged=Flag())
     def __init__(self, *names, seconds: float = 0.0, interrupted: bool = False, diverged: bool = False, **series):
         self.series = {name: [] for name in names} | {k: list(v) for k, v in series.items()}
         self.seconds, self.interrupted, self.diverged = float(seconds), bool(interrupted), bool(diverged)
@@ -618,6 +796,7 @@ class History:
         for name, value in values.items():
             self.series[name].append(value)
 
+    @params(loop=Instance(TrainingLoop), seconds=Real(ge=0))
     def end(self, loop: "TrainingLoop", *, seconds: float = 0.0) -> "History":
         """Take ``loop``'s outcome (plus ``seconds`` spent before it, in an earlier run that was resumed)."""
         self.seconds, self.interrupted, self.diverged = seconds + loop.seconds, loop.interrupted, loop.diverged
@@ -640,20 +819,42 @@ class Trained:
         return self.history.diverged
 
 
+def _unchecked(method):
+    """The body of one of the package's declared methods without its parameter checks (``net._backward`` for
+    ``net.backward``, ``optimizer._step`` for ``optimizer.step``), for loops whose arguments were checked once before
+    the loop; ``method`` itself when it is another model's or has been replaced (a wrapper, a monkeypatch)."""
+    private = _UNCHECKED.get(getattr(method, "__func__", None))
+    return getattr(method.__self__, private) if private else method
+
+
+_UNCHECKED = {Network.backward: "_backward", SGD.step: "_step", Adam.step: "_step"}
+
+
+@params(Rule("labels_val", lambda X_val, labels_val: (X_val is None) == (labels_val is None),
+             "X_val and labels_val go together: pass both to record the validation accuracy, or neither"),
+        Rule("labels_val", lambda labels_val: _labels_ok(labels_val), _LABELS),
+        net=_Model("params", "backward", "_check_XY"), X=Array(shape=("n", None)),
+        Y=Array(shape=("n", None), ndim=(1, 2), hint="targets: one row per sample (1-D: one per sample)"),
+        epochs=Integer(ge=1, le=1_000_000, typical=(1, 3), hint="train longer runs in chunks of epochs"),
+        batch_size=Integer(ge=1, typical=(1, 8)), optimizer=Optional(Instance(SGD, Adam)), rng=Seed(),
+        X_val=Optional(Array(shape=("m", None))), labels_val=Optional(_labels("m")), progress=Flag())
 def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=None, rng=None,
           X_val=None, labels_val=None, progress: bool = False) -> History:
     """Mini-batch training with back-propagation; returns the per-epoch :class:`History`.
 
-    Each epoch visits the samples in a fresh random order from ``rng``. Ctrl-C
-    stops training after the current mini-batch and returns what was learned.
+    ``Y``: targets, one row per sample (for a softmax network 1-D integer class labels or 2-D one-hot rows;
+    cross-entropy targets are probabilities); ``labels_val``: 1-D class labels or 2-D one-hot rows of ``X_val``,
+    whose accuracy is recorded after each epoch. Each epoch visits the samples in a fresh random order from
+    ``rng``. Ctrl-C stops training after the current mini-batch and returns what was learned; a loss that
+    diverges (NaN, infinite or beyond 1e30) stops it with a warning (``History.diverged``).
     """
     X, Y = net._check_XY(X, Y)
-    if (X_val is None) != (labels_val is None):
-        raise ValueError("X_val and labels_val go together: pass both to record the validation accuracy, or neither")
-    epochs = integer(epochs, "epochs", minimum=1)
-    batch_size = integer(batch_size, "batch_size", minimum=1)
+    if X_val is not None:
+        _accuracy(net, X_val, labels_val, "labels_val")        # refuse a wrong validation set before training
     optimizer = optimizer or Adam()
     rng = make_rng(rng)
+    backward, step = _unchecked(net.backward), _unchecked(optimizer.step)
+    hint = f"lower the learning rate (lr={optimizer.lr:g}) or rescale X and Y"
     history = History("loss", "val_accuracy")
     with TrainingLoop(epochs, progress=progress, desc="training") as loop:
         for _ in loop:
@@ -661,19 +862,25 @@ def train(net: Network, X, Y, *, epochs: int, batch_size: int = 32, optimizer=No
             total = 0.0
             for i in range(0, X.shape[0], batch_size):
                 batch = order[i:i + batch_size]
-                loss, grads = net.backward(X[batch], Y[batch])
-                optimizer.step(net.params, grads)
+                loss, grads = backward(X[batch], Y[batch])
+                step(net.params, grads)
                 total += loss * len(batch)
             history.loss.append(total / X.shape[0])
-            if loop.diverging(history.loss[-1]):
+            if loop.diverging(history.loss[-1], hint=hint):
                 break
             if X_val is not None:
-                history.val_accuracy.append(accuracy(net, X_val, labels_val))
+                history.val_accuracy.append(_accuracy(net, X_val, labels_val, "labels_val"))
     return history.end(loop)
+
+
 
 
 # ----------------------------------------------------------------------------- universal approximation
 
+@params(x=Array(shape=("n",)), y=Array(shape=("n",)),
+        width=Integer(ge=1, le=100_000, typical=(1, 4), hint="one hidden layer of this many units"),
+        activation_name=Choice(*HIDDEN_ACTIVATIONS), restarts=Integer(ge=1, le=10_000, typical=(1, 2)),
+        maxiter=Integer(ge=1, le=10_000_000, typical=(1, 30)), rng=Seed())
 def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", restarts: int = 5,
                          maxiter: int = 5000, rng=None):
     """Least-squares fit of ``y(x)`` by one hidden layer of ``width`` units (Cybenko/Hornik form).
@@ -684,12 +891,6 @@ def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", res
     """
     from scipy.optimize import minimize
 
-    x = as_array(x, "x", ndim=1)
-    y = as_array(y, "y", ndim=1)
-    if x.shape != y.shape:
-        raise ValueError(f"x has {x.size} points but y has {y.size}")
-    width = integer(width, "width", minimum=1)
-    restarts = integer(restarts, "restarts", minimum=1)
     rng = make_rng(rng)
     X, Y = x[:, None], y[:, None]
     best = (None, np.inf)
@@ -700,8 +901,8 @@ def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", res
         net.params[1] = -net.params[0][:, 0] * rng.uniform(x.min(), x.max(), width)
 
         def fun(theta, net=net):
-            net.set_flat(theta)
-            loss, grads = net.backward(X, Y)
+            _set_flat_parameters(net.params, theta)
+            loss, grads = net._backward(X, Y)
             return loss, np.concatenate([g.ravel() for g in grads])
 
         # One BLAS thread: L-BFGS-B's tiny vector operations otherwise wake (and, on a busy machine, wait for)
@@ -709,8 +910,11 @@ def fit_one_hidden_layer(x, y, width: int, *, activation_name: str = "tanh", res
         with threadpool_limits(1):
             res = minimize(fun, net.get_flat(), jac=True, method="L-BFGS-B",
                            options={"maxiter": maxiter, "maxfun": 2 * maxiter, "ftol": 1e-16, "gtol": 1e-12})
-        net.set_flat(res.x)
-        mse = float(np.mean((net.predict(X)[:, 0] - y) ** 2))
+        _set_flat_parameters(net.params, res.x)
+        mse = float(np.mean((net._forward(X)[1][-1][:, 0] - y) ** 2))
         if mse < best[1]:
             best = (net, mse)
+    if best[0] is None:
+        raise FloatingPointError("fit_one_hidden_layer: every restart ended with a NaN or infinite mean squared error; "
+                                 "rescale x and y to order one, or lower maxiter or width")
     return best

@@ -16,13 +16,15 @@ import numpy as np
 from scipy.stats import chi2
 
 from .config import make_rng
-from .validate import as_array, integer, positive
+from .validate import AnyOf, Array, Choice, Integer, Optional, Real, Rule, Seed, Sequence, Text, fields, params
 
 
 #: Below this many blocks the test for remaining correlation has no power (error of the error ~ 1/sqrt(2 blocks)).
 MIN_BLOCKS = 32
 
 
+@fields(mean=Real(), error=Real(ge=0), variance=Real(ge=0), tau=Real(ge=0), blocks=Integer(ge=1),
+                 warning=Text(allow_empty=True))
 @dataclass(frozen=True)
 class Estimate:
     """A mean with its standard error, from :func:`blocking` or :func:`chain_mean_error`.
@@ -56,6 +58,11 @@ def _estimate(mean, error, x, blocks, warning="") -> Estimate:
     return Estimate(float(mean), float(error), variance, float(tau), int(blocks), warning)
 
 
+#: A series of samples, in order.
+SERIES = Array(shape=(None,), hint="one sample per step, in order")
+
+
+@params(samples=Array(shape=(None,), min_size=16, hint="one sample per step, in order"))
 def blocking(samples) -> Estimate:
     """Mean and standard error of a correlated series by automated blocking (Jonsson 2018).
 
@@ -64,9 +71,7 @@ def blocking(samples) -> Estimate:
     ``.warning``) when no blocking level passes the test or fewer than :data:`MIN_BLOCKS` blocks remain:
     the series is too short for its correlation time.
     """
-    x = as_array(samples, "samples", ndim=1)
-    if x.size < 16:
-        raise ValueError(f"blocking needs at least 16 samples, got {x.size}")
+    x = samples
     d = int(np.floor(np.log2(x.size)))
     x = x[-(2**d):].copy()
     used, mu = x.copy(), x.mean()
@@ -89,21 +94,36 @@ def blocking(samples) -> Estimate:
                   f"only {2 ** (d - k)} blocks remain at the chosen level (fewer than {MIN_BLOCKS})")
         warning = (f"blocking: {reason}; the series ({2**d} samples) is short compared with its correlation time "
                    "and the error is probably too small - run longer")
-        warnings.warn(warning, RuntimeWarning, stacklevel=2)
+        warnings.warn(warning, RuntimeWarning, stacklevel=3)   # past the declaration wrapper
         k = d - 1 if k is None else k
     return _estimate(mu, np.sqrt(s[k] / 2 ** (d - k)), used, 2 ** (d - k), warning)
 
 
-def chain_mean_error(samples) -> Estimate:
+def _chains(samples, chain_axis):
+    return samples.shape[0 if chain_axis == 0 else 1]
+
+
+@params(Rule("samples", lambda samples, chain_axis: _chains(samples, chain_axis) >= 2,
+             "needs at least 2 chains (columns of a (steps, chains) array, rows with chain_axis=0)"),
+        Rule("samples", lambda samples, chain_axis: chain_axis is not None
+             or not 2 <= samples.shape[0] < samples.shape[1],
+             "has more columns than rows: read as (steps, chains) it has more chains than steps, which usually means "
+             "it is (chains, steps). Say which: chain_axis=0 if the chains are the rows (chains, steps), "
+             "chain_axis=1 if they are the columns (steps, chains)"),
+        samples=Array(ndim=2, hint="(steps, chains): one column per independent chain"),
+        chain_axis=Optional(Choice(0, 1)))
+def chain_mean_error(samples, *, chain_axis=None) -> Estimate:
     """Mean and standard error from independent Markov chains: ``samples`` is ``(steps, chains)``.
 
     Each chain's mean is one independent draw, however correlated the steps inside a chain are, so the
     error is the spread of the chain means over ``sqrt(chains)`` - valid as long as every chain was burnt in.
     Returns an :class:`Estimate` (unpacks as ``mean, error``; ``blocks`` is the number of chains).
+
+    ``chain_axis`` says which axis holds the chains: 1 (columns, ``(steps, chains)``) or 0 (rows,
+    ``(chains, steps)``). Left at None, ``samples`` is read as ``(steps, chains)`` and refused when it has more
+    columns than rows (at least 2 rows): a transposed array would silently give a wrong error.
     """
-    x = as_array(samples, "samples", ndim=2)
-    if x.shape[1] < 2:
-        raise ValueError(f"samples needs at least 2 chains (columns), got shape {x.shape}")
+    x = samples.T if chain_axis == 0 else samples
     means = x.mean(axis=0)
     return _estimate(means.mean(), means.std(ddof=1) / np.sqrt(means.size), x.ravel(), means.size)
 
@@ -111,8 +131,10 @@ def chain_mean_error(samples) -> Estimate:
 #: How a seed spread prints: "4.4 ± 0.3 (5 seeds)". The notebooks' regression check (nbval) recognises this form
 #: and compares its text but not its digits (tests/nbval_sanitize.cfg): a chaotic run's digits are one sample.
 SPREAD_FORMAT = "{mean} ± {sd} ({n} seeds)"
+_DIMS_HINT = "each dimension costs n_evals random numbers"
 
 
+@fields(values=Array(shape=(None,), min_size=2, hint="one result per seed; a spread needs at least 2"))
 @dataclass(frozen=True)
 class SeedSpread:
     """One computation repeated with ``n`` seeds: the mean and the standard deviation (ddof = 1) over the seeds.
@@ -128,10 +150,7 @@ class SeedSpread:
     values: tuple
 
     def __post_init__(self):
-        values = as_array(self.values, "values", ndim=1)
-        if values.size < 2:
-            raise ValueError(f"values needs the results of at least 2 seeds for a spread, got {values.size}")
-        object.__setattr__(self, "values", tuple(float(v) for v in values))
+        object.__setattr__(self, "values", tuple(float(v) for v in self.values))
 
     @property
     def n(self) -> int:
@@ -145,6 +164,7 @@ class SeedSpread:
     def sd(self) -> float:
         return float(np.std(self.values, ddof=1))
 
+    @params(scale=Real(gt=0, hint="a unit factor, e.g. 100 for percentages"))
     def decimals(self, scale: float = 1.0) -> int:
         """Decimal places that the sd justifies (one significant figure, two when it starts with 1), but no more
         than four significant figures of the mean (seeds that all reach the same minimum have an sd of round-off)."""
@@ -156,6 +176,7 @@ class SeedSpread:
         two = f"{sd / 10.0**first:.0f}" == "1"
         return min(cap, max(0, -first + (1 if two else 0)))
 
+    @params(scale=Real(gt=0, hint="a unit factor, e.g. 100 for percentages"), unit=Text(allow_empty=True))
     def format(self, scale: float = 1.0, unit: str = "") -> str:
         d = self.decimals(scale)
         return SPREAD_FORMAT.format(mean=f"{self.mean * scale:.{d}f}{unit}", sd=f"{self.sd * scale:.{d}f}{unit}",
@@ -165,6 +186,9 @@ class SeedSpread:
         return self.format()
 
 
+@params(dims=AnyOf(Integer(ge=1, le=100, hint=_DIMS_HINT), Sequence(Integer(ge=1, le=100, typical=(1, 12),
+                                                                         hint=_DIMS_HINT))),
+        n_evals=Integer(ge=2, le=10**7, typical=(2, 2000), hint="memory and time grow with n_evals"), rng=Seed())
 def quadrature_versus_monte_carlo(dims, n_evals: int, *, rng=None) -> dict:
     """Relative error of a d-dimensional integral at a fixed budget of ``n_evals`` integrand evaluations.
 
@@ -175,8 +199,7 @@ def quadrature_versus_monte_carlo(dims, n_evals: int, *, rng=None) -> dict:
     whatever d), with its estimated standard error. Returns arrays keyed ``dims``, ``points_per_axis``,
     ``quadrature_error``, ``monte_carlo_error``, ``monte_carlo_sigma``.
     """
-    dims = [integer(d, "dims", minimum=1) for d in np.atleast_1d(dims)]
-    n_evals = integer(n_evals, "n_evals", minimum=2)
+    dims = [int(d) for d in np.atleast_1d(dims)]
     gen = make_rng(rng)
     m = np.array([int(np.floor(n_evals ** (1.0 / d) + 1e-9)) for d in dims])
     quad, mc, sigma = [], [], []
@@ -193,16 +216,18 @@ def quadrature_versus_monte_carlo(dims, n_evals: int, *, rng=None) -> dict:
                 monte_carlo_error=np.array(mc), monte_carlo_sigma=np.array(sigma))
 
 
+@params(samples=SERIES)
 def naive_error(samples) -> float:
     """``sqrt(var / n)``: the standard error if the samples were independent."""
-    x = as_array(samples, "samples", ndim=1)
+    x = samples
     return float(np.sqrt(x.var() / x.size))
 
 
+@params(samples=SERIES, max_lag=Integer(ge=0, typical=(0, 5)))
 def autocorrelation(samples, max_lag: int = 100) -> np.ndarray:
-    """Normalised autocorrelation function ``C(t) / C(0)`` for lags 0..max_lag."""
-    x = as_array(samples, "samples", ndim=1)
-    max_lag = min(integer(max_lag, "max_lag", minimum=0), x.size - 1)
+    """Normalised autocorrelation function ``C(t) / C(0)`` for lags 0..max_lag (lags beyond n - 1 dropped)."""
+    x = samples
+    max_lag = min(max_lag, x.size - 1)
     x = x - x.mean()
     c0 = np.dot(x, x) / x.size
     if c0 == 0:
@@ -210,6 +235,10 @@ def autocorrelation(samples, max_lag: int = 100) -> np.ndarray:
     return np.array([np.dot(x[: x.size - t], x[t:]) / x.size / c0 for t in range(max_lag + 1)])
 
 
+@params(Rule("positions", lambda positions: positions.shape[2] <= 3, "must be in 1, 2 or 3 dimensions (the last "
+             "axis): it is (samples, particles, D)"),
+        positions=Array(shape=(None, None, None), hint="(samples, particles, D) with D = 1, 2 or 3 dimensions"),
+        r_max=Real(gt=0), n_bins=Integer(ge=2, le=10**7, typical=(2, 20)))
 def radial_density(positions, *, r_max: float, n_bins: int = 60):
     """One-body radial density from sampled positions ``(..., D)``, normalised to the particle number.
 
@@ -217,13 +246,10 @@ def radial_density(positions, *, r_max: float, n_bins: int = 60):
     length (1D, |x|), so that ``integral rho dV = particles per sample``.
     ``positions`` has shape ``(samples, particles, D)``.
     """
-    X = as_array(positions, "positions", ndim=3)
+    X = positions
     n_samples, n_particles, dim = X.shape
-    if dim > 3:
-        raise ValueError(f"positions must be in 1, 2 or 3 dimensions (last axis), got {dim}")
-    r_max = positive(r_max, "r_max")
     r = np.linalg.norm(X, axis=-1).ravel()
-    edges = np.linspace(0.0, r_max, integer(n_bins, "n_bins", minimum=2) + 1)
+    edges = np.linspace(0.0, r_max, n_bins + 1)
     counts, _ = np.histogram(r, bins=edges)
     if dim == 1:
         shell = 2 * np.diff(edges)

@@ -20,21 +20,42 @@ The seams follow NetKet: Hamiltonian | wave function | sampler | optimiser | sta
 """
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from itertools import product as iproduct
 
 import numpy as np
+from autograd.numpy.numpy_boxes import ArrayBox
 
 from . import nn, stats
 from .config import make_rng
-from .validate import as_array, integer, positive
+from .validate import (AnyOf, Anything, Array, Choice, Flag, Having, Instance, Integer, Mapping, Optional, Real, Rule,
+                       Seed, fields, finite, params)
 
 ANSATZE = ("gaussian", "gaussian-jastrow", "rbm", "rbm-jastrow", "slater-rbm", "slater-jastrow")
+
+#: The trap is 1, 2 or 3 dimensional; shells are enumerated over (shell + 1)^dim tuples, so dim also bounds the time.
+DIM = Integer(ge=1, le=3, hint="the trap is 1, 2 or 3 dimensional (shells are enumerated over (shell + 1)^dim "
+                              "tuples, so a large dim would not return)")
+
+
+# ============================================================================ declarations this module needs
+
+#: A Hamiltonian: :class:`Hamiltonian` or anything with its attributes (``variational.Trap``).
+HAMILTONIAN = Having("n_particles", "dim", "omega", "potential", what="a Hamiltonian (vmc.Hamiltonian or an object "
+                      "with n_particles, dim, omega and potential(X))")
+#: A wave function for the samplers and local energies: a :class:`Factor` or anything with ``evaluate``.
+WAVEFUNCTION = Having("evaluate", what="a wave function (a vmc.Factor, or an object with evaluate(X, ...))")
+#: Walker positions (walkers, particles, dim) for a Hamiltonian ``H``.
+POSITIONS = Array(shape=(None, "H.n_particles", "H.dim"), hint="positions are (walkers, particles, dim)")
 
 
 # ============================================================================ Hamiltonian
 
+@fields(n_particles=Integer(ge=1, typical=(1, 4)), dim=DIM, omega=Real(gt=0, hint="a trap frequency"),
+                 coulomb=Flag())
 @dataclass(frozen=True)
 class Hamiltonian:
     """Harmonic trap of frequency ``omega`` with optional Coulomb repulsion (atomic units)."""
@@ -44,16 +65,14 @@ class Hamiltonian:
     omega: float = 1.0
     coulomb: bool = False
 
-    def __post_init__(self):
-        integer(self.n_particles, "n_particles", minimum=1)
-        integer(self.dim, "dim", minimum=1)
-        if self.dim > 3:
-            raise ValueError(f"dim must be 1, 2 or 3, got {self.dim}")
-        if not (np.isfinite(self.omega) and self.omega > 0):
-            raise ValueError(f"omega must be a positive trap frequency, got {self.omega}")
-
+    @params(X=Array(shape=(None, "self.n_particles", "self.dim"), hint="positions are (walkers, particles, dim)"),
+            xp=Anything("an array module with NumPy's interface: numpy, or autograd.numpy to differentiate"))
     def potential(self, X, xp=np):
-        """``sum_i omega^2 r_i^2 / 2 + [sum_{i<j} 1 / r_ij]`` for each walker.
+        """``sum_i omega^2 r_i^2 / 2 + [sum_{i<j} 1 / r_ij]`` for each walker."""
+        return self._potential(X, xp)
+
+    def _potential(self, X, xp=np):
+        """:meth:`potential` unchecked, for the samplers' inner loops.
 
         (Sums over the short particle and coordinate axes are written as ``einsum``: NumPy's ``sum`` over an axis
         of length 2-4 is ten times slower, and this runs on every sample.)
@@ -66,16 +85,9 @@ class Hamiltonian:
         return v
 
 
-def check_positions(H, X, name: str = "X") -> np.ndarray:
-    """``X`` as a finite array of shape (walkers, H.n_particles, H.dim), or a ValueError naming ``name``.
-
-    ``H`` is a :class:`Hamiltonian` or anything with ``n_particles`` and ``dim`` (e.g. ``variational.Trap``).
-    """
-    X = as_array(X, name, ndim=3)
-    if X.shape[1:] != (H.n_particles, H.dim):
-        raise ValueError(f"{name} must have shape (walkers, {H.n_particles}, {H.dim}) (walkers, particles, dim) for "
-                         f"this Hamiltonian, got {X.shape}")
-    return X
+def _potential(H, X):
+    """``H``'s potential, unchecked when ``H`` is a :class:`Hamiltonian` (inner loops)."""
+    return H._potential(X) if isinstance(H, Hamiltonian) else H.potential(X)
 
 
 # ============================================================================ wave-function factors
@@ -83,37 +95,64 @@ def check_positions(H, X, name: str = "X") -> np.ndarray:
 class Factor:
     """A factor of the wave function.
 
-    Subclasses set ``params`` and provide ``log_psi(X, xp=np)`` (written over the
-    array module ``xp`` so that autograd can check it) and ``evaluate(X, derivatives=True, param_grad=True)``
+    Subclasses set ``params`` and provide ``_log_psi(X, xp=np)`` (written over the
+    array module ``xp`` so that autograd can check it) and ``_evaluate(X, derivatives=True, param_grad=True)``
     returning ``(log_psi, grad, laplacian, param_grad)``: without ``derivatives`` only ``log_psi`` is computed
     (the Metropolis test), without ``param_grad`` the last entry is None (a local energy, a Langevin drift).
+    The public ``log_psi``, ``evaluate`` and ``set_params`` check their arguments and call these; the samplers call
+    them directly in their inner loops (a declaration costs ~20 us a call). ``n_particles`` and ``dim`` are those
+    the factor is built for, None where it works for any (the Gaussian).
     """
 
     params: np.ndarray
+    n_particles: int | None = None
+    dim: int | None = None
 
     @property
     def n_params(self) -> int:
         return self.params.size
 
+    @params(theta=Array(shape=("self.n_params",), min_size=0, hint="one entry per variational parameter"))
     def set_params(self, theta):
-        theta = np.asarray(theta, dtype=float)
-        if theta.shape != self.params.shape:
-            raise ValueError(f"expected {self.params.size} parameters, got shape {theta.shape}")
-        if not np.all(np.isfinite(theta)):
-            raise ValueError("parameters contain NaN or infinite values")
+        self._set_params(theta)
+
+    def _set_params(self, theta):
         self.params = theta.copy()
+
+    @params(X=AnyOf(Array(shape=(None, "self.n_particles", "self.dim"),
+                          hint="positions are (walkers, particles, dim)"), Instance(ArrayBox)),
+            xp=Anything("an array module with NumPy's interface: numpy, or autograd.numpy to differentiate"))
+    def log_psi(self, X, xp=np):
+        """``log |psi|`` for each walker, written over ``xp`` (``X`` may then be autograd's traced array)."""
+        return self._log_psi(X, xp)
+
+    @params(X=Array(shape=(None, "self.n_particles", "self.dim"), hint="positions are (walkers, particles, dim)"),
+            derivatives=Flag(), param_grad=Flag())
+    def evaluate(self, X, derivatives=True, param_grad=True):
+        """``(log_psi, grad, laplacian, param_grad)`` for each walker (see the class docstring)."""
+        return self._evaluate(X, derivatives, param_grad)
+
+
+def _evaluate(wf, X, **options):
+    """``wf.evaluate`` unchecked for this module's factors (the samplers' inner loops), as is for others."""
+    return (wf._evaluate if isinstance(wf, Factor) else wf.evaluate)(X, **options)
+
+
+def _log_psi(wf, X, xp):
+    return wf._log_psi(X, xp) if isinstance(wf, Factor) else wf.log_psi(X, xp)
 
 
 class Gaussian(Factor):
     """``exp(-alpha sum_i r_i^2 / 2)``: exact for non-interacting particles at ``alpha = omega``."""
 
+    @params(alpha=Real(gt=0))
     def __init__(self, alpha: float = 1.0):
-        self.params = np.array([positive(alpha, "alpha")])
+        self.params = np.array([alpha])
 
-    def log_psi(self, X, xp=np):
+    def _log_psi(self, X, xp=np):
         return -0.5 * self.params[0] * xp.sum(X**2, axis=(1, 2))
 
-    def evaluate(self, X, derivatives=True, param_grad=True):
+    def _evaluate(self, X, derivatives=True, param_grad=True):
         alpha = self.params[0]
         r2 = np.sum(X**2, axis=(1, 2))
         if not derivatives:
@@ -123,13 +162,13 @@ class Gaussian(Factor):
                 (-0.5 * r2)[:, None] if param_grad else None)
 
 
+@params(n_particles=Integer(ge=1, typical=(1, 6)),
+        dim=Integer(ge=2, le=3, hint="the Coulomb cusp needs dim >= 2 (1/(D-1)); the trap has at most 3"))
 def cusp_matrix(n_particles: int, dim: int) -> np.ndarray:
     """Kato cusp coefficients ``a_ij``: ``1/(D-1)`` for opposite spins, ``1/(D+1)`` for equal spins.
 
     Particles ``0 .. P/2 - 1`` are spin up, the rest spin down (for P = 2: one of each).
     """
-    if dim < 2:
-        raise ValueError("the Coulomb cusp needs dim >= 2")
     up = np.arange(n_particles) < (n_particles + 1) // 2
     same = up[:, None] == up[None, :]
     return np.where(same, 1.0 / (dim + 1), 1.0 / (dim - 1))
@@ -141,20 +180,23 @@ class PadeJastrow(Factor):
     ``cusp=False`` sets ``a_ij = 0`` (no interaction to correlate: the factor is 1).
     """
 
+    @params(Rule("dim", lambda dim, cusp: dim >= 2 or not cusp, "the Coulomb cusp needs dim >= 2; pass cusp=False "
+                 "in 1D"), n_particles=Integer(ge=1, typical=(1, 6)), dim=DIM, beta=Real(gt=0), cusp=Flag())
     def __init__(self, n_particles: int, dim: int, beta: float = 0.5, *, cusp: bool = True):
+        self.n_particles, self.dim = n_particles, dim
         self.a = cusp_matrix(n_particles, dim) if cusp else np.zeros((n_particles, n_particles))
         self.pairs = np.triu_indices(n_particles, 1)
-        self.params = np.array([positive(beta, "beta")])
+        self.params = np.array([beta])
         i, j = self.pairs
         self.incidence = np.zeros((len(i), n_particles))   # +1 for particle i, -1 for j of each pair (i < j)
         self.incidence[np.arange(len(i)), i], self.incidence[np.arange(len(i)), j] = 1.0, -1.0
 
-    def log_psi(self, X, xp=np):
+    def _log_psi(self, X, xp=np):
         i, j = self.pairs
         r = xp.sqrt(xp.sum((X[:, i, :] - X[:, j, :]) ** 2, axis=-1))
         return xp.sum(self.a[i, j] * r / (1.0 + self.params[0] * r), axis=1)
 
-    def evaluate(self, X, derivatives=True, param_grad=True):
+    def _evaluate(self, X, derivatives=True, param_grad=True):
         D = X.shape[2]
         beta = self.params[0]
         i, j = self.pairs
@@ -191,32 +233,40 @@ class RBM(Factor):
     (the last is the one the course codes got wrong), each multiplied by ``power``.
     """
 
+    @params(n_particles=Integer(ge=1, typical=(1, 4)), dim=DIM, n_hidden=Integer(ge=1, typical=(1, 4)),
+            omega=Real(gt=0), power=Choice(0.5, 1.0, 1), rng=Seed(), weight_scale=Real(ge=0, typical=(0.0, 0.5)))
     def __init__(self, n_particles: int, dim: int, n_hidden: int, *, omega: float = 1.0, power: float = 0.5,
                  rng=None, weight_scale: float = 0.01):
-        if power not in (0.5, 1.0):
-            raise ValueError(f"power must be 0.5 (|psi|^2 = F, the lecture) or 1 (psi = F), got {power}")
+        """``power``: 0.5 (``|psi|^2 = F``, the lecture) or 1 (``psi = F``)."""
+        self.n_particles, self.dim = n_particles, dim
         self.M = n_particles * dim
-        self.N = integer(n_hidden, "n_hidden", minimum=1)
+        self.N = n_hidden
         self.power = power
-        self.sigma2 = power / positive(omega, "omega")
+        self.sigma2 = power / omega
         rng = make_rng(rng)
         self.params = np.concatenate([rng.normal(0, weight_scale, self.M), rng.normal(0, weight_scale, self.N),
                                       rng.normal(0, weight_scale, self.M * self.N)])
 
+    @params(theta=Optional(Array(shape=("self.n_params",), min_size=0, hint="one entry per variational parameter")))
     def unpack(self, theta=None):
+        """Visible biases ``a`` (M,), hidden biases ``b`` (N,) and weights ``W`` (M, N) of ``theta`` (default: the
+        current parameters)."""
+        return self._unpack(theta)
+
+    def _unpack(self, theta=None):
         theta = self.params if theta is None else theta
         a, b = theta[: self.M], theta[self.M: self.M + self.N]
         return a, b, theta[self.M + self.N:].reshape(self.M, self.N)
 
-    def log_psi(self, X, xp=np):
-        a, b, W = self.unpack()
+    def _log_psi(self, X, xp=np):
+        a, b, W = self._unpack()
         x = xp.reshape(X, (X.shape[0], self.M))
         Q = b + xp.dot(x, W) / self.sigma2
         return self.power * (-xp.sum((x - a) ** 2, axis=1) / (2 * self.sigma2)
                              + xp.sum(nn.activation("softplus", Q, xp), axis=1))
 
-    def evaluate(self, X, derivatives=True, param_grad=True):
-        a, b, W = self.unpack()
+    def _evaluate(self, X, derivatives=True, param_grad=True):
+        a, b, W = self._unpack()
         s2, k = self.sigma2, self.power
         x = X.reshape(X.shape[0], self.M)
         Q = x @ (W / s2) + b
@@ -242,13 +292,15 @@ def _shell_quantum_numbers(n_orbitals: int, dim: int):
     return numbers[:n_orbitals], shell
 
 
+@params(dim=DIM, max_particles=Integer(ge=0, le=100_000, hint="one loop per shell: in 1D a shell holds 2 particles"))
 def closed_shell_numbers(dim: int, max_particles: int = 100):
-    """Particle numbers that fill harmonic-oscillator shells with both spins (2D: 2, 6, 12, 20, ...)."""
-    dim = integer(dim, "dim", minimum=1)
-    max_particles = integer(max_particles, "max_particles", minimum=0)
+    """Particle numbers that fill harmonic-oscillator shells with both spins (2D: 2, 6, 12, 20, ...).
+
+    Shell ``s`` holds ``2 C(s + D - 1, D - 1)`` particles: the number of ``(n_1..n_D) >= 0`` with sum ``s``, twice.
+    """
     out, total, shell = [], 0, 0
     while True:
-        total += 2 * sum(1 for q in iproduct(range(shell + 1), repeat=dim) if sum(q) == shell)
+        total += 2 * math.comb(shell + dim - 1, dim - 1)
         if total > max_particles:
             return out
         out.append(total)
@@ -263,15 +315,16 @@ class Slater(Factor):
     :class:`Gaussian` factor. No variational parameters. Closed shells only.
     """
 
+    @params(Rule("n_particles", lambda n_particles, dim: n_particles in closed_shell_numbers(dim),
+                 "does not fill closed shells (both spins) in this dim; use one of closed_shell_numbers(dim): "
+                 "1D 2, 4, 6, ...; 2D 2, 6, 12, 20, ...; 3D 2, 8, 20, 40, ..."),
+            n_particles=Integer(ge=1, le=100, typical=(1, 8)), dim=DIM, omega=Real(gt=0))
     def __init__(self, n_particles: int, dim: int, omega: float = 1.0):
-        allowed = closed_shell_numbers(integer(dim, "dim", minimum=1))
-        if n_particles not in allowed:
-            raise ValueError(f"n_particles={n_particles} does not fill closed shells in {dim}D; "
-                             f"use one of {allowed[:6]}")
+        self.n_particles, self.dim = n_particles, dim
         self.n_half = n_particles // 2
         self.quanta, _ = _shell_quantum_numbers(self.n_half, dim)
         self.Q = np.array(self.quanta)                      # (K, D) quantum numbers
-        self.sqrt_omega = np.sqrt(positive(omega, "omega"))
+        self.sqrt_omega = np.sqrt(omega)
         self.params = np.zeros(0)
 
     def _orbitals(self, Xs):
@@ -313,11 +366,11 @@ class Slater(Factor):
             cols.append(col)
         return xp.stack(cols, axis=-1)
 
-    def log_psi(self, X, xp=np):
+    def _log_psi(self, X, xp=np):
         return (xp.linalg.slogdet(self._orbital_values(X[:, : self.n_half], xp))[1]
                 + xp.linalg.slogdet(self._orbital_values(X[:, self.n_half:], xp))[1])
 
-    def evaluate(self, X, derivatives=True, param_grad=True):
+    def _evaluate(self, X, derivatives=True, param_grad=True):
         log_psi = np.zeros(X.shape[0])
         grad = np.zeros_like(X) if derivatives else None
         lap = np.zeros(X.shape[0]) if derivatives else None
@@ -333,6 +386,12 @@ class Slater(Factor):
         return log_psi, grad, lap, (np.zeros((X.shape[0], 0)) if derivatives and param_grad else None)
 
 
+_ROW = Rule("i", lambda i, inverse: i < inverse.shape[1], "must index a row of the n x n matrices (i < n)")
+INVERSES = dict(inverse=Array(shape=("w", "n", "n"), hint="a batch of square inverse matrices (walkers, n, n)"),
+                i=Integer(ge=0), new_row=Array(shape=("w", "n"), hint="one row of n orbital values per walker"))
+
+
+@params(_ROW, **INVERSES)
 def determinant_ratio(inverse, i, new_row):
     """``det D' / det D`` when row ``i`` of D is replaced by ``new_row``: ``sum_k new_row_k (D^-1)_{k i}``.
 
@@ -342,6 +401,9 @@ def determinant_ratio(inverse, i, new_row):
     return np.einsum("wk,wk->w", new_row, inverse[:, :, i])
 
 
+@params(_ROW, Rule("ratio", lambda ratio: np.all(ratio != 0), "must be nonzero (a zero determinant ratio leaves a "
+                                                                  "singular matrix without an inverse)"),
+        **INVERSES, ratio=Array(shape=("w",)))
 def inverse_update(inverse, i, new_row, ratio):
     """Sherman-Morrison update of ``D^-1`` after replacing row ``i`` of D by ``new_row`` (O(n^2)).
 
@@ -360,30 +422,37 @@ class Product(Factor):
     """Product of factors: logs, gradients and Laplacians add; parameters are concatenated."""
 
     def __init__(self, *factors):
+        for k, f in enumerate(factors):
+            WAVEFUNCTION.check(f, f"factors[{k}]", {})
         self.factors = list(factors)
 
     @property
     def params(self):
         return np.concatenate([f.params for f in self.factors]) if self.factors else np.zeros(0)
 
-    def set_params(self, theta):
-        theta = np.asarray(theta, dtype=float)
-        if theta.size != self.n_params:
-            raise ValueError(f"expected {self.n_params} parameters, got {theta.size}")
+    @property
+    def n_particles(self):
+        return next((f.n_particles for f in self.factors if getattr(f, "n_particles", None) is not None), None)
+
+    @property
+    def dim(self):
+        return next((f.dim for f in self.factors if getattr(f, "dim", None) is not None), None)
+
+    def _set_params(self, theta):
         i = 0
         for f in self.factors:
-            f.set_params(theta[i:i + f.n_params])
+            (f._set_params if isinstance(f, Factor) else f.set_params)(theta[i:i + f.n_params])
             i += f.n_params
 
     @property
     def n_params(self):
         return sum(f.n_params for f in self.factors)
 
-    def log_psi(self, X, xp=np):
-        return sum(f.log_psi(X, xp) for f in self.factors)
+    def _log_psi(self, X, xp=np):
+        return sum(_log_psi(f, X, xp) for f in self.factors)
 
-    def evaluate(self, X, derivatives=True, param_grad=True):
-        parts = [f.evaluate(X, derivatives, param_grad) for f in self.factors]
+    def _evaluate(self, X, derivatives=True, param_grad=True):
+        parts = [_evaluate(f, X, derivatives=derivatives, param_grad=param_grad) for f in self.factors]
         log_psi = sum(p[0] for p in parts)
         if not derivatives:
             return log_psi, None, None, None
@@ -391,14 +460,29 @@ class Product(Factor):
                 np.concatenate([p[3] for p in parts], axis=1) if param_grad else None)
 
 
+#: The wave function is for the Hamiltonian's particles and dimensions (where it knows them: an RBM does, a Gaussian
+#: not).
+_SAME_SYSTEM = Rule("wf", lambda wf, H: getattr(wf, "n_particles", None) in (None, H.n_particles)
+                    and getattr(wf, "dim", None) in (None, H.dim),
+                    "is built for another number of particles or dimensions than H (compare wf.n_particles, wf.dim "
+                    "with H.n_particles, H.dim)")
+
+
+@params(_SAME_SYSTEM, wf=WAVEFUNCTION, H=HAMILTONIAN, X=POSITIONS, return_param_grad=Flag())
 def local_energy(wf: Factor, H: Hamiltonian, X, *, return_param_grad: bool = False):
     """``E_L = -1/2 sum(nabla^2 log psi + |nabla log psi|^2) + V`` for each walker (analytic derivatives)."""
-    X = check_positions(H, X)
-    log_psi, grad, lap, pgrad = wf.evaluate(X, param_grad=return_param_grad)
-    e = -0.5 * (lap + np.einsum("wpd,wpd->w", grad, grad)) + H.potential(X)
+    return _local_energy(wf, H, X, return_param_grad)
+
+
+def _local_energy(wf, H, X, return_param_grad=False):
+    """:func:`local_energy` unchecked, for the inner loops of :func:`sample` and :func:`optimise`."""
+    log_psi, grad, lap, pgrad = _evaluate(wf, X, param_grad=return_param_grad)
+    e = -0.5 * (lap + np.einsum("wpd,wpd->w", grad, grad)) + _potential(H, X)
     return (e, pgrad) if return_param_grad else e
 
 
+@params(_SAME_SYSTEM, wf=Having("log_psi", what="a wave function with log_psi(X, xp) (a vmc.Factor)"),
+        H=HAMILTONIAN, X=POSITIONS)
 def local_energy_autograd(wf: Factor, H: Hamiltonian, X):
     """The same local energy with all derivatives taken by autograd (the oracle, and the slow way)."""
     import autograd.numpy as anp
@@ -420,6 +504,9 @@ def local_energy_autograd(wf: Factor, H: Hamiltonian, X):
 
 # ============================================================================ samplers
 
+@fields(X=Array(shape=("w", "p", "d"), hint="positions are (walkers, particles, dim)"),
+                 log_psi=Array(shape=("w",), finite=False, hint="one log|psi| per walker (-inf on a node)"),
+                 grad=Optional(Array(shape=("w", "p", "d"), finite=False, hint="grad log psi, shaped like X")))
 @dataclass
 class WalkerState:
     """Positions of all walkers with their cached ``log psi`` and gradient."""
@@ -432,16 +519,27 @@ class WalkerState:
 class Metropolis:
     """Random-walk Metropolis: move all particles of each walker by ``step * N(0, 1)``; accept with ``|psi'/psi|^2``."""
 
+    @params(step=Real(gt=0, typical=(0.1, 2.0)))
     def __init__(self, step: float = 1.0):
-        self.step = positive(step, "step")
+        self.step = step
 
+    @params(wf=WAVEFUNCTION, X=Array(shape=(None, "wf.n_particles", "wf.dim"), hint="positions are (walkers, "
+                                     "particles, dim)"))
     def init(self, wf, X):
-        return WalkerState(X, wf.evaluate(X, derivatives=False)[0])
+        """The walkers at ``X`` (a copy: sweeps move the state's positions, never the caller's array)."""
+        return self._init(wf, X)
 
+    def _init(self, wf, X):
+        return WalkerState(X, _evaluate(wf, X, derivatives=False)[0])
+
+    @params(wf=WAVEFUNCTION, state=Instance(WalkerState), rng=Seed())
     def sweep(self, wf, state, *, rng=None):
-        rng = make_rng(rng)
+        """One move of every walker (in place in ``state``); returns the fraction accepted."""
+        return self._sweep(wf, state, make_rng(rng))
+
+    def _sweep(self, wf, state, rng):
         Xn = state.X + self.step * rng.standard_normal(state.X.shape)
-        lp = wf.evaluate(Xn, derivatives=False)[0]
+        lp = _evaluate(wf, Xn, derivatives=False)[0]
         accept = np.log(rng.random(len(lp))) < 2.0 * (lp - state.log_psi)
         state.X[accept] = Xn[accept]
         state.log_psi[accept] = lp[accept]
@@ -465,29 +563,45 @@ class Langevin:
     D = 0.5
     drift_limit = 0.5
 
+    @params(dt=Real(gt=0, typical=(0.01, 0.5)))
     def __init__(self, dt: float = 0.05):
-        self.dt = positive(dt, "dt")
+        self.dt = dt
 
+    @params(wf=WAVEFUNCTION, X=Array(shape=(None, "wf.n_particles", "wf.dim"), hint="positions are (walkers, "
+                                     "particles, dim)"))
     def init(self, wf, X):
-        lp, g, _, _ = wf.evaluate(X, param_grad=False)
+        """The walkers at ``X`` (a copy: sweeps move the state's positions, never the caller's array)."""
+        return self._init(wf, X)
+
+    def _init(self, wf, X):
+        lp, g, _, _ = _evaluate(wf, X, param_grad=False)
         return WalkerState(X, lp, g)
 
+    @params(grad=Array(ndim=3, hint="grad log psi of shape (walkers, particles, dim)"))
     def drift(self, grad):
         """Displacement ``D F dt = v dt``, limited per particle near nodes (see class docstring)."""
+        return self._drift(grad)
+
+    def _drift(self, grad):
         dt, a = self.dt, self.drift_limit
         v2 = np.sum(grad**2, axis=-1, keepdims=True)
         x = a * v2 * dt
         factor = np.where(x > 1e-8, (np.sqrt(1.0 + 2.0 * x) - 1.0) / np.where(x > 1e-8, x, 1.0), 1.0 - 0.5 * x)
         return factor * grad * dt
 
+    @params(Rule("state", lambda state: state.grad is not None, "has no gradient: start it with Langevin.init"),
+            wf=WAVEFUNCTION, state=Instance(WalkerState), rng=Seed())
     def sweep(self, wf, state, *, rng=None):
-        rng = make_rng(rng)
+        """One move of every walker (in place in ``state``); returns the fraction accepted."""
+        return self._sweep(wf, state, make_rng(rng))
+
+    def _sweep(self, wf, state, rng):
         dt, D = self.dt, self.D
-        shift = self.drift(state.grad)
+        shift = self._drift(state.grad)
         Xn = state.X + shift + np.sqrt(dt) * rng.standard_normal(state.X.shape)
-        lpn, gn, _, _ = wf.evaluate(Xn, param_grad=False)
+        lpn, gn, _, _ = _evaluate(wf, Xn, param_grad=False)
         log_g_forward = -np.sum((Xn - state.X - shift) ** 2, axis=(1, 2)) / (4 * D * dt)
-        log_g_backward = -np.sum((state.X - Xn - self.drift(gn)) ** 2, axis=(1, 2)) / (4 * D * dt)
+        log_g_backward = -np.sum((state.X - Xn - self._drift(gn)) ** 2, axis=(1, 2)) / (4 * D * dt)
         log_ratio = 2.0 * (lpn - state.log_psi) + log_g_backward - log_g_forward
         accept = np.log(rng.random(len(lpn))) < log_ratio
         state.X[accept] = Xn[accept]
@@ -496,6 +610,8 @@ class Langevin:
         return accept.mean()
 
 
+@fields(means=Array(shape=("t",)), local_energies=Array(shape=("t", "w")), acceptance=Real(ge=0, le=1),
+                 state=Instance(WalkerState), positions=Optional(Array(ndim=3)))
 @dataclass
 class Samples:
     """What :func:`sample` returns. Unpacks in field order, ``means, local_energies, acceptance, state, positions``.
@@ -516,83 +632,130 @@ class Samples:
 
     def energy(self):
         """``(mean, error)`` with the error from the independent chains (:func:`mlphys.stats.chain_mean_error`)."""
-        return stats.chain_mean_error(self.local_energies)
+        return stats.chain_mean_error(self.local_energies, chain_axis=1)
 
 
+def _apart(X0):
+    """No two particles of a walker at the same point (where 1/r_ij and the Jastrow gradient are singular)."""
+    if X0 is None or X0.shape[1] < 2:
+        return True
+    i, j = np.triu_indices(X0.shape[1], 1)
+    return bool(np.all(np.any(X0[:, i, :] != X0[:, j, :], axis=-1)))
+
+
+_APART = Rule("X0", _apart, "has two particles of a walker at the same point: the Coulomb energy and the Jastrow "
+              "factor's gradient are singular there and the local energies come out NaN; start from distinct "
+              "positions (X0=None draws them from the trap's Gaussian)")
+_ENERGY_HINT = ("a walker sits where the wave function or the potential is singular (coincident particles, a node "
+                "of psi) or the parameters diverged: start from distinct positions (X0), lower the sampler's step or "
+                "dt, or the optimizer's lr (settings['dt'], settings['lr'] in ground_state)")
+#: Below this acceptance rate a sampler "accepts (almost) nothing": the chains do not move and the samples repeat.
+#: Judged from at least 200 proposals (a sampler accepting 5% accepts fewer than 1% of 200 with probability 4e-3).
+MIN_ACCEPTANCE = 0.01
+SAMPLER = Instance(Metropolis, Langevin)
+
+
+def _warn_if_stuck(sampler, acceptance, proposals, where):
+    if proposals >= 200 and acceptance < MIN_ACCEPTANCE:
+        knob = "step" if isinstance(sampler, Metropolis) else "dt"
+        warnings.warn(f"{where}: the sampler accepted {acceptance:.2%} of its moves (below {MIN_ACCEPTANCE:.0%}) with "
+                      f"{knob}={getattr(sampler, knob):g}: the walkers barely move and the samples repeat; lower "
+                      f"{knob}", RuntimeWarning, stacklevel=4)
+
+
+@params(_SAME_SYSTEM, _APART, wf=WAVEFUNCTION, H=HAMILTONIAN, sampler=SAMPLER,
+        n_walkers=Integer(ge=1, typical=(1, 6)), n_steps=Integer(ge=1, typical=(1, 8)),
+        burn_in=Integer(ge=0, typical=(0, 8)), rng=Seed(),
+        X0=Optional(Array(shape=("n_walkers", "H.n_particles", "H.dim"), hint="starting positions (walkers, "
+                          "particles, dim), one walker per chain")), keep_positions=Integer(ge=0, typical=(0, 4)))
 def sample(wf, H, sampler, *, n_walkers: int, n_steps: int, burn_in: int = 100, rng=None, X0=None,
            keep_positions: int = 0) -> Samples:
     """Run ``n_walkers`` chains after ``burn_in`` sweeps; returns :class:`Samples`.
 
     ``keep_positions`` > 0 stores the positions of every walker at that many
-    evenly spaced steps (for one-body densities).
+    evenly spaced steps (for one-body densities). Non-finite local energies raise ``FloatingPointError``; an
+    acceptance below :data:`MIN_ACCEPTANCE` warns.
     """
-    n_walkers = integer(n_walkers, "n_walkers", minimum=1)
-    n_steps = integer(n_steps, "n_steps", minimum=1)
-    burn_in = integer(burn_in, "burn_in", minimum=0)
     rng = make_rng(rng)
-    if X0 is not None:
-        X0 = check_positions(H, X0, "X0")
-        if len(X0) != n_walkers:
-            raise ValueError(f"X0 has {len(X0)} walkers but n_walkers is {n_walkers}; they must match")
-    X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim)) if X0 is None else X0.copy()
-    state = sampler.init(wf, X)
+    X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim)) if X0 is None else X0
+    state = sampler._init(wf, X)
     for _ in range(burn_in):
-        sampler.sweep(wf, state, rng=rng)
+        sampler._sweep(wf, state, rng)
     means, acc, kept = np.empty(n_steps), 0.0, []
     all_e = np.empty((n_steps, n_walkers))
     keep_at = set(np.linspace(0, n_steps - 1, keep_positions).astype(int)) if keep_positions else set()
     for t in range(n_steps):
-        acc += sampler.sweep(wf, state, rng=rng)
-        e = local_energy(wf, H, state.X)
+        acc += sampler._sweep(wf, state, rng)
+        e = _local_energy(wf, H, state.X)
         all_e[t] = e
         means[t] = e.mean()
         if t in keep_at:
             kept.append(state.X.copy())
     positions = np.concatenate(kept) if kept else None
+    finite(all_e, "sample: the local energies", _ENERGY_HINT)
+    _warn_if_stuck(sampler, acc / n_steps, n_steps * n_walkers, "sample")
     return Samples(means, all_e, acc / n_steps, state, positions)
 
 
 # ============================================================================ optimiser and driver
 
+@params(e_local=Array(shape=("n",), hint="one local energy per sample"),
+        param_grad=Array(shape=("n", None), hint="O_k = d log psi / d theta_k: one row per sample"))
 def energy_gradient(e_local, param_grad):
     """The lecture's ``dE/dtheta_k = 2 (<E_L O_k> - <E_L><O_k>)`` from samples."""
+    return _energy_gradient(e_local, param_grad)
+
+
+def _energy_gradient(e_local, param_grad):
     return 2.0 * (np.mean(e_local[:, None] * param_grad, axis=0) - np.mean(e_local) * np.mean(param_grad, axis=0))
 
 
+@params(_SAME_SYSTEM, wf=Having("evaluate", "params", "n_params", "set_params", what="a trainable wave function "
+                                  "(a vmc.Factor, or an object with evaluate, params, n_params and set_params)"),
+        H=HAMILTONIAN, sampler=SAMPLER, optimizer=Instance(nn.Adam, nn.SGD, hint="pass nn.Adam(lr) or nn.SGD(lr)"),
+        n_iterations=Integer(ge=0, typical=(0, 3)), n_walkers=Integer(ge=1, typical=(1, 6)),
+        n_steps=Integer(ge=1, typical=(1, 4)), burn_in=Integer(ge=0, typical=(0, 8)), rng=Seed(), progress=Flag())
 def optimise(wf, H, sampler, optimizer, *, n_iterations: int, n_walkers: int, n_steps: int, burn_in: int = 50,
              rng=None, progress: bool = False):
     """Stochastic-gradient optimisation of ``wf``; returns the :class:`mlphys.nn.History` (per iteration: ``energy``,
     ``variance``, ``acceptance``) and the walker state.
 
     ``optimizer`` is :class:`mlphys.nn.Adam` or :class:`mlphys.nn.SGD` (the same optimisers that train networks).
+    Non-finite local energies raise ``FloatingPointError`` naming the iteration (before they reach the parameters).
     """
-    n_walkers, n_steps = integer(n_walkers, "n_walkers", minimum=1), integer(n_steps, "n_steps", minimum=1)
-    burn_in = integer(burn_in, "burn_in", minimum=0)
     rng = make_rng(rng)
     X = rng.normal(0, 1 / np.sqrt(H.omega), (n_walkers, H.n_particles, H.dim))
-    state = sampler.init(wf, X)
+    state = sampler._init(wf, X)
     for _ in range(burn_in):
-        sampler.sweep(wf, state, rng=rng)
+        sampler._sweep(wf, state, rng)
     history = nn.History("energy", "variance", "acceptance")
-    with nn.TrainingLoop(integer(n_iterations, "n_iterations", minimum=0), progress=progress,
-                         desc="VMC optimisation") as loop:
-        for _ in loop:
+    set_params = wf._set_params if isinstance(wf, Factor) else wf.set_params
+    with nn.TrainingLoop(n_iterations, progress=progress, desc="VMC optimisation") as loop:
+        for iteration in loop:
             acc, es, gs = 0.0, [], []
             for _ in range(n_steps):
-                acc += sampler.sweep(wf, state, rng=rng)
-                e, g = local_energy(wf, H, state.X, return_param_grad=True)
+                acc += sampler._sweep(wf, state, rng)
+                e, g = _local_energy(wf, H, state.X, return_param_grad=True)
                 es.append(e)
                 gs.append(g)
             e, g = np.concatenate(es), np.concatenate(gs)
+            finite(e, f"optimise: the local energies of iteration {iteration}", _ENERGY_HINT)
             history.append(energy=float(e.mean()), variance=float(e.var()), acceptance=acc / n_steps)
             if wf.n_params:
                 params = [wf.params]                # mlphys.nn optimisers update a list of arrays in place
-                optimizer.step(params, [energy_gradient(e, g)])
-                wf.set_params(params[0])
-                state = sampler.init(wf, state.X)  # cached log psi and gradient belong to the old parameters
+                optimizer.step(params, [_energy_gradient(e, g)])
+                set_params(finite(params[0], f"optimise: the parameters after iteration {iteration}", _ENERGY_HINT))
+                state = sampler._init(wf, state.X)  # cached log psi and gradient belong to the old parameters
+    if len(history["acceptance"]):
+        _warn_if_stuck(sampler, float(np.mean(history["acceptance"])), len(history["acceptance"]) * n_steps * n_walkers,
+                       "optimise")
     return history.end(loop), state
 
 
+@fields(energy=Real(), error=Real(ge=0), variance=Real(ge=0), acceptance=Real(ge=0, le=1),
+                 history=Instance(nn.History), wavefunction=WAVEFUNCTION, hamiltonian=HAMILTONIAN,
+                 positions=Optional(Array(ndim=3, hint="kept walker positions (samples, particles, dim)")),
+                 seconds=Real(ge=0), energy_series=Optional(Array(ndim=1)))
 @dataclass
 class VMCResult:
     """Outcome of :func:`ground_state`: energy with blocking error, variance of E_L, acceptance, history."""
@@ -609,6 +772,8 @@ class VMCResult:
     energy_series: np.ndarray = field(default=None, repr=False)
 
 
+@params(Rule("result", lambda result: result.positions is not None, "has no kept positions; run ground_state (it "
+             "keeps 20 snapshots of the walkers)"), result=Instance(VMCResult))
 def energy_components(result: VMCResult) -> dict:
     """``<H>``, ``<T>``, ``<V_trap>`` and ``<V_int>`` of a :func:`ground_state` run (its kept positions).
 
@@ -618,8 +783,6 @@ def energy_components(result: VMCResult) -> dict:
     any trial function whose length scale is optimised.
     """
     X = result.positions
-    if X is None or X.ndim != 3:
-        raise ValueError("result has no kept positions; run ground_state (it keeps 20 snapshots of the walkers)")
     H = result.hamiltonian
     trap = float(np.mean(0.5 * H.omega**2 * np.sum(X**2, axis=(1, 2))))
     interaction = float(np.mean(H.potential(X)) - trap)
@@ -628,6 +791,8 @@ def energy_components(result: VMCResult) -> dict:
                 virial=(2 * trap - interaction) / (2 * kinetic))
 
 
+@params(ansatz=Choice(*ANSATZE), n_particles=Integer(ge=1, typical=(1, 4)), dim=DIM, omega=Real(gt=0),
+        n_hidden=Integer(ge=1, typical=(1, 4)), rng=Seed(), power=Choice(0.5, 1.0, 1), coulomb=Flag())
 def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float = 1.0, n_hidden: int = 4,
                        rng=None, power: float = 0.5, coulomb: bool = False):
     """Construct one of :data:`ANSATZE` at its natural starting point.
@@ -635,8 +800,6 @@ def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float 
     The Pade-Jastrow factor carries the Coulomb cusp only if ``coulomb`` (default False, as for :class:`Hamiltonian`
     and :func:`ground_state`).
     """
-    if ansatz not in ANSATZE:
-        raise ValueError(f"ansatz={ansatz!r} is unknown; use one of {ANSATZE}")
     rng = make_rng(rng)
     cusp = coulomb and n_particles > 1 and dim > 1
 
@@ -657,6 +820,7 @@ def build_wavefunction(ansatz: str, n_particles: int, dim: int, *, omega: float 
     return Product(slater, RBM(n_particles, dim, n_hidden, omega=omega, power=power, rng=rng), jastrow())
 
 
+@params(n_particles=Integer(ge=1))
 def default_settings(n_particles: int = 2) -> dict:
     """The settings of :func:`ground_state` when not given: a class-sized run (chapter 6 passes the paper's at paper
     scale). ``n_iterations`` Adam steps (rate ``lr``) of ``opt_steps`` sweeps of ``n_walkers`` walkers, ``burn_in``
@@ -666,6 +830,15 @@ def default_settings(n_particles: int = 2) -> dict:
                 n_steps=800 if heavy else 2000, burn_in=500 if heavy else 200, lr=0.02, dt=0.1 if heavy else 0.05)
 
 
+#: The sizes of a :func:`ground_state` run (:func:`default_settings` lists their defaults).
+SETTINGS = dict(n_iterations=Integer(ge=1), n_walkers=Integer(ge=1), opt_steps=Integer(ge=1),
+                n_steps=Integer(ge=16, hint="the blocking error bars need at least 16 production steps"),
+                burn_in=Integer(ge=0), lr=Real(gt=0), dt=Real(gt=0))
+
+
+@params(n_particles=Integer(ge=1, typical=(1, 3)), dim=DIM, omega=Real(gt=0), coulomb=Flag(),
+        ansatz=Choice(*ANSATZE), n_hidden=Integer(ge=1, typical=(1, 4)), settings=Optional(Mapping(SETTINGS)),
+        rng=Seed())
 def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hidden=4, *, settings=None, rng=0):
     """Optimise a trial wave function by VMC and measure its energy with blocking error bars.
 
@@ -673,19 +846,12 @@ def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hid
     closed-shell fermions "slater-rbm" / "slater-jastrow". Importance (Langevin)
     sampling with ``dt = 0.05 / omega`` (0.1 / omega beyond two particles). The
     production run uses fresh samples after optimisation; ``error`` is the
-    blocking standard error of the per-step walker-averaged energy.
+    blocking standard error of the per-step walker-averaged energy. ``settings`` overrides some of
+    :func:`default_settings`.
     """
-    H = Hamiltonian(integer(n_particles, "n_particles", minimum=1), integer(dim, "dim", minimum=1),
-                    float(omega), bool(coulomb))
-    n_hidden = integer(n_hidden, "n_hidden", minimum=1)
+    H = Hamiltonian(n_particles, dim, omega, coulomb)
     given, settings = settings or {}, default_settings(n_particles)
-    unknown = set(given) - set(settings)
-    if unknown:
-        raise ValueError(f"settings: unknown key(s) {sorted(unknown)}; the settings are {', '.join(settings)}")
     settings.update(given)
-    for key, value in settings.items():
-        settings[key] = positive(value, f"settings[{key!r}]") if key in ("lr", "dt") else \
-            integer(value, f"settings[{key!r}]", minimum=2 if key == "n_steps" else 0 if key == "burn_in" else 1)
     rng = make_rng(rng)
     wf = build_wavefunction(ansatz, n_particles, dim, omega=omega, n_hidden=n_hidden, rng=rng, coulomb=coulomb)
     sampler = Langevin(dt=settings["dt"] / omega)
@@ -696,7 +862,7 @@ def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hid
     means, all_e, acc, _, positions = sample(wf, H, sampler, n_walkers=settings["n_walkers"],
                                              n_steps=settings["n_steps"], burn_in=settings["burn_in"], rng=rng,
                                              X0=state.X, keep_positions=20)
-    energy, error = stats.blocking(means)
+    energy, error = stats.blocking(finite(means, "ground_state: the production energies", _ENERGY_HINT))
     return VMCResult(energy=energy, error=error, variance=float(all_e.var()), acceptance=acc, history=history,
                      wavefunction=wf, hamiltonian=H, positions=positions, seconds=time.perf_counter() - start,
                      energy_series=means)
@@ -704,22 +870,38 @@ def ground_state(n_particles, dim, omega=1.0, coulomb=False, ansatz="rbm", n_hid
 
 # ============================================================================ teaching helpers
 
+@params(omega=Real(gt=0))
+def wigner_separation(omega: float) -> float:
+    """``r0 = (2 / omega^2)^(1/3)``: the minimum of the relative potential ``omega^2 r^2 / 4 + 1/r`` of two
+    electrons in a trap, their separation in the low-density (Wigner) limit."""
+    return (2.0 / omega**2) ** (1.0 / 3.0)
+
+
+@params(omega=Real(ge=1e-12, typical=(1e-3, 3.0), hint="below 1e-12 the box (the electrons' separation ~ omega^(-2/3)) "
+                   "holds too few cells per oscillator length (~ omega^(-1/2)) for n_points cells"),
+        n_points=Integer(ge=100, le=10_000_000, typical=(100, 400), hint="the cost grows linearly with n_points"))
 def two_electron_energy_2d(omega: float = 1.0, *, n_points: int = 16_000) -> float:
     """Exact ground-state energy of two electrons in a 2D harmonic trap (Coulomb repulsion), by diagonalisation.
 
     The centre of mass contributes ``omega``; the relative motion (reduced mass 1/2, ``m = 0``) solves
     ``-(R'' + R'/r) + (omega^2 r^2 / 4 + 1/r) R = e R``, discretised with the symmetric (flux-conserving)
-    second-order scheme on the cell centres ``r_i = (i + 1/2) h`` of ``[0, 14/sqrt(omega)]`` and Richardson-
-    extrapolated from ``n_points/2`` and ``n_points`` cells. Taut's analytic solutions (J. Phys. A 27, 1045
-    (1994)) give 3 at ``omega = 1`` and 2/3 at ``omega = 1/6``.
+    second-order scheme on the cell centres ``r_i = (i + 1/2) h`` of ``[0, L]`` and Richardson-extrapolated from
+    ``n_points/2`` and ``n_points`` cells. Taut's analytic solutions (J. Phys. A 27, 1045 (1994)) give 3 at
+    ``omega = 1`` and 2/3 at ``omega = 1/6``.
+
+    The box must hold the electrons' separation. At high density the relative wave function spreads over a few
+    oscillator lengths ``1/sqrt(omega)``, and ``L = 14/sqrt(omega)``; at low density the electrons localise at
+    the separation ``r0 = (2/omega^2)^(1/3)`` (:func:`wigner_separation`), which exceeds ``7/sqrt(omega)`` below
+    ``omega ~ 3e-5``: there ``L = 2 r0``, which reaches more than 6 widths of the localised state beyond r0.
+    ``L = max(14/sqrt(omega), 2 r0)``. The low-density limit is (:func:`wigner_energy_2d`)
+    ``E ~ (3/2)(omega^2/2)^(1/3) + (1 + sqrt(3)/2) omega``.
     """
     from scipy.linalg import eigh_tridiagonal
 
-    omega = positive(omega, "omega")
-    n_points = integer(n_points, "n_points", minimum=100)
+    box = max(14.0 / np.sqrt(omega), 2.0 * wigner_separation(omega))
 
     def lowest(n):
-        h = 14.0 / np.sqrt(omega) / n
+        h = box / n
         r = h * (np.arange(n) + 0.5)
         rp, rm = r + h / 2, r - h / 2
         s = 1.0 / np.sqrt(r)                       # symmetrise the weight r of the radial measure
@@ -731,19 +913,37 @@ def two_electron_energy_2d(omega: float = 1.0, *, n_points: int = 16_000) -> flo
     return float(omega + fine + (fine - coarse) / 3.0)
 
 
+@params(omega=Real(gt=0))
+def wigner_energy_2d(omega: float) -> float:
+    """Low-density (Wigner) limit of the ground-state energy of two electrons in a 2D harmonic trap.
+
+    Relative motion (reduced mass 1/2): ``V(r) = omega^2 r^2 / 4 + 1/r`` is minimal at ``r0 = (2/omega^2)^(1/3)``
+    where ``V(r0) = 3 / (2 r0) = (3/2)(omega^2/2)^(1/3)``; the radial vibration about r0 has
+    ``V''(r0) = omega^2/2 + 2/r0^3 = 3 omega^2 / 2`` and frequency ``sqrt(V''/mu) = sqrt(3) omega``, zero-point
+    energy ``(sqrt(3)/2) omega``; the m = 0 rotation adds no zero-point energy. The centre of mass (mass 2,
+    frequency omega, 2D) contributes ``omega``. So ``E = (3/2)(omega^2/2)^(1/3) + (1 + sqrt(3)/2) omega +
+    O(omega^(4/3))`` (the neglected terms: anharmonicity and the 2D centrifugal term ``-1/(4 r0^2)``). The leading
+    terms of a low-density expansion: relative error 1e-3 at ``omega = 0.01``, 1e-7 at ``1e-8``.
+    """
+    return 1.5 * (omega**2 / 2.0) ** (1.0 / 3.0) + (1.0 + np.sqrt(3.0) / 2.0) * omega
+
+
+@params(alpha=Array(ndim=(0, 1), gt=0, hint="one or several Gaussian widths"), n_particles=Integer(ge=1),
+        dim=Integer(ge=1), omega=Real(gt=0))
 def gaussian_energy_exact(alpha, n_particles: int, dim: int, omega: float = 1.0):
     """Closed form for non-interacting particles (all in the lowest orbital) and ``psi = exp(-alpha r^2 / 2)``:
 
     ``E(alpha) = P D (alpha / 4 + omega^2 / (4 alpha))``, minimal (``P D omega / 2``) at ``alpha = omega``,
     with ``Var(E_L) = P D (alpha^2 - omega^2)^2 / (8 alpha^2)``.
     """
-    alpha = np.asarray(alpha, dtype=float)
-    if np.any(alpha <= 0):
-        raise ValueError("alpha must be positive")
     PD = n_particles * dim
     return PD * (alpha / 4 + omega**2 / (4 * alpha)), PD * (alpha**2 - omega**2) ** 2 / (8 * alpha**2)
 
 
+@params(alphas=Array(shape=(None,), gt=0, hint="the Gaussian widths to scan"),
+        n_particles=Integer(ge=1, typical=(1, 3)), dim=DIM, omega=Real(gt=0), coulomb=Flag(),
+        n_walkers=Integer(ge=2, typical=(2, 6), hint="the error comes from the spread of >= 2 independent chains"),
+        n_steps=Integer(ge=1, typical=(1, 6)), rng=Seed())
 def gaussian_scan(alphas, n_particles: int, dim: int, *, omega: float = 1.0, coulomb: bool = False,
                   n_walkers: int = 500, n_steps: int = 400, rng=None):
     """VMC energy, its error and the variance of ``E_L`` for the Gaussian trial function at each alpha.
@@ -762,6 +962,9 @@ def gaussian_scan(alphas, n_particles: int, dim: int, *, omega: float = 1.0, cou
     return np.array(out)
 
 
+@params(_SAME_SYSTEM, wf=WAVEFUNCTION, H=HAMILTONIAN, samplers=Mapping(item=SAMPLER, min_length=1),
+        n_walkers=Integer(ge=1, typical=(1, 6)),
+        n_steps=Integer(ge=16, typical=(64, 128), hint="the blocking error bars need at least 16 steps"), rng=Seed())
 def compare_samplers(wf, H, samplers: dict, *, n_walkers: int = 200, n_steps: int = 4096, rng=None):
     """Run each sampler on the same wave function; report acceptance, energy, blocking and naive errors, time.
 

@@ -55,3 +55,43 @@ def test_value_errors():
         Value(-1.0).log()
     with pytest.raises(ValueError, match="exponent"):
         Value(2.0) ** Value(3.0)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: Value(0) ** -1, ValueError, "0 \\*\\* -1: a negative power of zero"),
+    (lambda: Dual(0) ** -2, ValueError, "negative power of zero"),
+    (lambda: Value(3.0) / 0, ValueError, "division by zero"),
+    (lambda: 1 / Dual(0.0), ValueError, "division by zero"),
+    (lambda: Value(1000).exp(), FloatingPointError, "exp\\(1000\\) overflows"),
+    (lambda: Dual(1000).exp(), FloatingPointError, "exp\\(1000\\) overflows"),
+    (lambda: Value(1e200) ** 2, FloatingPointError, "\\*\\* 2 overflows"),
+    (lambda: Dual(-1).log(), ValueError, "log of a non-positive value -1 at this node; the function is not defined"),
+    (lambda: Value(0.0).log(), ValueError, "log of a non-positive value 0 at this node"),
+    (lambda: Value(-8.0) ** (1 / 3), ValueError, "non-integer power of the negative value -8"),
+    (lambda: Dual(0.0) ** 0.5, ValueError, "derivative .* is infinite at 0"),
+    (lambda: Value(2.0) + "a", TypeError, "numbers and other Values"),
+])
+def test_operations_outside_their_domain_say_so_in_the_users_terms(call, error, match):
+    """Issue #30: ZeroDivisionError, OverflowError ("math range error"), "math domain error" or a silent complex
+    number came out of the graph's operations; each now names the operation and the value at the node."""
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_operations_inside_their_domain_keep_their_values_and_derivatives():
+    """The domain checks do not change the arithmetic: x^p and its derivative p x^(p-1) (also p = 0 at x = 0, where
+    the derivative is 0), exp and log against math, integer powers of negative values."""
+    for x, p in ((2.0, 3), (-2.0, 3), (-2.0, 2.0), (0.0, 2), (0.0, 0), (1.5, -0.5), (4.0, 0.5)):
+        v = Value(x)
+        y = v**p
+        y.backward()
+        assert y.data == x**p
+        assert v.grad == (0.0 if p == 0 else p * x ** (p - 1))
+        d = Dual(x, 1.0) ** p
+        assert (d.value, d.dot) == (x**p, 0.0 if p == 0 else p * x ** (p - 1))
+    assert Value(709.0).exp().data == math.exp(709.0)
+    assert Dual(0.5, 2.0).log().dot == 4.0
+    with pytest.raises(ValueError, match="data"):
+        Value(float("nan"))
+    with pytest.raises(FloatingPointError, match="f\\(x\\)"):        # an overflow inside f leaves the entry point
+        autodiff.reverse_gradient(lambda v: v[0] * 1e300 * 1e300, [1.0])

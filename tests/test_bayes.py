@@ -94,10 +94,10 @@ def test_misspecified_noise_breaks_calibration():
 @pytest.mark.parametrize("call, match", [
     (lambda: bayes.discrete_posterior([0.5, 0.6], [0.1, 0.2]), "sum to 1"),
     (lambda: bayes.discrete_posterior([0.5, 0.5], [0.1, 1.2]), "likelihood"),
-    (lambda: bayes.discrete_posterior([0.5, 0.5], [0.1]), "one per hypothesis"),
+    (lambda: bayes.discrete_posterior([0.5, 0.5], [0.1]), "likelihood has 1 entries"),
     (lambda: bayes.posterior(np.ones((3, 2)), np.ones(3), noise_sd=0.0, prior_sd=1.0), "noise_sd"),
     (lambda: bayes.posterior(np.ones((3, 2)), np.ones(3), noise_sd=1.0, prior_sd=-1.0), "prior_sd"),
-    (lambda: bayes.posterior(np.ones((3, 2)), np.ones(2), noise_sd=1.0, prior_sd=1.0), "rows"),
+    (lambda: bayes.posterior(np.ones((3, 2)), np.ones(2), noise_sd=1.0, prior_sd=1.0), "match X"),
     (lambda: bayes.grid_posterior_moments(np.ones((3, 3)), np.ones(3), noise_sd=1.0, prior_sd=1.0), "2 parameters"),
     (lambda: bayes.coverage(10, 5, level=1.0), "level"),
 ])

@@ -48,3 +48,27 @@ def test_bad_sizes_are_refused():
         diagrams.rbm(3, 0)
     with pytest.raises(ValueError, match="n_inputs"):
         diagrams.perceptron(2.5)
+
+
+def test_huge_diagrams_are_refused_at_once():
+    """Issue: feed_forward((1000, 1000)) drew a million lines and never returned. Widths are bounded (a schematic
+    shows at most 30 nodes per layer) and the refusal says why."""
+    import signal
+
+    def timeout(*args):
+        raise TimeoutError("did not return within 5 s")
+
+    old = signal.signal(signal.SIGALRM, timeout)
+    signal.alarm(5)
+    try:
+        with pytest.raises(ValueError, match=r"layers\[0\] must be an integer >= 1 and <= 30.*schematic"):
+            diagrams.feed_forward((1000, 1000))
+        with pytest.raises(ValueError, match="layers: a schematic shows at most 30 layers"):
+            diagrams.feed_forward((2,) * 31)
+        with pytest.raises(ValueError, match="n_visible"):
+            diagrams.rbm(1000, 3)
+        with pytest.raises(ValueError, match="ax must be a matplotlib Axes"):
+            diagrams.perceptron(3, ax="left")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

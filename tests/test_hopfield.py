@@ -71,12 +71,12 @@ def test_crossing_interpolates():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: hopfield.hebbian_weights([[1, 0, -1]]), "\\+1 and -1"),
-    (lambda: hopfield.energy(np.zeros((3, 3)), [1, -1]), "3x3"),
-    (lambda: hopfield.energy(np.zeros((3, 2)), [1, -1, 1]), "square"),
-    (lambda: hopfield.run_async(np.zeros((2, 2)), [0.5, 1]), "\\+1 and -1"),
+    (lambda: hopfield.hebbian_weights([[1, 0, -1]]), "entries in -1, 1"),
+    (lambda: hopfield.energy(np.zeros((3, 3)), [1, -1]), "one spin per row of W"),
+    (lambda: hopfield.energy(np.zeros((3, 2)), [1, -1, 1]), "W has 2 entries along axis 1"),
+    (lambda: hopfield.run_async(np.zeros((2, 2)), [0.5, 1]), "entries in -1, 1"),
     (lambda: hopfield.flip([1, -1], 1.5), "fraction_flipped"),
-    (lambda: hopfield.mixture_state(hopfield.random_patterns(2, 10, rng=0)), "3 patterns"),
+    (lambda: hopfield.mixture_state(hopfield.random_patterns(2, 10, rng=0)), "must have 3"),
     (lambda: hopfield.capacity_curve(50, [0.0, 0.1]), "alphas"),
 ])
 def test_bad_inputs_raise_valueerror(call, match):
@@ -93,3 +93,20 @@ def test_a_field_that_is_zero_up_to_round_off_is_a_tie():
     assert 0.1 + 0.2 - 0.3 != 0
     assert hopfield.run_sync(W, s0, steps=1)[1][0] == -1.0
     assert hopfield.run_async(W, s0, rng=0, max_sweeps=1).states[0] == -1.0
+
+
+def test_fields_need_one_entry_per_spin():
+    """Issue #30: run_sync(fields=[0.5]) broadcast one field over every spin; fields now need one entry per spin
+    (in every function that takes them), and the right length still gives the dynamics with fields."""
+    W = np.array([[0.0, 1.0], [1.0, 0.0]])
+    s0 = np.array([1.0, -1.0])
+    for call in (lambda f: hopfield.run_sync(W, s0, steps=2, fields=f),
+                 lambda f: hopfield.run_async(W, s0, rng=0, fields=f),
+                 lambda f: hopfield.energy(W, s0, f)):
+        with pytest.raises(ValueError, match="fields"):
+            call([0.5])
+        with pytest.raises(ValueError, match="fields"):
+            call([0.5, 0.5, 0.5])
+    # a strong field on each spin wins over the coupling: both spins follow their own field
+    np.testing.assert_array_equal(hopfield.run_sync(W, s0, steps=1, fields=[-2.0, 2.0])[1], [-1.0, 1.0])
+    assert hopfield.energy(W, s0, [0.5, 0.25]) == pytest.approx(1.0 - 0.25)

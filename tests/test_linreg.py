@@ -117,9 +117,9 @@ def test_exact_polynomial_data_are_fitted_exactly(n, degree, seed):
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: linreg.ols_fit(np.ones((3, 2)), np.ones(4)), "rows"),
+    (lambda: linreg.ols_fit(np.ones((3, 2)), np.ones(4)), "y has 4 entries along axis 0 but must have 3 to match X"),
     (lambda: linreg.ols_fit(np.ones((3, 2)), np.ones(3), method="cholesky"), "method"),
-    (lambda: linreg.ols_fit(np.ones(3), np.ones(3)), "X must have 2"),
+    (lambda: linreg.ols_fit(np.ones(3), np.ones(3)), r"X must be a numeric array of shape \(n, p\)"),
     (lambda: linreg.ols_fit([[1.0, np.nan]], [1.0]), "NaN"),
     (lambda: linreg.ridge_fit(np.ones((3, 2)), np.ones(3), -1.0), "lam"),
     (lambda: linreg.design_matrix([1.0, 2.0], -1), "degree"),

@@ -135,11 +135,12 @@ def test_universal_approximation_error_falls_with_width():
     (lambda: nn.Network([3, 2], activation="swish"), "activation"),
     (lambda: nn.Network([3, 2], output="softmax", loss="mse"), "cross_entropy"),
     (lambda: nn.Network([3, 2], loss="cross_entropy"), "probabilities"),
-    (lambda: nn.Network([3, 2]).predict(np.ones((4, 2))), "input layer has 3"),
-    (lambda: nn.Network([3, 2]).backward(np.ones((4, 3)), np.ones((4, 3))), "expected \\(4, 2\\)"),
+    (lambda: nn.Network([3, 2]).predict(np.ones((4, 2))), "X has 2 entries along axis 1 but must have 3"),
+    (lambda: nn.Network([3, 2]).backward(np.ones((4, 3)), np.ones((4, 3))),
+     "Y has 3 entries along axis 1 but must have 2"),
     (lambda: nn.Network([3, 2]).loss(np.full((4, 3), np.nan), np.ones((4, 2))), "NaN"),
-    (lambda: nn.one_hot([0, 3, 10], 10), "0..9"),
-    (lambda: nn.one_hot([-1, 2], 10), "0..9"),
+    (lambda: nn.one_hot([0, 3, 10], 10), "labels: must lie in 0..n_classes-1"),
+    (lambda: nn.one_hot([-1, 2], 10), "labels must be an integer array .*entries >= 0"),
     (lambda: nn.one_hot([0.5, 2], 10), "integer"),
     (lambda: nn.SGD(lr=0.0), "lr"),
     (lambda: nn.SGD(lr=0.1, momentum=1.0), "momentum"),
@@ -373,3 +374,72 @@ def test_one_weight_layout_and_in_place_optimisers():
     assert all(a is b for a, b in zip(held, net.params)) and not np.array_equal(held[0], before)
     with pytest.raises(TypeError, match=r"params\[0\] must be a writable float array"):
         nn.SGD(0.1).step([np.ones(3, dtype=int)], [np.ones(3)])
+
+
+def _three_class_net():
+    """A softmax network that predicts class i for the unit vector e_i (weights 10 * identity)."""
+    net = nn.Network([3, 3], output="softmax", loss="cross_entropy", rng=0)
+    net.params[0][:] = 10 * np.eye(3)
+    net.params[1][:] = 0.0
+    return net
+
+
+def test_accuracy_reads_labels_by_ndim_not_by_size():
+    """Issue: with as many samples as classes, one-hot labels were compared entry by entry with the predicted
+    classes (0.000 instead of 1/3). Now 1-D = integer class labels, 2-D = one-hot rows, always."""
+    net, X = _three_class_net(), np.eye(3)                       # predicts classes 0, 1, 2
+    truth = np.array([0, 0, 0])                                   # only the first prediction is right
+    assert nn.accuracy(net, X, truth) == pytest.approx(1 / 3)
+    assert nn.accuracy(net, X, nn.one_hot(truth, 3)) == pytest.approx(1 / 3)     # was 0.0
+    # a single sample: its label is [0], its one-hot row [[1, 0, 0]] (was 2/3); a 1-D row is 3 labels for 1 sample
+    assert nn.accuracy(net, X[:1], [0]) == 1.0
+    assert nn.accuracy(net, X[:1], [[1.0, 0.0, 0.0]]) == 1.0
+    with pytest.raises(ValueError, match="labels has 3 entries along axis 0 but must have 1"):
+        nn.accuracy(net, X[:1], [1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="labels"):
+        nn.accuracy(net, X, [[0.5, 0.5, 0.5]] * 3)                # rows must be one-hot (sum to 1)
+    with pytest.raises(ValueError, match="labels must be class labels 0..2"):
+        nn.accuracy(net, X, [0, 1, 3])
+
+
+def test_train_validation_labels_are_read_by_ndim():
+    """labels_val of nn.train: one-hot rows with as many validation samples as classes give the accuracy of the
+    integer labels (a learning rate of 1e-12 leaves the predictions 0, 1, 2)."""
+    truth = np.array([0, 0, 0])
+    runs = [nn.train(_three_class_net(), np.eye(3), nn.one_hot(np.arange(3), 3), epochs=1, optimizer=nn.SGD(1e-12),
+                     rng=0, X_val=np.eye(3), labels_val=labels) for labels in (truth, nn.one_hot(truth, 3))]
+    assert runs[0].val_accuracy == runs[1].val_accuracy == [pytest.approx(1 / 3)]
+    with pytest.raises(ValueError, match="labels_val"):
+        nn.train(_three_class_net(), np.eye(3), np.arange(3), epochs=1, X_val=np.eye(3)[:1], labels_val=[1, 0, 0])
+
+
+def test_cross_entropy_targets_must_be_probabilities_or_class_labels():
+    """Issue: +-1 targets on a softmax cross-entropy network trained to a negative loss (-3.08 here) and
+    "succeeded". Cross-entropy targets are probabilities (softmax: rows summing to 1) or 1-D integer class labels
+    in range; anything else is refused naming the argument. 1-D labels train exactly like their one-hot rows."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    softmax = lambda: nn.Network([2, 8, 3], activation="tanh", output="softmax", loss="cross_entropy", rng=0)  # noqa
+    with pytest.raises(ValueError, match=r"Y must hold probabilities in \[0, 1\].*one_hot"):
+        nn.train(softmax(), X, 2 * nn.one_hot(labels, 3) - 1, epochs=30, optimizer=nn.Adam(1e-2), rng=0)
+    with pytest.raises(ValueError, match="Y is 1-D, so it must hold integer class labels 0..2"):
+        nn.train(softmax(), X, 2 * (labels > 0) - 1, epochs=1, rng=0)
+    with pytest.raises(ValueError, match="Y: each row must sum to 1"):
+        softmax().loss(X, np.full((60, 3), 0.5))
+    sigmoid = nn.Network([2, 4, 1], activation="tanh", output="sigmoid", loss="cross_entropy", rng=0)
+    with pytest.raises(ValueError, match=r"Y must hold probabilities.*\(y \+ 1\) / 2"):
+        nn.train(sigmoid, X, 2.0 * (labels > 0) - 1, epochs=1, rng=0)
+    by_label = nn.train(softmax(), X, labels, epochs=3, optimizer=nn.Adam(1e-2), rng=0)
+    by_row = nn.train(softmax(), X, nn.one_hot(labels, 3), epochs=3, optimizer=nn.Adam(1e-2), rng=0)
+    assert by_label.loss == by_row.loss and all(loss > 0 for loss in by_row.loss)
+
+
+def test_divergent_training_warns_with_the_learning_rate_to_lower():
+    """A loss beyond 1e30 (or NaN) stops nn.train with a warning naming the learning rate (History.diverged)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 2)) * 1e3, rng.normal(size=64) * 1e3
+    with pytest.warns(RuntimeWarning, match=r"diverged .*lower the learning rate \(lr=10\)"):
+        hist = nn.train(nn.Network([2, 8, 1], activation="relu", rng=0), X, y, epochs=50, optimizer=nn.SGD(10.0),
+                        rng=0)
+    assert hist.diverged and len(hist.loss) < 50

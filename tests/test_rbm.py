@@ -131,9 +131,9 @@ def test_gaussian_binary_marginal_matches_sum_over_hidden_states():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: rbm.BinaryRBM(3, 2).free_energy([1.0, 0.5, 0.0]), "0 and 1"),
-    (lambda: rbm.BinaryRBM(3, 2).free_energy([1.0, 0.0]), "3 visible"),
-    (lambda: rbm.BinaryRBM(3, 2).p_v_given_h([1.0, 0.0, 1.0]), "2 hidden"),
+    (lambda: rbm.BinaryRBM(3, 2).free_energy([1.0, 0.5, 0.0]), "entries in 0, 1"),
+    (lambda: rbm.BinaryRBM(3, 2).free_energy([1.0, 0.0]), "n_visible"),
+    (lambda: rbm.BinaryRBM(3, 2).p_v_given_h([1.0, 0.0, 1.0]), "n_hidden"),
     (lambda: rbm.BinaryRBM(0, 2), "n_visible"),
     (lambda: rbm.all_states(30), "too large"),
     (lambda: rbm.train(rbm.BinaryRBM(2, 2), [[0, 1]], method="magic"), "method"),
@@ -213,14 +213,14 @@ def test_pcd_training_carries_its_chains_from_batch_to_batch(monkeypatch):
     the chains the previous call returned, with the requested k. Plain CD starts from the data (no chains), k = 1 by
     default, and is reproducible from the seed."""
     machine = random_rbm(4, 3, seed=7)
-    calls, original = [], machine.cd_gradient
+    calls, original = [], machine._cd_gradient          # the undecorated form the training loop calls
 
     def spy(batch, *, k, rng, chains=None):
         out = original(batch, k=k, rng=rng, chains=chains)
         calls.append((k, None if chains is None else chains.copy(), out[3].copy()))
         return out
 
-    monkeypatch.setattr(machine, "cd_gradient", spy)
+    monkeypatch.setattr(machine, "_cd_gradient", spy)
     data = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]] * 4)
     rbm.train(machine, data, method="pcd", k=3, epochs=3, batch_size=4, n_chains=200, lr=0.05, rng=1)
     assert len(calls) == 6 and all(k == 3 for k, _, _ in calls)
@@ -268,3 +268,29 @@ def test_sampling_and_initialisation_are_reproducible_from_the_seed():
     np.testing.assert_array_equal(*runs)
     samples = [rbm.sample_model(machine, 50, burn_in=3, rng=np.random.default_rng(12)) for _ in range(2)]
     np.testing.assert_array_equal(*samples)
+
+
+def test_set_params_needs_exactly_one_entry_per_parameter():
+    """Issue #30: a vector longer than W, a and b together was split silently (b got shape (14,) for 3 hidden
+    units); set_params now refuses any length but n_visible * n_hidden + n_visible + n_hidden, naming theta."""
+    machine = rbm.BinaryRBM(4, 3, rng=0)
+    assert machine.n_params == machine.params().size == 12 + 4 + 3
+    for wrong in (np.zeros(30), np.zeros(18), np.zeros((1, 19))):
+        with pytest.raises(ValueError, match="theta"):
+            machine.set_params(wrong)
+    assert machine.b.shape == (3,)
+    theta = np.arange(19.0)
+    machine.set_params(theta)
+    np.testing.assert_array_equal(machine.params(), theta)
+
+
+def test_training_that_diverges_raises_saying_what_to_change():
+    """Issue #30: a far too large step made the weights or the recorded KL infinite or NaN, and training returned
+    them silently; now it raises FloatingPointError naming lr (or the optimiser's lr)."""
+    data = rbm.bars_and_stripes(2)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="NaN or infinite.*lower lr"):
+        rbm.train(rbm.BinaryRBM(4, 3, rng=0), data, epochs=20, lr=1e308, rng=0, record_every=1)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="lower the optimizer's lr"):
+        rbm.train(rbm.BinaryRBM(4, 3, rng=0), data, epochs=20, rng=0, optimizer=rbm.nn.Adam(lr=1e308))
+    hist = rbm.train(rbm.BinaryRBM(4, 3, rng=0), data, epochs=20, lr=0.5, rng=0, record_every=10)
+    assert np.all(np.isfinite(hist.kl))

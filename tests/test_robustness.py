@@ -35,7 +35,7 @@ def test_calls_that_used_to_hang_now_fail_fast():
         vmc.Slater(2, 0)
     with time_limit(10), pytest.raises(ValueError, match="dim"):
         vmc.closed_shell_numbers(0)
-    with time_limit(10), pytest.raises(ValueError, match="n=22"):
+    with time_limit(10), pytest.raises(ValueError, match="n must be an integer >= 2 and <= 12"):
         rbm.bars_and_stripes(22)
     with time_limit(10):   # a large but possible margin still works, quickly
         X, labels, _ = perceptron.separable_data(200, margin=1.0, rng=0)
@@ -194,14 +194,20 @@ def test_blocking_warns_on_a_series_too_short_for_its_correlation():
         stats.blocking(np.random.default_rng(0).standard_normal(1024))   # independent samples: no warning
 
 
-def test_independent_chains_give_an_honest_error():
-    """400 AR(1) chains (phi = 0.9): the chain-mean error matches theory, 1/((1 - phi) sqrt(steps x chains))."""
-    steps, chains, phi = 1000, 400, 0.9
+def ar1_chains(steps=1000, chains=400, phi=0.9):
+    """(steps, chains) stationary AR(1) chains with coefficient phi (seed 1)."""
     g = np.random.default_rng(1)
     x = np.empty((steps, chains))
     x[0] = g.standard_normal(chains) / np.sqrt(1 - phi**2)
     for t in range(1, steps):
         x[t] = phi * x[t - 1] + g.standard_normal(chains)
+    return x
+
+
+def test_independent_chains_give_an_honest_error():
+    """400 AR(1) chains (phi = 0.9): the chain-mean error matches theory, 1/((1 - phi) sqrt(steps x chains))."""
+    steps, chains, phi = 1000, 400, 0.9
+    x = ar1_chains(steps, chains, phi)
     mean, err = stats.chain_mean_error(x)
     # the estimate of an error from 400 chain means is itself uncertain by 1/sqrt(2 x 399) = 3.5%: 15% is 4 sigma
     assert err == pytest.approx(1 / ((1 - phi) * np.sqrt(steps * chains)), rel=0.15)

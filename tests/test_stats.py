@@ -133,3 +133,25 @@ def test_quadrature_versus_monte_carlo_closed_forms():
     assert np.all(big["monte_carlo_error"] < 5 * sigma)
     again = stats.quadrature_versus_monte_carlo([1, 3], 20000, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(big["monte_carlo_error"], again["monte_carlo_error"])
+
+
+def test_chain_mean_error_refuses_an_array_that_looks_transposed():
+    """400 AR(1) chains (phi = 0.9) of 1000 steps: the error from the chains is 1/((1 - phi) sqrt(N)) = 0.0158.
+    Passed as (chains, steps) the function used to read 1000 "chains" of 400 "steps" and return a wrong error
+    without a word; an array with more columns than rows (>= 2 rows) is now refused, saying what to pass."""
+    from test_robustness import ar1_chains
+
+    steps, chains, phi = 1000, 400, 0.9
+    x = ar1_chains(steps, chains, phi)
+    right = stats.chain_mean_error(x)
+    assert right.error == pytest.approx(1 / ((1 - phi) * np.sqrt(steps * chains)), rel=0.15)
+    with pytest.raises(ValueError, match="chain_axis=0 if the chains are the rows"):
+        stats.chain_mean_error(x.T)
+    assert stats.chain_mean_error(x.T, chain_axis=0) == right
+    assert stats.chain_mean_error(x, chain_axis=1) == right
+    # more chains than steps, said explicitly: accepted (vmc's 500 walkers x 400 steps)
+    assert stats.chain_mean_error(x[:300], chain_axis=1).blocks == chains
+    # one step per chain (pathint's chain means) cannot be read the other way: accepted as is
+    assert stats.chain_mean_error(x[:1]).blocks == chains
+    with pytest.raises(ValueError, match="at least 2 chains"):
+        stats.chain_mean_error(x[:, :1])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mlphys import stats, vmc
+from mlphys import nn, stats, vmc
 
 CASES = [("gaussian", 1, 1, False), ("gaussian-jastrow", 2, 2, True), ("gaussian-jastrow", 3, 3, True),
          ("rbm", 2, 2, True), ("rbm", 1, 3, False), ("rbm-jastrow", 2, 2, True), ("rbm-jastrow", 3, 2, True),
@@ -177,7 +177,7 @@ def test_radial_density_is_normalised():
                         n_steps=10), "n_walkers"),
     (lambda: vmc.Product(vmc.Gaussian()).set_params([np.nan]), "NaN"),
     (lambda: vmc.RBM(2, 2, 2, power=2.0), "power"),
-    (lambda: stats.blocking(np.ones(8)), "16 samples"),
+    (lambda: stats.blocking(np.ones(8)), "at least 16"),
 ])
 def test_bad_inputs_raise_valueerror(call, match):
     with pytest.raises(ValueError, match=match):
@@ -228,3 +228,129 @@ def test_energy_components_satisfy_the_virial_theorem():
     assert c["virial"] == pytest.approx(1.0, abs=0.03)            # 6000 kept configurations: ~1% noise in <V>
     with pytest.raises(ValueError, match="6"):
         qd.omega_scan(3)
+
+
+# ---------------------------------------------------------------------------- issue #30: declared parameters
+
+def _limit(seconds):
+    import signal
+
+    def handler(signum, frame):
+        raise TimeoutError(f"did not return within {seconds} s")
+    signal.signal(signal.SIGALRM, handler)
+    signal.alarm(seconds)
+
+
+def test_flags_are_never_read_from_strings():
+    """bool("no") is True: Hamiltonian(coulomb="no") used to switch the Coulomb repulsion on."""
+    for call in (lambda: vmc.Hamiltonian(2, 2, coulomb="no"), lambda: vmc.Hamiltonian(2, 2, 1.0, 0),
+                 lambda: vmc.build_wavefunction("gaussian-jastrow", 2, 2, coulomb="no"),
+                 lambda: vmc.ground_state(2, 2, coulomb="False", ansatz="gaussian")):
+        with pytest.raises(TypeError, match="coulomb must be True or False"):
+            call()
+    assert vmc.Hamiltonian(2, 2, coulomb=False).coulomb is False
+
+
+def test_coincident_starting_positions_are_refused_and_nan_energies_raise():
+    """X0 = zeros puts both electrons at one point, where 1/r and the Jastrow gradient are singular: every local
+    energy used to come out NaN without an error. Now X0 is refused; NaN energies from elsewhere raise at the exit."""
+    H = vmc.Hamiltonian(2, 2, 1.0, coulomb=True)
+    wf = vmc.build_wavefunction("gaussian-jastrow", 2, 2, coulomb=True)
+    for sampler in (vmc.Metropolis(1.0), vmc.Langevin(0.05)):
+        with pytest.raises(ValueError, match="X0: has two particles of a walker at the same point"):
+            vmc.sample(wf, H, sampler, n_walkers=4, n_steps=3, X0=np.zeros((4, 2, 2)), rng=0)
+    X0 = np.zeros((4, 2, 2))
+    X0[:, 1, 0] = 1.0                                     # distinct: accepted, finite
+    run = vmc.sample(wf, H, vmc.Langevin(0.05), n_walkers=4, n_steps=3, X0=X0, burn_in=2, rng=0)
+    assert np.all(np.isfinite(run.local_energies))
+
+    class Broken:                                        # a wave function whose Laplacian is NaN
+        n_params, params = 1, np.zeros(1)
+
+        def evaluate(self, X, derivatives=True, param_grad=True):
+            W = len(X)
+            return np.zeros(W), np.zeros_like(X), np.full(W, np.nan), np.zeros((W, 1)) if param_grad else None
+
+        def set_params(self, theta):
+            self.params = theta
+
+    with pytest.raises(FloatingPointError, match="sample: the local energies"):
+        vmc.sample(Broken(), H, vmc.Metropolis(), n_walkers=3, n_steps=2, burn_in=0, rng=0)
+    with pytest.raises(FloatingPointError, match="optimise: the local energies of iteration 0"):
+        vmc.optimise(Broken(), H, vmc.Metropolis(), nn.Adam(0.01), n_iterations=2, n_walkers=3, n_steps=2, rng=0)
+
+
+@pytest.mark.parametrize("sampler", [vmc.Metropolis(1.0), vmc.Langevin(0.1)])
+def test_samplers_never_modify_the_callers_positions(sampler):
+    """init(wf, X) used to keep X itself in the walker state, and every sweep then moved the caller's array."""
+    wf = vmc.Product(vmc.Gaussian(1.0))
+    X = np.random.default_rng(0).normal(size=(50, 2, 2))
+    kept = X.copy()
+    state = sampler.init(wf, X)
+    for _ in range(5):
+        sampler.sweep(wf, state, rng=0)
+    np.testing.assert_array_equal(X, kept)
+    assert not np.array_equal(state.X, kept)              # the walkers did move
+
+
+def test_shell_enumerations_are_bounded_in_dim():
+    """closed_shell_numbers(20) and Slater(2, 20) enumerate (shell + 1)^20 tuples per shell and never returned."""
+    _limit(10)
+    try:
+        for call in (lambda: vmc.closed_shell_numbers(20), lambda: vmc.Slater(2, 20)):
+            with pytest.raises(ValueError, match="dim must be an integer >= 1 and <= 3"):
+                call()
+        with pytest.raises(ValueError, match="max_particles"):
+            vmc.closed_shell_numbers(1, max_particles=10**9)
+    finally:
+        import signal
+        signal.alarm(0)
+    # the closed form 2 C(s + D - 1, D - 1) per shell gives the enumeration's numbers
+    assert vmc.closed_shell_numbers(2) == [2, 6, 12, 20, 30, 42, 56, 72, 90]
+    assert vmc.closed_shell_numbers(3) == [2, 8, 20, 40, 70]
+    assert vmc.closed_shell_numbers(1) == list(range(2, 101, 2))
+
+
+def test_optimise_declares_its_optimizer():
+    """optimise(optimizer=None) used to fail deep inside with AttributeError: 'NoneType' object has no attribute 'step'."""
+    wf, H = vmc.Product(vmc.Gaussian(1.0)), vmc.Hamiltonian(1, 1)
+    with pytest.raises(TypeError, match="optimizer must be a Adam or SGD"):
+        vmc.optimise(wf, H, vmc.Metropolis(), None, n_iterations=1, n_walkers=2, n_steps=1)
+
+
+def test_two_electron_energy_at_low_density_follows_the_wigner_limit():
+    """At low density (omega -> 0) the electrons localise at the minimum r0 = (2/omega^2)^(1/3) of the relative
+    potential omega^2 r^2/4 + 1/r (reduced mass 1/2), which grows faster than the old box 14/sqrt(omega): at
+    omega = 1e-8 r0 = 2.7e5 against a box of 1.4e5, and the energy came out 43% high (7.94e-6).
+
+    Wigner limit: E = V(r0) + (sqrt(3)/2) omega (radial zero point: V''(r0) = 3 omega^2/2, frequency
+    sqrt(V''/mu) = sqrt(3) omega) + omega (centre of mass, mass 2, 2D) = (3/2)(omega^2/2)^(1/3)
+    + (1 + sqrt(3)/2) omega + O(omega^(4/3)). Tolerance: the first neglected term's size, the 2D centrifugal
+    term 1/(4 r0^2) = (1/4)(omega^2/2)^(2/3) (relative 6e-7 at 1e-8); the difference must also scale as
+    omega^(4/3) (same coefficient at 1e-6 and 1e-8), which a box or grid error would not."""
+    omega = 1e-8
+    r0 = vmc.wigner_separation(omega)
+    assert r0 == pytest.approx((2 / omega**2) ** (1 / 3), rel=1e-15) and r0 > 14 / np.sqrt(omega)
+    wigner = 1.5 * (omega**2 / 2) ** (1 / 3) + (1 + np.sqrt(3) / 2) * omega
+    assert vmc.wigner_energy_2d(omega) == pytest.approx(wigner, rel=1e-15)
+    E = vmc.two_electron_energy_2d(omega)
+    assert abs(E - wigner) < 0.25 * (omega**2 / 2) ** (2 / 3)
+    coefficients = [(vmc.two_electron_energy_2d(w) - vmc.wigner_energy_2d(w)) / (w**2 / 2) ** (2 / 3)
+                    for w in (1e-6, 1e-8)]
+    assert coefficients[0] == pytest.approx(coefficients[1], rel=0.01)
+    # high density unchanged: Taut's exact 3 at omega = 1 and 2/3 at omega = 1/6
+    assert vmc.two_electron_energy_2d(1.0) == pytest.approx(3.0, abs=1e-9)
+    assert vmc.two_electron_energy_2d(1.0 / 6.0) == pytest.approx(2.0 / 3.0, abs=1e-9)
+
+
+def test_a_sampler_that_accepts_almost_nothing_says_so():
+    """Metropolis with step 50 in a unit trap: almost every move lands where |psi|^2 ~ exp(-2500) - the walkers
+    stay put and the energies repeat. sample warns naming the step; the default step does not warn."""
+    import warnings
+
+    wf, H = vmc.Product(vmc.Gaussian(1.0)), vmc.Hamiltonian(1, 2)
+    with pytest.warns(RuntimeWarning, match=r"accepted 0\.\d+% of its moves \(below 1%\) with step=50.*lower step"):
+        vmc.sample(wf, H, vmc.Metropolis(50.0), n_walkers=50, n_steps=10, burn_in=0, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vmc.sample(wf, H, vmc.Metropolis(1.0), n_walkers=50, n_steps=10, burn_in=0, rng=0)
