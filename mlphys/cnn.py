@@ -14,11 +14,14 @@ is the same forward pass over an array module ``xp``, so autograd checks both in
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from . import nn
 from .config import make_rng
-from .validate import as_array, integer, positive, rows
+from .validate import Anything, Array, Choice, Flag, Instance, Integer, Real, Rule, Seed, Sequence, as_array, params, \
+    rows
 
 PADDINGS = ("periodic", "zero")
 #: The activations of :data:`mlphys.nn.ACTIVATIONS` Table I uses.
@@ -34,6 +37,20 @@ ARCHITECTURES = {
 }
 
 
+#: The largest grid and channel count accepted (the im2col buffers grow as batch * grid * kernel * channels).
+MAX_GRID, MAX_CHANNELS = 1 << 16, 4096
+
+#: A batch of densities on the network's grid: one per row (a single density is a batch of one).
+DENSITIES = Array(shape=("n", "self.n_grid"), promote=True, hint="one density per row, n_grid points each")
+#: One target per density.
+TARGETS = Array(shape=("n",), hint="one target per row of X")
+
+
+def _deepest(n_grid, pools) -> int:
+    """The grid points of the last convolutional block."""
+    return n_grid // int(np.prod(pools[:-1]))
+
+
 class CNN:
     """``len(pools)`` convolutional blocks of ``channels`` filters, then one dense output neuron.
 
@@ -42,29 +59,25 @@ class CNN:
     for every block. Initialised as PyTorch does: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) from ``rng``.
     """
 
+    @params(Rule("kernel", lambda kernel: kernel % 2 == 1, "must be odd (a centred filter)"),
+            Rule("kernel", lambda kernel, n_grid: kernel <= n_grid, "is larger than the grid (n_grid points); use a "
+                 "smaller kernel"),
+            Rule("n_grid", lambda n_grid, pools: n_grid % int(np.prod(pools)) == 0, "must be divisible by the product "
+                 "of pools (one pooling size per block)"),
+            Rule("kernel", lambda n_grid, pools, kernel: _deepest(n_grid, pools) >= kernel, "is larger than the grid "
+                 "of a deeper block (n_grid over the product of the earlier pools); use fewer or smaller pools, or a "
+                 "smaller kernel"),
+            n_grid=Integer(ge=1, le=MAX_GRID, typical=(1, 64)),
+            channels=Integer(ge=1, le=MAX_CHANNELS, typical=(1, 4), hint=f"at most {MAX_CHANNELS} filters per block"),
+            pools=Sequence(Integer(ge=1, le=MAX_GRID, typical=(1, 4)),
+                           hint="one pooling size per block, e.g. (2, 2, 2)"),
+            kernel=Integer(ge=1, le=MAX_GRID, typical=(1, 5)), activation=Choice(*ACTIVATIONS), average=Flag(),
+            padding=Choice(*PADDINGS), rng=Seed())
     def __init__(self, n_grid: int, *, channels: int, pools, kernel: int = 13, activation: str = "relu",
                  average: bool = False, padding: str = "periodic", rng=None):
-        self.n_grid = integer(n_grid, "n_grid", minimum=1)
-        self.channels = integer(channels, "channels", minimum=1)
-        self.pools = tuple(integer(p, "pools", minimum=1) for p in pools)
-        if not self.pools:
-            raise ValueError("pools must list one pooling size per block, e.g. (2, 2, 2)")
-        self.kernel = integer(kernel, "kernel", minimum=1)
-        if self.kernel % 2 == 0:
-            raise ValueError(f"kernel must be odd (a centred filter), got {kernel}")
-        if self.kernel > self.n_grid:
-            raise ValueError(f"kernel={kernel} is larger than the grid ({n_grid} points); use a smaller kernel")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        if padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
-        if self.n_grid % int(np.prod(self.pools)):
-            raise ValueError(f"n_grid={n_grid} must be divisible by the product of pools {self.pools}")
-        self.activation, self.average, self.padding = activation, bool(average), padding
+        self.n_grid, self.channels, self.pools, self.kernel = n_grid, channels, tuple(pools), kernel
+        self.activation, self.average, self.padding = activation, average, padding
         self.grid_points = [self.n_grid // int(np.prod(self.pools[:i])) for i in range(len(self.pools) + 1)]
-        if min(self.grid_points[:-1]) < self.kernel:
-            raise ValueError(f"kernel={kernel} is larger than the grid of a deeper block ({min(self.grid_points[:-1])} "
-                             "points); use fewer or smaller pools, or a smaller kernel")
         rng = make_rng(rng)
         self.params = []
         c_in = 1
@@ -79,19 +92,20 @@ class CNN:
         self.params.append(rng.uniform(-bound, bound, ()))
         self.scaling = (1.0, 0.0, 1.0)
 
+    @params(x_scale=Real(gt=0), y_shift=Real(), y_scale=Real(gt=0))
     def set_scaling(self, x_scale: float, y_shift: float, y_scale: float) -> None:
         """Fixed (not trained) affine maps: T = y_shift + y_scale * net(x_scale * n).
 
         :func:`mlphys.dft.train_functional` sets them from the training data (densities of order one,
         standardised targets), which Adam needs far fewer steps to fit; derivatives include them.
         """
-        self.scaling = (positive(x_scale, "x_scale"), float(y_shift), positive(y_scale, "y_scale"))
+        self.scaling = (x_scale, y_shift, y_scale)
 
     @classmethod
+    @params(name=Choice(*ARCHITECTURES), n_grid=Integer(ge=1, le=MAX_GRID, typical=(1, 64)),
+            padding=Choice(*PADDINGS), rng=Seed())
     def from_architecture(cls, name: str, n_grid: int, *, padding: str = "periodic", rng=None) -> "CNN":
-        """One of :data:`ARCHITECTURES` (Table I) on an ``n_grid``-point grid."""
-        if name not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {list(ARCHITECTURES)}, got {name!r}")
+        """One of :data:`ARCHITECTURES` (Table I, the architecture ``name``) on an ``n_grid``-point grid."""
         return cls(n_grid, padding=padding, rng=rng, **ARCHITECTURES[name])
 
     @property
@@ -103,7 +117,7 @@ class CNN:
         return (f"{kind}: {len(self.pools)} blocks, N_c = {self.channels}, k_f = {self.kernel}, "
                 f"k_s = {list(self.pools)}, {self.activation}, {self.padding} padding, {self.n_params} parameters")
 
-    # -- checks ---------------------------------------------------------------
+    # -- checks (for mlphys.nn.train, which checks the whole data set once) -------
     def _check_X(self, X):
         return rows(X, "X", self.n_grid, "one density per row")
 
@@ -174,6 +188,9 @@ class CNN:
             return np.maximum(z, 0.0), z > 0
         return nn.softplus_and_sigmoid(z)
 
+    @params(params=Anything("the parameter arrays as the array module xp sees them (autograd traces them)"),
+            X=Anything("densities (batch, n_grid) as the array module xp sees them (autograd traces them)"),
+            xp=Anything("an array module with NumPy's API: numpy, autograd.numpy"))
     def predict_from_params(self, params, X, xp=np):
         """T[n] for each row of X (B, n_grid) as a pure function of ``params`` over ``xp`` (autograd oracle)."""
         x_scale, y_shift, y_scale = self.scaling
@@ -207,9 +224,10 @@ class CNN:
         flat = h.reshape(h.shape[0], -1)
         return self.scaling[1] + self.scaling[2] * (flat @ self.params[-2] + self.params[-1]), flat, cache
 
+    @params(X=DENSITIES)
     def predict(self, X) -> np.ndarray:
         """The learned functional T[n] for each row of ``X`` (densities on the grid), shape (batch,)."""
-        return self._forward(self._check_X(X))[0]
+        return self._forward(X)[0]
 
     def _backward(self, dout, flat, cache, *, params: bool, inputs: bool, tangent=None):
         """Back-propagation of ``dout`` (dLoss/dT per row). With ``tangent`` (:meth:`_tangent`'s flat features and
@@ -243,17 +261,21 @@ class CNN:
                 dh = self._conv_adjoint(dz, W)
         return grads, (self.scaling[0] * dh[:, :, 0] if inputs else None)
 
+    @params(X=DENSITIES, Y=TARGETS)
     def backward(self, X, Y):
         """Loss (Eq. 4: mean of (T - t)^2) and its gradients for ``self.params`` (the interface of nn.train)."""
-        X, Y = self._check_XY(X, Y)
         out, flat, cache = self._forward(X)
         r = out - Y
         grads, _ = self._backward(2 * r / X.shape[0], flat, cache, params=True, inputs=False)
         return float(np.mean(r**2)), grads
 
+    @params(X=DENSITIES)
     def input_gradient(self, X):
         """(T[n], dT/dn_i) for each row: the partial derivatives; divide by dx for delta T / delta n (Eq. 17)."""
-        X = self._check_X(X)
+        return self._input_gradient(X)
+
+    def _input_gradient(self, X):
+        """:meth:`input_gradient` of checked densities (the descent calls it at every step)."""
         out, flat, cache = self._forward(X)
         return out, self._backward(np.ones_like(out), flat, cache, params=False, inputs=True)[1]
 
@@ -270,6 +292,11 @@ class CNN:
             cols_list.append(cols)
         return h.reshape(h.shape[0], -1), cols_list
 
+    @params(Rule("weight", lambda self: self.activation == "relu", "derivative training (derivative_backward, any "
+                 "weight) needs a ReLU network: a softplus network's slopes depend on the parameters too"),
+            X=DENSITIES, Y=TARGETS, dY=Array(shape=("n", "self.n_grid"), promote=True,
+                                            hint="one row of derivative targets per density"),
+            weight=Real(ge=0))
     def derivative_backward(self, X, Y, dY, *, weight: float):
         """Sobolev training: Eq. 4's loss plus ``weight`` times the mean over rows and grid points of
         (dT/dn_i - dY_i)^2, the error of the input gradient against derivative targets; returns (the two loss
@@ -280,13 +307,10 @@ class CNN:
         through the forward-mode tangent of the network (:meth:`_tangent`). ReLU networks only (a softplus
         network's slopes depend on the parameters too).
         """
-        if self.activation != "relu":
-            raise ValueError("derivative_backward needs a ReLU network (its slopes do not depend on the parameters)")
-        X, Y = self._check_XY(X, Y)
-        dY = rows(dY, "dY", self.n_grid, "one row of derivative targets per density")
-        if dY.shape[0] != X.shape[0]:
-            raise ValueError(f"dY must hold one row per row of X ({X.shape[0]}), got {dY.shape[0]}")
-        weight = positive(weight, "weight", allow_zero=True)
+        return self._derivative_backward(X, Y, dY, weight)
+
+    def _derivative_backward(self, X, Y, dY, weight: float):
+        """:meth:`derivative_backward` of checked arrays (Sobolev training calls it for every mini-batch)."""
         B = X.shape[0]
         out, flat, cache = self._forward(X)
         r_T = out - Y
@@ -306,13 +330,16 @@ class CNN:
         """Arrays to save with ``np.savez``; :meth:`load_state` restores them."""
         return {f"p{i}": p for i, p in enumerate(self.params)} | {"scaling": np.array(self.scaling)}
 
+    @params(arrays=Instance(Mapping, hint="pass CNN.state() or the np.load of an .npz file it was saved to"))
     def load_state(self, arrays) -> None:
+        """Restore the parameters (and scaling) :meth:`state` saved."""
         if sum(k.startswith("p") for k in arrays) != len(self.params):
-            raise ValueError("the saved state does not fit this network (a different number of parameter arrays)")
+            raise ValueError("arrays: the saved state does not fit this network (a different number of parameter "
+                             "arrays)")
         params = [np.asarray(arrays[f"p{i}"], dtype=float) for i in range(len(self.params))]
         for p, q in zip(params, self.params):
             if p.shape != q.shape:
-                raise ValueError(f"saved parameter of shape {p.shape} does not fit this network ({q.shape})")
+                raise ValueError(f"arrays: saved parameter of shape {p.shape} does not fit this network ({q.shape})")
         self.params[:] = params
         if "scaling" in arrays:
             self.set_scaling(*np.asarray(arrays["scaling"], dtype=float))

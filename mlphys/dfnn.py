@@ -55,12 +55,38 @@ import numpy as np
 
 from .config import make_rng
 from .nn import activation as activation_function, activation_derivatives, flat_parameters, set_flat_parameters
-from .validate import as_array, integer
+from .validate import (Anything, Array, Choice, Flag, Function, Instance, Integer, Optional, Rule, Seed, Sequence,
+                       params, returned)
 
 #: The smooth activations of :data:`mlphys.nn.ACTIVATIONS` (the recursion needs three derivatives).
 ACTIVATIONS = ("tanh", "sigmoid", "softplus")
 MODES = ("first", "diag", "full")
 ENGINES = ("auto", "numpy", "numba")
+
+# points: (B, N0); 1-D is B points of a one-input network, or one point of a network with N0 inputs
+POINTS = Array(ndim=(2, 1), min_size=0,     # an empty batch is allowed (a minibatch of nothing)
+               hint="points of shape (B, N0); 1-D: B points of a one-input network, or one point")
+SIZES = Sequence(Integer(ge=1, typical=(1, 4)), min_length=2,
+                 hint="needs at least an input and an output layer, e.g. (1, 10, 1)")
+XP = Anything("an array module: numpy, or autograd.numpy for the oracle")
+
+
+def _n_columns(n_inputs, X):
+    """The number of inputs the points ``X`` give (see :data:`POINTS`)."""
+    if X.ndim == 2:
+        return X.shape[1]
+    return 1 if n_inputs == 1 else X.size
+
+
+def _points(n_inputs, X):
+    """``X`` as ``(B, N0)``: a 1-D ``X`` is a column for a one-input network, else one point."""
+    if X.ndim == 1:
+        X = X[:, None] if n_inputs == 1 else X[None, :]
+    return X
+
+
+COLUMNS = "must have one column per network input (sizes[0]); 1-D: B points of a one-input network, or one point"
+INPUTS = Rule("X", lambda self, X: _n_columns(self.sizes[0], X) == self.sizes[0], COLUMNS)
 
 
 @functools.cache
@@ -85,8 +111,14 @@ def _matmul(A, M):
     return (A.reshape(-1, A.shape[-1]) @ M).reshape(A.shape[:-1] + (M.shape[1],))
 
 
+@params(params=Anything("the list [W1, b1, W2, b2, ...]; autograd's boxes when differentiated"),
+        X=Anything("(B, N0) points, or autograd's box of them"), activation=Choice(*ACTIVATIONS), xp=XP)
 def output(params, X, activation: str = "tanh", xp=np):
     """The network value ``O(X)`` from a flat list ``[W1, b1, W2, b2, ...]``, written over ``xp`` for autograd."""
+    return _output(params, X, activation, xp)
+
+
+def _output(params, X, activation="tanh", xp=np):
     y = X
     n_layers = len(params) // 2
     for l in range(n_layers):
@@ -112,6 +144,25 @@ class Derivatives:
         return np.trace(self.hessian, axis1=-2, axis2=-1)
 
 
+_derivatives_init = Derivatives.__init__
+
+
+def _derivatives(value, gradient, hessian=None, hessian_diag=None) -> Derivatives:
+    """A :class:`Derivatives` of arrays computed here (the sweeps' results go out unchecked and uncopied)."""
+    deriv = object.__new__(Derivatives)
+    _derivatives_init(deriv, value, gradient, hessian, hessian_diag)
+    return deriv
+
+
+Derivatives.__init__ = params(value=Array(shape=("B", "NL")), gradient=Array(shape=("B", "NL", "N0")),
+                              hessian=Optional(Array(shape=("B", "NL", "N0", "N0"))),
+                              hessian_diag=Optional(Array(shape=("B", "NL", "N0"))))(Derivatives.__init__)
+
+
+COTANGENT = ("cotangent(deriv) -> (c0, c1, c2): weights on the values (B, NL), the gradients (B, NL, N0) or None and "
+             "the Hessian (diagonal) or None")
+
+
 class DFNN:
     """Deep feed-forward network ``sizes = (N0, N1, ..., NL)`` with analytic derivatives.
 
@@ -120,14 +171,9 @@ class DFNN:
     ``N(0, 1/N_{l-1})`` and biases from ``N(0, 0.1^2)`` drawn from ``rng`` (int, None or Generator).
     """
 
+    @params(sizes=SIZES, activation=Choice(*ACTIVATIONS), rng=Seed())
     def __init__(self, sizes, activation: str = "tanh", *, rng=0):
         sizes = tuple(sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"sizes needs at least an input and an output layer, e.g. (1, 10, 1); got {sizes}")
-        for k, n in enumerate(sizes):
-            integer(n, f"sizes[{k}]", minimum=1)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.sizes, self.activation = sizes, activation
         rng = make_rng(rng)
         self.params = []
@@ -147,27 +193,16 @@ class DFNN:
     def get_flat(self) -> np.ndarray:
         return flat_parameters(self.params)
 
+    @params(theta=Array(shape=("self.n_params",), hint="one number per parameter, as get_flat() returns them"))
     def set_flat(self, theta) -> None:
         set_flat_parameters(self.params, theta)
 
-    def _check_X(self, X):
-        X = as_array(X, "X", ndim=(1, 2))
-        if X.ndim == 1:
-            X = X[:, None] if self.sizes[0] == 1 else X[None, :]
-        if X.shape[1] != self.sizes[0]:
-            raise ValueError(f"X must have {self.sizes[0]} column(s) (the network's inputs), got shape {X.shape}")
-        return X
-
-    @staticmethod
-    def _check_mode(mode):
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES} (first derivatives, Hessian diagonal, full Hessian), "
-                             f"got {mode!r}")
-        return mode
+    def _points(self, X):
+        return _points(self.sizes[0], X)
 
     def __call__(self, X) -> np.ndarray:
         """Network values ``(B, NL)``."""
-        return output(self.params, self._check_X(X), self.activation)
+        return _output(self.params, _CALL(self, X), self.activation)
 
     # ------------------------------------------------------------------ forward sweep (Eqs. 2, 7-9, 17)
     def _forward(self, X, mode):
@@ -196,7 +231,7 @@ class DFNN:
                     cache["d2ydot"] = s[3][:, None, :] * dz * dz + s[2][:, None, :] * d2z
             dy = new_dy
             layers.append(cache)
-        deriv = Derivatives(y, np.swapaxes(dy, 1, 2))
+        deriv = _derivatives(y, np.swapaxes(dy, 1, 2))
         if mode == "full":
             deriv.hessian = np.moveaxis(d2y, 3, 1)
         elif mode == "diag":
@@ -236,10 +271,12 @@ class DFNN:
                 d2sigma = None if d2G is None else _matmul(d2G, W)
 
     # ------------------------------------------------------------------ public API
+    @params(INPUTS, X=POINTS, mode=Choice(*MODES))
     def derivatives(self, X, mode: str = "full") -> Derivatives:
         """Values, input gradients and (full or diagonal) Hessians at the points ``X`` (forward sweep only)."""
-        return self._forward(self._check_X(X), self._check_mode(mode))[0]
+        return self._forward(self._points(X), mode)[0]
 
+    @params(INPUTS, X=POINTS, mode=Choice(*MODES))
     def jacobians(self, X, mode: str = "full"):
         """Per-point parameter gradients of ``O``, ``d_a O`` and (mode ``diag``/``full``) the Hessian.
 
@@ -247,8 +284,7 @@ class DFNN:
         dicts with keys ``value`` ``(B, NL, *p.shape)``, ``gradient`` ``(B, NL, N0, *p.shape)``
         and ``hessian`` ``(B, NL, N0, N0, *p.shape)`` or ``hessian_diag`` ``(B, NL, N0, *p.shape)``.
         """
-        mode = self._check_mode(mode)
-        deriv, layers = self._forward(self._check_X(X), mode)
+        deriv, layers = self._forward(self._points(X), mode)
         grads = [None] * len(self.params)
         for l, G, dG, d2G in self._backward(layers, mode):
             c = layers[l]
@@ -278,6 +314,9 @@ class DFNN:
             grads[2 * l], grads[2 * l + 1] = gW, gb
         return deriv, grads
 
+    @params(INPUTS, Rule("engine", lambda engine: engine != "numba" or compiled_kernel() is not None,
+                         'engine="numba" needs numba: pip install "mlphys[fast]", or use engine="numpy"'),
+            X=POINTS, cotangent=Function(COTANGENT), mode=Choice(*MODES), engine=Choice(*ENGINES))
     def vjp(self, X, cotangent, mode: str = "diag", *, engine: str = "auto"):
         """See :meth:`vjp_general`; one input and one output (the 1D problems of Sec. 4) take a lean path.
 
@@ -285,22 +324,24 @@ class DFNN:
         the reference; ``"numba"`` is the same recursion compiled (:mod:`mlphys.dfnn_compiled`, 2-3x faster on
         two cores, needs ``pip install "mlphys[fast]"``); ``"auto"`` takes numba when it is installed.
         """
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+        return self._vjp(X, cotangent, mode, engine)
+
+    def _vjp(self, X, cotangent, mode="diag", engine="auto"):
+        """:meth:`vjp` without the checks of its arguments (for training loops that checked them once)."""
         compiled = None if engine == "numpy" else compiled_kernel()
         if engine == "numba" and compiled is None:
             raise ValueError('engine="numba" needs numba: pip install "mlphys[fast]", or use engine="numpy"')
+        X = self._points(np.asarray(X, dtype=float))
         if self.sizes[0] == 1 and self.sizes[-1] == 1 and mode in ("diag", "full"):
-            X = self._check_X(X)
             if compiled is None:
                 return self._vjp_scalar(X, cotangent, mode)
             return self._vjp_scalar_compiled(compiled, X, cotangent, mode)
-        return self.vjp_general(X, cotangent, mode)
+        return self._vjp_general(X, cotangent, mode)
 
     @staticmethod
     def _scalar_derivatives(value, gradient, second, mode):
         """:class:`Derivatives` of a one-input, one-output network from ``(B,)`` arrays of O, O' and O''."""
-        deriv = Derivatives(value[:, None], gradient[:, None, None])
+        deriv = _derivatives(value[:, None], gradient[:, None, None])
         if mode == "full":
             deriv.hessian = second[:, None, None, None]
         else:
@@ -310,6 +351,9 @@ class DFNN:
     @staticmethod
     def _scalar_cotangent(cotangents, B):
         """The cotangents on O, O', O'' of a one-input, one-output network as ``(B,)`` arrays (None stays None)."""
+        if len(cotangents) != 3 or any(c is not None and np.size(c) != B for c in cotangents):
+            raise ValueError(f"cotangent must return (c0, c1, c2), each None or one number per point ({B}), got "
+                             f"sizes {[None if c is None else np.size(c) for c in cotangents]}")
         return [None if c is None else np.reshape(c, B) for c in cotangents]
 
     def _vjp_scalar_compiled(self, kernel, X, cotangent, mode):
@@ -329,9 +373,9 @@ class DFNN:
             return c
 
         ws = self.__dict__.get("_workspace")
-        if ws is None or not ws.fits(self.sizes, X.shape[0]):
+        if ws is None or not ws._fits(self.sizes, X.shape[0]):
             ws = self._workspace = kernel.Workspace(self.sizes, X.shape[0])
-        _, grads = kernel.vjp(self.params, self.activation, X[:, 0], weights, workspace=ws)
+        _, grads = kernel._vjp(self.params, self.activation, X[:, 0], weights, workspace=ws)
         return derivs[0], grads
 
     def __getstate__(self):
@@ -406,6 +450,8 @@ class DFNN:
                 S = self.params[2 * l].T @ G
         return deriv, grads
 
+    @params(INPUTS, X=POINTS, cotangent=Function("cotangent(value (B,), gradient (B, N0)) -> (c0 (B,), c1 (B, N0) "
+                                                 "or None)"), input_gradient=Flag())
     def vjp_first(self, X, cotangent, *, input_gradient: bool = True):
         """:meth:`vjp_general` in mode ``first`` for one output, the fast path (used by :mod:`mlphys.mpnn`).
 
@@ -422,7 +468,11 @@ class DFNN:
         alone (no tangents carried, ``1 + N0`` times less work); ``cotangent`` then gets ``gradient=None``
         and must return ``c1=None``, and so is the returned gradient.
         """
-        X = self._check_X(X)
+        return self._vjp_first(X, cotangent, input_gradient=input_gradient)
+
+    def _vjp_first(self, X, cotangent, *, input_gradient=True):
+        """:meth:`vjp_first` without the checks of its arguments (for training loops that checked them once)."""
+        X = self._points(np.asarray(X, dtype=float))
         if self.sizes[-1] != 1:
             raise ValueError(f"vjp_first needs one output, the network has {self.sizes[-1]}; use vjp_general")
         B, N0 = X.shape
@@ -474,6 +524,7 @@ class DFNN:
             dG *= s1[:, None, :]
         return value, gradient, grads
 
+    @params(INPUTS, X=POINTS, cotangent=Function(COTANGENT), mode=Choice(*MODES))
     def vjp_general(self, X, cotangent, mode: str = "diag"):
         """``sum over points and outputs`` of cotangent-weighted parameter gradients (the fast path).
 
@@ -483,11 +534,18 @@ class DFNN:
         (mode ``full``) or None for the Hessian. Returns ``(deriv, grads)`` with
         ``grads[i]`` the gradient of ``sum c0*O + sum c1*dO + sum c2*d2O`` w.r.t. ``params[i]``.
         """
-        mode = self._check_mode(mode)
-        deriv, layers = self._forward(self._check_X(X), mode)
+        return self._vjp_general(self._points(X), cotangent, mode)
+
+    def _vjp_general(self, X, cotangent, mode):
+        deriv, layers = self._forward(X, mode)
         c0, c1, c2 = cotangent(deriv)
         if c2 is not None and mode == "first":
-            raise ValueError("a Hessian cotangent needs mode='diag' or 'full'")
+            raise ValueError("cotangent returned a Hessian cotangent c2: that needs mode='diag' or 'full'")
+        B, NL, N0 = X.shape[0], self.sizes[-1], self.sizes[0]
+        c0 = returned(c0, "cotangent's c0", (B, NL))
+        c1 = None if c1 is None else returned(c1, "cotangent's c1", (B, NL, N0))
+        if c2 is not None:
+            c2 = returned(c2, "cotangent's c2", (B, NL, N0, N0) if mode == "full" else (B, NL, N0))
         grads = [None] * len(self.params)
         for l, G, dG, d2G in self._backward(layers, mode):
             c = layers[l]
@@ -517,17 +575,18 @@ class DFNN:
         return deriv, grads
 
 
+@params(Rule("X", lambda net, X: _n_columns(net.sizes[0], X) == net.sizes[0], COLUMNS), net=Instance(DFNN), X=POINTS,
+        mode=Choice(*MODES))
 def autograd_reference(net: DFNN, X, mode: str = "full"):
     """:meth:`DFNN.jacobians` computed by autograd, point by point (the oracle; slow)."""
     import autograd.numpy as anp
     from autograd import jacobian
 
-    mode = net._check_mode(mode)
-    X = net._check_X(X)
+    X = net._points(X)
     params = list(net.params)
 
     def f(ps, x):
-        return output(ps, x[None, :], net.activation, anp)[0]
+        return _output(ps, x[None, :], net.activation, anp)[0]
 
     def with_param(fun, i):
         def g(p, x):
@@ -542,7 +601,7 @@ def autograd_reference(net: DFNN, X, mode: str = "full"):
     if mode != "first":
         funcs["hessian"] = hess_x
     value = np.array([f(params, x) for x in X])
-    deriv = Derivatives(value, np.array([grad_x(params, x) for x in X]))
+    deriv = _derivatives(value, np.array([grad_x(params, x) for x in X]))
     if mode != "first":
         H = np.array([hess_x(params, x) for x in X])
         if mode == "full":
@@ -564,6 +623,8 @@ def autograd_reference(net: DFNN, X, mode: str = "full"):
 
 # ----------------------------------------------------------------------------- Section 5: evaluation time
 
+@params(sizes=SIZES, mode=Choice(*MODES), n_points=Integer(ge=1, typical=(1, 5)), repeats=Integer(ge=1, typical=(1, 2)),
+        engine=Choice("recursion", "autograd"), rng=Seed())
 def evaluation_time(sizes, mode: str, *, n_points: int = 1000, repeats: int = 3, engine: str = "recursion",
                     rng=0) -> float:
     """Seconds per point to get the outputs, input derivatives (``mode``) and all their parameter gradients.
@@ -572,18 +633,16 @@ def evaluation_time(sizes, mode: str, *, n_points: int = 1000, repeats: int = 3,
     ``engine="autograd"`` times :func:`autograd_reference` (point by point) on
     ``n_points`` points. The best of ``repeats`` runs is returned (timings are machine-dependent).
     """
-    if engine not in ("recursion", "autograd"):
-        raise ValueError(f"engine must be 'recursion' or 'autograd', got {engine!r}")
-    n_points = integer(n_points, "n_points", minimum=1)
     net = DFNN(sizes, rng=rng)
     X = make_rng(rng).normal(size=(n_points, net.sizes[0]))
     run = net.jacobians if engine == "recursion" else (lambda X, mode: autograd_reference(net, X, mode))
     return call_times(lambda: run(X, mode), repeats).min() / n_points
 
 
+@params(run=Function("called with no arguments"), repeats=Integer(ge=1, typical=(1, 3)))
 def call_times(run, repeats: int) -> np.ndarray:
     """Seconds taken by each of ``repeats`` calls of ``run()`` (machine-dependent: for timing cells)."""
-    times = np.empty(integer(repeats, "repeats", minimum=1))
+    times = np.empty(repeats)
     for k in range(times.size):
         start = time.perf_counter()
         run()
@@ -591,13 +650,13 @@ def call_times(run, repeats: int) -> np.ndarray:
     return times
 
 
+@params(x=Array(shape=("n",), ge=0, min_size=3, hint="at least three sizes (a, b and c are fitted)"),
+        seconds=Array(shape=("n",), gt=0, min_size=3))
 def fit_log_time(x, seconds):
     """Least-squares fit of paper Eq. 43, ``log(t / 1 s) = a x + b sqrt(x) + c``; returns ``(a, b, c)``."""
-    x = as_array(x, "x", ndim=1)
-    t = as_array(seconds, "seconds", ndim=1)
-    if x.shape != t.shape or x.size < 3:
-        raise ValueError(f"x and seconds need the same length >= 3, got {x.size} and {t.size}")
-    if np.any(t <= 0):
-        raise ValueError("seconds must be positive")
+    t = seconds
     A = np.column_stack([x, np.sqrt(x), np.ones_like(x)])
     return tuple(np.linalg.lstsq(A, np.log(t), rcond=None)[0])
+
+
+_CALL = params(INPUTS, X=POINTS)(lambda self, X: self._points(X))

@@ -34,6 +34,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .validate import Array, Choice, Function, Instance, Integer, Optional, Rule, Sequence, params, returned
+
 BLOCK = 64            # points per block: a neuron's [y | y' | y''] is 3 x 64 doubles = 1.5 kB
 LANES = BLOCK // 4    # a weight gradient's partial sums: point b of every block goes to lane b % LANES
 STRIPES = 4           # blocks s, s + STRIPES, ... go to stripe s; stripes run in parallel
@@ -75,7 +77,7 @@ def _tanh(x):
 
 @njit(inline="always", **_KERNEL)
 def _tanh_derivatives(z):
-    """``tanh(z)`` and its first three derivatives (as :func:`mlphys.dfnn.activation_derivatives`)."""
+    """``tanh(z)`` and its first three derivatives (as :func:`mlphys.nn.activation_derivatives`)."""
     s = _tanh(z)
     d1 = 1.0 - s * s
     return s, d1, -2.0 * s * d1, d1 * (6.0 * s * s - 2.0)
@@ -265,6 +267,21 @@ def _gradients(Wf, bf, sizes, woff, boff, code, x, c, accW, accb, Ycache, Dcache
                           n_cached, Z[stripe], S[stripe], G[stripe], A[stripe])
 
 
+SIZES = Sequence(Integer(ge=1, typical=(1, 4)), min_length=2, hint="the layer sizes (1, N1, ..., 1)")
+
+
+def _one_in_one_out(params) -> bool:
+    """Whether ``params`` is ``[W1, b1, ..., WL, bL]`` of a network with one input and one output."""
+    if len(params) % 2 or not params:
+        return False
+    n_in = 1
+    for W, b in zip(params[0::2], params[1::2]):
+        if W.ndim != 2 or b.ndim != 1 or W.shape[1] != n_in or b.shape != (W.shape[0],):
+            return False
+        n_in = W.shape[0]
+    return n_in == 1
+
+
 class Workspace:
     """The memory of :func:`vjp` for one network shape and number of points, allocated once and reused.
 
@@ -280,6 +297,8 @@ class Workspace:
     ``Z``, ``S``, ``G``, ``A`` are per-stripe ``(width, 3, BLOCK)``, ``accW``/``accb`` the per-stripe partial sums.
     """
 
+    @params(sizes=SIZES, n_points=Integer(ge=1, typical=(1, 300)),
+            max_bytes=Integer(ge=0, typical=(0, 2**20), hint="the most memory kept for the forward sweeps"))
     def __init__(self, sizes, n_points: int, max_bytes: int = MAX_CACHE_BYTES):
         self.sizes, self.n_points = tuple(int(n) for n in sizes), int(n_points)
         L, width, n_blocks = len(self.sizes) - 1, max(self.sizes), _blocks(self.n_points)
@@ -290,8 +309,12 @@ class Workspace:
         n_weights = sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
         self.accW, self.accb = np.zeros((STRIPES, n_weights, LANES)), np.zeros((STRIPES, sum(self.sizes[1:]), BLOCK))
 
+    @params(sizes=SIZES, n_points=Integer(ge=1, typical=(1, 300)))
     def fits(self, sizes, n_points: int) -> bool:
         """Whether this workspace is for a network of these layer ``sizes`` at ``n_points`` points."""
+        return self._fits(sizes, n_points)
+
+    def _fits(self, sizes, n_points):
         return tuple(sizes) == self.sizes and n_points == self.n_points
 
 
@@ -310,6 +333,11 @@ def _blocks(B):
     return -(-B // BLOCK)
 
 
+@params(Rule("params", _one_in_one_out, "must be [W1, b1, ..., WL, bL] of a network with one input and one output "
+             "(W of shape (n_out, n_in), b of shape (n_out,))"),
+        params=Sequence(Array(ndim=(2, 1)), min_length=2), activation=Choice(*ACTIVATION_CODES),
+        x=Array(shape=(None,), finite=False, hint="the points; NaN and inf propagate as in NumPy"),
+        cotangent=Function("cotangent(out (3, B)) -> c (3, B)"), workspace=Optional(Instance(Workspace)))
 def vjp(params, activation, x, cotangent, workspace=None):
     """The step for one input and one output: ``(out, grads)``.
 
@@ -318,10 +346,15 @@ def vjp(params, activation, x, cotangent, workspace=None):
     ``sum_b c[0, b] phi_b + c[1, b] phi'_b + c[2, b] phi''_b`` with respect to ``params``. ``workspace``: a
     :class:`Workspace` for this network's shape and ``B`` to reuse (a new one when None or another shape).
     """
+    return _vjp(params, activation, x, lambda out: returned(cotangent(out), "cotangent", out.shape), workspace)
+
+
+def _vjp(params, activation, x, cotangent, workspace=None):
+    """:func:`vjp` without the checks of its arguments (the training step: :meth:`mlphys.dfnn.DFNN.vjp`)."""
     Wf, bf, sizes, woff, boff = packed = _pack(params)
     code, x = ACTIVATION_CODES[activation], np.asarray(x, dtype=float)
     B = x.size
-    ws = workspace if workspace is not None and workspace.fits(sizes, B) else Workspace(sizes, B)
+    ws = workspace if workspace is not None and workspace._fits(sizes, B) else Workspace(sizes, B)
     L, n_blocks = sizes.size - 1, _blocks(B)
     xp = np.zeros(n_blocks * BLOCK)                    # every block full: the padding's cotangent is zero
     xp[:B] = x

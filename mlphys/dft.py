@@ -16,6 +16,7 @@ Costa, Scriva, Fazio and Pilati, Phys. Rev. E 2022 (arXiv:2205.08367), Chapters 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,32 @@ import numpy as np
 
 from . import cnn, grid1d, nn, speckle
 from .config import make_rng, progress_bar
-from .validate import as_array, integer, positive, rows
+from .speckle import _build
+from .validate import (Array, Choice, Constraint, Flag, Instance, Integer, Optional, PathLike, Real, Rule, Seed, Text,
+                       WrongType, as_array, params, returned)
+
+
+class _Functional(Constraint):
+    """A kinetic functional: an object with ``value_and_derivative(densities) -> (T, delta T / delta chi)`` and a
+    :class:`mlphys.speckle.Grid` as ``grid`` - :class:`ExactFunctional`, :class:`LearnedFunctional` or one's own."""
+
+    what = "a functional (an object with value_and_derivative(densities) and a speckle.Grid as .grid)"
+
+    def check(self, value, name, context):
+        if not (callable(getattr(value, "value_and_derivative", None))
+                and isinstance(getattr(value, "grid", None), speckle.Grid)):
+            shown = type(value).__name__ if not isinstance(value, (int, float, str)) else repr(value)
+            raise WrongType(f"{name} must be {self.what}, got {shown}; e.g. dft.ExactFunctional(grid) or a trained "
+                            "network's .functional")
+        return value
+
+    def bad(self, context):
+        return [None, 3, "f", speckle.SPECKLE_GRID]
+
+
+FUNCTIONAL = _Functional()
+#: Densities of a grid-carrying object (``self.grid`` or ``functional.grid``), one per row.
+GRID_ROWS = dict(promote=True, hint="one row per instance, one value per grid point")
 
 
 # ----------------------------------------------------------------------------- functionals
@@ -33,31 +59,45 @@ class ExactFunctional:
 
     name = "exact"
 
+    @params(grid=Instance(speckle.Grid))
     def __init__(self, grid: speckle.Grid):
         self.grid = grid
 
+    @params(Rule("densities", lambda self, densities: densities.shape[-1] == self.grid.n,
+                 "must have one value per grid point (grid.n) on their last axis"),
+            densities=Array(ndim=(1, 2), ge=0, hint="a density is non-negative; one per row"))
     def value_and_derivative(self, densities):
         """(T[n], delta T / delta chi) for each row, chi = sqrt(n)."""
-        return speckle.von_weizsaecker(densities, self.grid, gradient=True)
+        return self._value_and_derivative(densities)
+
+    def _value_and_derivative(self, densities):
+        """The same for checked densities (:func:`descend` calls it at every step)."""
+        return speckle._von_weizsaecker(densities, self.grid, True)
 
 
 class LearnedFunctional:
     """A trained CNN as a functional: T[n] = net(n), delta T / delta chi = 2 chi (dT/dn_i) / dx (Eq. 17)."""
 
+    @params(Rule("net", lambda net, grid: net.n_grid == grid.n, "must take one input per grid point (net.n_grid == "
+                 "grid.n)"),
+            net=Instance(cnn.CNN), grid=Instance(speckle.Grid), name=Text(allow_empty=True),
+            chunk=Integer(ge=1, typical=(1, 50), hint="densities per network pass"))
     def __init__(self, net: cnn.CNN, grid: speckle.Grid, name: str = "", *, chunk: int = 50):
-        if net.n_grid != grid.n:
-            raise ValueError(f"the network takes {net.n_grid} points but the grid has {grid.n}")
-        self.net, self.grid, self.name = net, grid, name
-        self.chunk = integer(chunk, "chunk", minimum=1)
+        self.net, self.grid, self.name, self.chunk = net, grid, name, chunk
 
     def __call__(self, densities):
         return self.net.predict(densities)
 
+    @params(densities=Array(shape=(None, "self.grid.n"), ge=0, hint="a density is non-negative; one per row"))
     def value_and_derivative(self, densities):
-        n = as_array(densities, "densities", ndim=2)
+        """(T[n], delta T / delta chi) for each row, chi = sqrt(n)."""
+        return self._value_and_derivative(densities)
+
+    def _value_and_derivative(self, n):
+        """The same for checked densities (:func:`descend` calls it at every step)."""
         T, dT = np.empty(n.shape[0]), np.empty_like(n)
         for i in range(0, n.shape[0], self.chunk):
-            T[i:i + self.chunk], dT[i:i + self.chunk] = self.net.input_gradient(n[i:i + self.chunk])
+            T[i:i + self.chunk], dT[i:i + self.chunk] = self.net._input_gradient(n[i:i + self.chunk])
         return T, 2 * np.sqrt(n) * dT / self.grid.dx
 
 
@@ -95,6 +135,11 @@ class TrainedFunctional(nn.Trained):
         return len(self.history.loss)
 
 
+TrainedFunctional.__init__ = params(
+    architecture=Choice(*cnn.ARCHITECTURES), functional=Instance(LearnedFunctional), history=Instance(nn.History),
+    best_epoch=Integer(ge=0), finished=Flag())(TrainedFunctional.__init__)
+
+
 #: The two training protocols. "paper": Sec. III as written - raw densities in, T out, the network with the best
 #: validation loss kept. "reduced": inputs scaled to order one and targets standardised (fixed affine maps,
 #: :meth:`mlphys.cnn.CNN.set_scaling`), the last epoch kept - what a classroom budget of epochs needs.
@@ -111,10 +156,11 @@ class _DerivativeInformed:
         return self.net._check_X(X), as_array(Y, "Y", ndim=2)
 
     def backward(self, X, Y):
-        (loss_T, loss_d), grads = self.net.derivative_backward(X, Y[:, 0], Y[:, 1:], weight=self.weight)
+        (loss_T, loss_d), grads = self.net._derivative_backward(X, Y[:, 0], Y[:, 1:], self.weight)
         return loss_T + self.weight * loss_d, grads
 
 
+@params(data=Instance(speckle.Dataset))
 def euler_lagrange_targets(data: speckle.Dataset) -> np.ndarray:
     """dT/dn_i = dx (e_gs - V_i) for each ground state of ``data``: the Euler-Lagrange equation of one particle
     (delta T / delta n = mu - V with mu = e_gs, Eq. 10), which every training density satisfies exactly - 256
@@ -122,6 +168,29 @@ def euler_lagrange_targets(data: speckle.Dataset) -> np.ndarray:
     return data.grid.dx * (data.energies[:, None] - data.potentials)
 
 
+def _fits(architecture: str, n: int) -> bool:
+    """Whether a Table-I ``architecture`` fits an ``n``-point grid (pools dividing n, the kernel inside every block)."""
+    pools = cnn.ARCHITECTURES[architecture]["pools"]
+    return n % int(np.prod(pools)) == 0 and cnn._deepest(n, pools) >= 13
+
+
+@params(Rule("data", lambda data: len(data) > 0, "is empty: pass at least one instance"),
+        Rule("architecture", lambda architecture, data: _fits(architecture, data.grid.n), "does not fit data.grid.n "
+             "points: Table I's pools must divide it, leaving at least 13 points (the kernel) in the deepest block"),
+        Rule("validation", lambda protocol, validation: protocol != "paper" or validation is not None,
+             'protocol="paper" keeps the best network on the validation set: pass validation='),
+        Rule("validation", lambda data, validation: validation is None or (validation.grid == data.grid
+                                                                            and len(validation) > 0),
+             "must hold at least one instance on the grid of data"),
+        Rule("derivative_weight", lambda architecture, derivative_weight: not derivative_weight
+             or cnn.ARCHITECTURES[architecture]["activation"] == "relu",
+             "needs a ReLU architecture (Sobolev training); the softplus network's slopes depend on its parameters"),
+        data=Instance(speckle.Dataset, hint="from speckle.dataset"), architecture=Choice(*cnn.ARCHITECTURES),
+        epochs=Integer(ge=1, typical=(1, 2)), rng=Seed(), lr=Real(gt=0, typical=(1e-5, 1e-3)),
+        batch_size=Integer(ge=1, typical=(1, 20)), validation=Optional(Instance(speckle.Dataset)),
+        padding=Optional(Choice(*cnn.PADDINGS)), protocol=Choice(*PROTOCOLS),
+        derivative_weight=Real(ge=0, typical=(0, 0.1)), checkpoint=Optional(PathLike()),
+        checkpoint_seconds=Real(ge=0), progress=Flag())
 def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, rng=None, lr: float = 1e-4,
                      batch_size: int = 100, validation: speckle.Dataset | None = None, padding: str | None = None,
                      protocol: str = "reduced", derivative_weight: float = 0.0, checkpoint=None,
@@ -137,20 +206,7 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
     most every ``checkpoint_seconds`` and after the last epoch; if it exists the run resumes from it (at most the
     epochs since the last write are repeated), so that a run may continue on another machine, days later.
     """
-    if not isinstance(data, speckle.Dataset):
-        raise ValueError("data must be a mlphys.speckle.Dataset (from speckle.dataset)")
-    if architecture not in cnn.ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {list(cnn.ARCHITECTURES)}, got {architecture!r}")
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     keep_best = protocol == "paper"
-    if keep_best and validation is None:
-        raise ValueError('protocol="paper" keeps the best network on the validation set: pass validation=')
-    epochs = integer(epochs, "epochs", minimum=1)
-    lr = positive(lr, "lr")
-    derivative_weight = positive(derivative_weight, "derivative_weight", allow_zero=True)
-    if derivative_weight and cnn.ARCHITECTURES[architecture]["activation"] != "relu":
-        raise ValueError(f"derivative_weight needs a ReLU architecture; {architecture} uses softplus")
     padding = padding or ("periodic" if data.grid.periodic else "zero")
     rng = make_rng(rng)
     net = cnn.CNN.from_architecture(architecture, data.grid.n, padding=padding, rng=rng)
@@ -184,7 +240,9 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
     with nn.TrainingLoop(epochs, done=len(loss), progress=progress, desc=architecture,
                          save=None if path is None else save, save_seconds=checkpoint_seconds) as loop:
         for _ in loop:
-            h = nn.train(model, data.densities, targets, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
+            with warnings.catch_warnings():              # a diverging loss is reported below, with what to change
+                warnings.filterwarnings("ignore", "training diverged", RuntimeWarning)
+                h = nn.train(model, data.densities, targets, epochs=1, batch_size=batch_size, optimizer=opt, rng=rng)
             if h.interrupted:
                 interrupted = True
                 break
@@ -192,19 +250,31 @@ def train_functional(data: speckle.Dataset, architecture: str, *, epochs: int, r
             seconds += h.seconds
             if validation is not None:
                 val_loss.append(float(np.mean((net.predict(validation.densities) - validation.kinetic) ** 2)))
-                if keep_best and (len(val_loss) == 1 or val_loss[-1] < min(val_loss[:-1])):
+                if not np.isfinite(val_loss[-1]):
+                    diverged = True
+                    break
+                if keep_best and not h.diverged and (len(val_loss) == 1 or val_loss[-1] < min(val_loss[:-1])):
                     best = [p.copy() for p in net.params]
             if h.diverged:
                 diverged = True
                 break
     best_epoch = len(loss)
     if keep_best and val_loss:
-        best_epoch = int(np.argmin(val_loss)) + 1
+        usable = val_loss[:-1] if diverged else val_loss          # not the epoch that diverged
+        best_epoch = int(np.argmin(usable)) + 1 if usable else 0
         net.params[:] = [p.copy() for p in best]
+    if diverged:
+        what, value = ("the training loss", loss[-1]) if not np.isfinite(loss[-1]) or abs(loss[-1]) > 1e30 else \
+            ("the validation loss", val_loss[-1])
+        kept = ("the best network before it (protocol='paper'; the initial one if none)" if keep_best else
+                "the last network, which is not usable")
+        warnings.warn(f"training diverged ({what} is {value:.3g} at epoch {len(loss)} of {architecture}): lower lr "
+                      f"(now {lr:g})" + (f" or derivative_weight (now {derivative_weight:g})" if derivative_weight
+                                         else "") + f"; returning {kept}", RuntimeWarning, stacklevel=3)
     history = nn.History(loss=loss, val_loss=val_loss, seconds=seconds, interrupted=loop.interrupted or interrupted,
                          diverged=diverged)
-    return TrainedFunctional(architecture, LearnedFunctional(net, data.grid, architecture), history, best_epoch,
-                             len(loss) == epochs)
+    return _build(TrainedFunctional, architecture, LearnedFunctional(net, data.grid, architecture), history,
+                  best_epoch, len(loss) == epochs)
 
 
 # ----------------------------------------------------------------------------- gradient descent
@@ -227,18 +297,62 @@ class Descent:
     seconds: float = 0.0
 
 
+_HISTORY = Array(shape=("t", "b"), finite=False, hint="one row per recorded step, one column per instance (NaN: "
+                 "diverged)")
+Descent.__init__ = params(
+    steps=Array(shape=("t",), dtype=int), energies=_HISTORY, norms=_HISTORY,
+    densities=Array(shape=("b", None), ge=0, hint="the final densities, one per instance"),
+    energy_errors=Optional(_HISTORY), density_errors=Optional(_HISTORY),
+    diverged=Optional(Array(shape=("b",), dtype=bool)), seconds=Real(ge=0))(Descent.__init__)
+
+
+@params(grid=Instance(speckle.Grid))
 def initial_chi(grid: speckle.Grid) -> np.ndarray:
     """The empty box's ground state: uniform on a ring, sqrt(2/L) sin(pi x / L) between hard walls."""
     chi = np.ones(grid.n) if grid.periodic else np.sin(np.pi * grid.x / grid.length)
-    return chi / np.sqrt(grid.integrate(chi**2))
+    return chi / np.sqrt(grid._integrate(chi**2))
 
 
+def _same_instances(densities, exact) -> bool:
+    return exact.densities.shape == densities.shape
+
+
+def _nonzero(exact) -> bool:
+    return bool(np.all(exact.energies != 0) and np.all(np.any(exact.densities > 0, axis=-1)))
+
+
+@params(Rule("exact", _same_instances, "must hold one ground state per row of densities"),
+        Rule("exact", _nonzero, "energies and densities must not vanish (the errors are relative to them)"),
+        densities=Array(shape=("b", "grid.n"), ge=0, hint="one density per row"), energies=Array(shape=("b",)),
+        exact=Instance(speckle.GroundStates), grid=Instance(speckle.Grid))
 def relative_errors(densities, energies, exact: speckle.GroundStates, grid: speckle.Grid):
     """((e - e_gs) / |e_gs|, |n - n_gs| / |n_gs|) per instance, Eqs. 19-21 (sign: negative = below e_gs)."""
+    return _relative_errors(densities, energies, exact, grid)
+
+
+def _relative_errors(densities, energies, exact, grid):
     de = (energies - exact.energies) / np.abs(exact.energies)
-    dn = np.sqrt(grid.integrate((densities - exact.densities) ** 2)) / np.sqrt(grid.integrate(exact.densities**2))
+    dn = np.sqrt(grid._integrate((densities - exact.densities) ** 2)) / np.sqrt(grid._integrate(exact.densities**2))
     return de, dn
 
+
+def _normalised(functional, chi0) -> bool:
+    return chi0 is None or bool(np.all(np.abs(functional.grid._integrate(chi0**2) - 1) <= 1e-6))
+
+
+@params(Rule("chi0", lambda potentials, chi0: chi0 is None or chi0.shape[0] in (1, potentials.shape[0]),
+             "must be one row (for every potential) or one row per potential"),
+        Rule("chi0", _normalised, "must be normalised: integral chi0^2 dx = 1 on the grid (Eq. 12)"),
+        Rule("exact", lambda potentials, exact: exact is None or (exact.energies.shape == (potentials.shape[0],)
+                                                                  and exact.densities.shape == potentials.shape),
+             "must hold the ground states of the potentials (one per row)"),
+        functional=FUNCTIONAL,
+        potentials=Array(shape=(None, "functional.grid.n"), promote=True, hint="one potential per row on this grid"),
+        steps=Integer(ge=1, typical=(1, 30)), eta=Real(gt=0, typical=(1e-6, 1e-4)),
+        chi0=Optional(Array(shape=(None, "functional.grid.n"), promote=True, ge=0,
+                            hint="chi = sqrt(n) is non-negative; one row, or one per potential")),
+        exact=Optional(Instance(speckle.GroundStates)), record_every=Integer(ge=1, typical=(1, 10)),
+        renormalise=Flag(), progress=Flag())
 
 def descend(functional, potentials, *, steps: int, eta: float = 1e-3, chi0=None, exact=None,
             record_every: int = 10, renormalise: bool = True, progress: bool = True) -> Descent:
@@ -253,60 +367,85 @@ def descend(functional, potentials, *, steps: int, eta: float = 1e-3, chi0=None,
     after every step, since the second-order drift (1.5e-4 after 10^5 exact-functional steps) would otherwise
     show up as an energy error of the same size.
     """
-    grid = functional.grid
-    V = rows(potentials, "potentials", grid.n, "one potential per row on this grid")
-    steps = integer(steps, "steps", minimum=1)
-    eta = positive(eta, "eta")
-    record_every = integer(record_every, "record_every", minimum=1)
-    chi = initial_chi(grid) if chi0 is None else as_array(chi0, "chi0")
-    chi = np.broadcast_to(chi, V.shape).copy() if chi.ndim == 1 else chi.copy()
-    if chi.shape != V.shape:
-        raise ValueError(f"chi0 must have shape ({grid.n},) or {V.shape}, got {chi.shape}")
-    if np.any(chi < 0):
-        raise ValueError("chi0 must be non-negative (chi = sqrt(n))")
-    if np.any(np.abs(grid.integrate(chi**2) - 1) > 1e-6):
-        raise ValueError("chi0 must be normalised: integral chi0^2 dx = 1 on the grid (Eq. 12)")
-    if exact is not None and exact.energies.shape != (V.shape[0],):
-        raise ValueError(f"exact must hold the ground states of the {V.shape[0]} potentials")
+    grid, V = functional.grid, potentials
+    chi = np.broadcast_to(initial_chi(grid) if chi0 is None else chi0, V.shape).copy()
+    # the functional's own unchecked evaluation when it has one (ExactFunctional, LearnedFunctional): chi^2 is checked
+    value_and_derivative = getattr(functional, "_value_and_derivative", None) or functional.value_and_derivative
+    first_bad, bad_derivative = None, 0
     rec_steps, rec_E, rec_norm, rec_de, rec_dn = [], [], [], [], []
     diverged = np.zeros(V.shape[0], bool)
     start = time.perf_counter()
 
     def record(t, T):
         n = chi**2
-        E = T + grid.integrate(n * V)
+        E = T + grid._integrate(n * V)
         rec_steps.append(t)
         rec_E.append(E)
-        rec_norm.append(grid.integrate(n))
+        rec_norm.append(grid._integrate(n))
         if exact is not None:
-            de, dn = relative_errors(n, E, exact, grid)
+            de, dn = _relative_errors(n, E, exact, grid)
             rec_de.append(de)
             rec_dn.append(dn)
 
     for t in progress_bar(range(steps + 1), progress, f"descent {getattr(functional, 'name', '')}".strip()):
         live = ~diverged
         T = np.full(V.shape[0], np.nan)
-        T[live], g = functional.value_and_derivative(chi[live] ** 2)
+        c = chi[live]
+        T_live, g = value_and_derivative(c ** 2)
+        if np.shape(T_live) != (c.shape[0],) or np.shape(g) != c.shape:
+            raise ValueError(f"functional.value_and_derivative returned shapes {np.shape(T_live)} and {np.shape(g)} "
+                             f"for densities of shape {c.shape}: it must return T (one per row) and delta T / delta "
+                             "chi (one row per density)")
+        T[live] = T_live
         if t % record_every == 0 or t == steps:
             record(t, T)
         if t == steps:
             break
-        c, v = chi[live], V[live]
-        mu = grid.integrate(0.5 * g * c + c**2 * v) / grid.integrate(c**2)
+        v = V[live]
+        mu = grid._integrate(0.5 * g * c + c**2 * v) / grid._integrate(c**2)
         new = c - eta * (g + 2 * c * v - 2 * mu[:, None] * c)
         if renormalise:
-            new /= np.sqrt(grid.integrate(new**2))[:, None]
+            new /= np.sqrt(grid._integrate(new**2))[:, None]
         bad = ~np.all(np.isfinite(new), axis=1) | (np.max(np.abs(new), axis=1) > 1e6)
         new[bad] = c[bad]
         chi[live] = new
         diverged[np.flatnonzero(live)[bad]] = True
+        if bad.any():
+            first_bad = t + 1 if first_bad is None else first_bad
+            bad_derivative += int(np.sum(bad & ~np.all(np.isfinite(g), axis=1)))
     stack = lambda rows: np.array(rows) if rows else None  # noqa: E731
-    return Descent(np.array(rec_steps), stack(rec_E), stack(rec_norm), chi**2, stack(rec_de), stack(rec_dn),
-                   diverged, time.perf_counter() - start)
+    result = _build(Descent, np.array(rec_steps), stack(rec_E), stack(rec_norm), chi**2, stack(rec_de),
+                    stack(rec_dn), diverged, time.perf_counter() - start)
+    _report(result, functional, eta, first_bad, bad_derivative)
+    return result
+
+
+def _report(d: Descent, functional, eta: float, first_bad, bad_derivative: int) -> None:
+    """Warn, saying what to change, when energies leave :func:`descend` NaN or infinite."""
+    name = getattr(functional, "name", "") or type(functional).__name__
+    n_diverged = int(d.diverged.sum())
+    if n_diverged:
+        step = f"lower eta (now {eta:g}; Eq. 13 is stable below 1 / the largest eigenvalue of the kinetic operator)"
+        cause = ("the functional's derivative was not finite: check the functional" if bad_derivative == n_diverged
+                 else f"the functional's derivative was not finite for {bad_derivative} of them (check the "
+                      f"functional); for the others {step}" if bad_derivative else step)
+        warnings.warn(f"descent with {name}: {n_diverged} of {d.diverged.size} instances diverged (first at step "
+                      f"{first_bad}; frozen there, flagged in .diverged, their energies NaN): {cause}",
+                      RuntimeWarning, stacklevel=4)
+    silent = ~np.isfinite(d.energies[-1]) & ~d.diverged
+    if silent.any():
+        warnings.warn(f"descent with {name}: the functional returned a non-finite T[n] for {int(silent.sum())} "
+                      "instances whose densities stayed finite: check the functional (a trained network's weights)",
+                      RuntimeWarning, stacklevel=4)
 
 
 # ----------------------------------------------------------------------------- diagnostics
 
+@params(Rule("exact", lambda potentials, exact: exact.densities.shape == potentials.shape,
+             "must hold the ground states of the potentials (one per row)"),
+        Rule("exact", lambda exact: bool(np.all(np.any(exact.densities > 0, axis=-1))), "densities must not vanish"),
+        functional=FUNCTIONAL, exact=Instance(speckle.GroundStates),
+        potentials=Array(shape=(None, "functional.grid.n"), promote=True, hint="one potential per row on this grid"))
 def descent_force(functional, exact: speckle.GroundStates, potentials) -> np.ndarray:
     """|dT/dchi + 2 chi V - 2 mu chi| (L2 norm over x) at the exact ground state, per instance.
 
@@ -314,14 +453,24 @@ def descent_force(functional, exact: speckle.GroundStates, potentials) -> np.nda
     functional it vanishes (Euler equation, Eq. 10); for a learned one it is the noise of its functional
     derivative where it matters, measured before any descent.
     """
-    grid = functional.grid
-    V = rows(potentials, "potentials", grid.n, "one potential per row on this grid")
+    grid, V = functional.grid, potentials
     chi = np.sqrt(exact.densities)
     _, g = functional.value_and_derivative(exact.densities)
-    mu = grid.integrate(0.5 * g * chi + chi**2 * V) / grid.integrate(chi**2)
-    return np.sqrt(grid.integrate((g + 2 * chi * V - 2 * mu[:, None] * chi) ** 2))
+    g = returned(g, "functional.value_and_derivative", chi.shape)
+    mu = grid._integrate(0.5 * g * chi + chi**2 * V) / grid._integrate(chi**2)
+    return np.sqrt(grid._integrate((g + 2 * chi * V - 2 * mu[:, None] * chi) ** 2))
 
 
+def _slopes(densities, grid):
+    return np.abs(grid1d.central_difference(densities, grid.dx, periodic=grid.periodic))
+
+
+@params(Rule("exact", _same_instances, "must hold one ground state per row of densities"),
+        Rule("exact", lambda exact, grid: bool(np.all(np.max(_slopes(exact.densities, grid), axis=-1) > 0)),
+             "densities must vary (Eq. 22 divides by their slope)"),
+        densities=Array(shape=("b", "grid.n"), ge=0, hint="one density per row"), exact=Instance(speckle.GroundStates),
+        grid=Instance(speckle.Grid), eps=Real(ge=0, lt=1, hint="the fraction of the largest slope below which points "
+                                                              "are skipped"))
 def gradient_noise(densities, exact: speckle.GroundStates, grid: speckle.Grid, *, eps: float = 0.0):
     """Eq. 22 per instance: mean_i (|n'_min(x_i) / n'_gs(x_i)| - 1), derivatives by central differences.
 
@@ -329,28 +478,34 @@ def gradient_noise(densities, exact: speckle.GroundStates, grid: speckle.Grid, *
     |n'_gs| < eps * max |n'_gs|. :func:`variation_ratio` is a bounded alternative.
     """
     d = lambda n: grid1d.central_difference(n, grid.dx, periodic=grid.periodic)  # noqa: E731
-    a, b = np.abs(d(as_array(densities, "densities"))), np.abs(d(exact.densities))
+    a, b = np.abs(d(densities)), np.abs(d(exact.densities))
     keep = b > eps * b.max(axis=-1, keepdims=True)
     ratio = np.where(keep, a / np.where(keep, b, 1.0), 1.0)
     return np.sum(ratio - 1, axis=-1) / np.sum(keep, axis=-1)
 
 
+def _variation(n):
+    return np.sum(np.abs(np.diff(n, axis=-1)), axis=-1)
+
+
+@params(Rule("exact", _same_instances, "must hold one ground state per row of densities"),
+        Rule("exact", lambda exact: bool(np.all(_variation(exact.densities) > 0)), "densities must vary (their total "
+             "variation divides)"),
+        densities=Array(shape=("b", None), ge=0, hint="one density per row"), exact=Instance(speckle.GroundStates))
 def variation_ratio(densities, exact: speckle.GroundStates) -> np.ndarray:
     """sum |n_min(x_i+1) - n_min(x_i)| / sum |n_gs(x_i+1) - n_gs(x_i)| - 1: excess total variation (0 = exact)."""
-    tv = lambda n: np.sum(np.abs(np.diff(n, axis=-1)), axis=-1)  # noqa: E731
-    return tv(as_array(densities, "densities")) / tv(exact.densities) - 1
+    return _variation(densities) / _variation(exact.densities) - 1
 
 
 # ----------------------------------------------------------------------------- why a learned functional fails the descent
 
+@params(potential=Array(shape=("grid.n",), hint="one value per grid point"), grid=Instance(speckle.Grid))
 def density_response(potential, grid: speckle.Grid) -> np.ndarray:
     """The static density response R = dn/dV of the ground state of ``potential`` (first-order perturbation theory
     from all eigenpairs of the exact solver): R_ij = (2/dx) sum_{k>0} u0_i u_ki u_kj u0_j / (e_0 - e_k), with u the
     orthonormal eigenvectors, so that n(V + dV) = n(V) + R dV + O(dV^2). Symmetric, negative semi-definite; a
     constant dV does nothing (R 1 = 0)."""
-    V = as_array(potential, "potential", ndim=1)
-    if V.shape != (grid.n,):
-        raise ValueError(f"potential must have {grid.n} points (one per grid point), got {V.shape}")
+    V = potential
     H = -grid.kinetic_prefactor * grid.laplacian() + np.diag(V)
     e, U = np.linalg.eigh(H)
     u0, Uk = U[:, 0], U[:, 1:]
@@ -358,14 +513,18 @@ def density_response(potential, grid: speckle.Grid) -> np.ndarray:
     return (2 / grid.dx) * (A / (e[0] - e[1:])) @ A.T
 
 
+N_MODES = Integer(ge=1, typical=(1, 4), hint="potential changes cos and sin(2 pi m x / L), m = 1 .. n_modes")
+
+
+@params(Rule("n_modes", lambda grid, n_modes: 2 * n_modes < grid.n, "must be below grid.n / 2 (the grid resolves "
+             "no shorter wave)"),
+        potential=Array(shape=("grid.n",), hint="one value per grid point"), grid=Instance(speckle.Grid),
+        n_modes=N_MODES)
 def manifold_directions(potential, grid: speckle.Grid, n_modes: int = 13):
     """The tangent space of the ground-state manifold at the ground state of ``potential``: dn = R dV for the
     potential changes dV = cos and sin(2 pi m x / L), m = 1 .. ``n_modes`` (the speckle ensemble's potentials
     span |m| <= 13: 26 directions). Returns (directions, unit norm, as rows; the exact second variation of T along
     each, d^T (d^2 T/dn^2) d = -dx dV^T R dV / |R dV|^2, since d^2 T/dn^2 R dV = -dx dV + const on the manifold)."""
-    n_modes = integer(n_modes, "n_modes", minimum=1)
-    if 2 * n_modes >= grid.n:
-        raise ValueError(f"n_modes must be below {grid.n // 2} on a {grid.n}-point grid, got {n_modes}")
     R = density_response(potential, grid)
     k = 2 * np.pi * np.arange(1, n_modes + 1)[:, None] * grid.x / grid.length
     dV = np.concatenate([np.cos(k), np.sin(k)])
@@ -374,27 +533,33 @@ def manifold_directions(potential, grid: speckle.Grid, n_modes: int = 13):
     return dn / norm[:, None], -grid.dx * np.sum(dV * dn, axis=1) / norm**2
 
 
+#: A density at which derivatives are taken: positive (the derivative in n divides by sqrt(n)).
+_POSITIVE = Array(shape=("functional.grid.n",), gt=0, hint="a positive density, one value per grid point")
+STEP = Real(gt=0, typical=(1e-4, 1e-3), hint="the secant's half-width relative to |n|")
+
+
+@params(Rule("step", lambda density, directions, step: bool(np.all(
+            density[None] - step * np.linalg.norm(density) * np.abs(directions) > 0)),
+             "is too large: the perturbed density turns negative; lower step"),
+        functional=FUNCTIONAL, density=_POSITIVE,
+        directions=Array(shape=(None, "functional.grid.n"), hint="one direction per row"), step=STEP)
 def second_variation(functional, density, directions, *, step: float = 1e-3) -> np.ndarray:
     """d^T (d^2 T/dn^2) d along each row ``d`` of ``directions`` at ``density``: the secant of the gradient
     dT/dn_i over +-``step`` * |n| (central; exact for a quadratic T, and for a piecewise-linear ReLU network the
     average curvature of its kinks within the step). ``functional``: anything with ``value_and_derivative``."""
-    n = as_array(density, "density", ndim=1)
-    D = as_array(directions, "directions", ndim=2)
-    if D.shape[1] != n.size:
-        raise ValueError(f"directions must have {n.size} columns (one per grid point), got {D.shape}")
-    grid = functional.grid
-    h = positive(step, "step") * np.linalg.norm(n)
-    if np.any(n[None] - h * np.abs(D) <= 0):
-        raise ValueError("step is too large: the perturbed density turns negative; lower step")
+    n, D, grid = density, directions, functional.grid
+    h = step * np.linalg.norm(n)
 
     def partial(m):                                          # dT/dn_i from the derivative with respect to chi
         _, g = functional.value_and_derivative(m)
-        return grid.dx * g / (2 * np.sqrt(m))
+        return grid.dx * returned(g, "functional.value_and_derivative", m.shape) / (2 * np.sqrt(m))
 
     up, down = partial(n[None] + h * D), partial(n[None] - h * D)
     return np.sum(D * (up - down), axis=1) / (2 * h)
 
 
+@params(functional=FUNCTIONAL, potential=Array(shape=("functional.grid.n",), hint="one value per grid point"),
+        density=_POSITIVE, n_modes=N_MODES, step=STEP)
 def curvature_ratios(functional, potential, density, *, n_modes: int = 13, step: float = 1e-3):
     """The learned functional's second variation over the exact one along the manifold's tangent directions
     (:func:`manifold_directions`), softest direction first: (ratios, exact curvatures). 1 everywhere for the
@@ -404,13 +569,14 @@ def curvature_ratios(functional, potential, density, *, n_modes: int = 13, step:
     return second_variation(functional, density, D[order], step=step) / exact[order], exact[order]
 
 
+@params(Rule("net", lambda net: net.activation == "relu", "must be a ReLU network (relu_activity counts how its "
+             "channels use the ReLU)"),
+        net=Instance(cnn.CNN), densities=Array(shape=(None, "net.n_grid"), promote=True, hint="one density per row"))
 def relu_activity(net: cnn.CNN, densities) -> list[dict]:
     """Per convolutional block, how its channels use the ReLU on ``densities``: the fraction of channels active at
     every site of every density (``always_on``: linear there), never active (``always_off``: dead), and the mean
     fraction of active units (``active``). A network whose channels are all always on or off is linear."""
-    if net.activation != "relu":
-        raise ValueError("relu_activity needs a ReLU network")
-    _, _, cache = net._forward(net._check_X(densities))
+    _, _, cache = net._forward(densities)
     out = []
     for _, slope in cache:
         on = slope.reshape(-1, slope.shape[-1])

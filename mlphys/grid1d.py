@@ -17,19 +17,19 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse as sp
 
-from .validate import integer, positive
+from .validate import AnyOf, Array, Flag, Instance, Integer, Optional, Real, Rule, params
 
 #: Eighth-order central coefficients of d^2/dx^2 at offsets 0, 1, 2, 3, 4 (times 1/dx^2).
 D2_STENCIL = np.array([-205 / 72, 8 / 5, -1 / 5, 8 / 315, -1 / 560])
 
 
+@params(n=Integer(ge=2 * len(D2_STENCIL) - 1, typical=(9, 40), hint="the stencil reaches 4 points each side"),
+        dx=Real(gt=0), periodic=Flag(), sparse=Flag())
 def second_derivative(n: int, dx: float, *, periodic: bool, sparse: bool = False):
     """The (n, n) eighth-order finite-difference d^2/dx^2 (see the module's note on the boundaries).
 
     Dense by default; ``sparse=True`` returns a ``scipy.sparse`` CSC matrix (for large n and a few eigenpairs).
     """
-    n = integer(n, "n", minimum=2 * len(D2_STENCIL) - 1)
-    dx = positive(dx, "dx")
     rows, cols, vals = [], [], []
     i = np.arange(n)
     for k, c in enumerate(D2_STENCIL):
@@ -48,6 +48,19 @@ def second_derivative(n: int, dx: float, *, periodic: bool, sparse: bool = False
     return D.tocsc() if sparse else D.toarray()
 
 
+def _symmetric(H) -> bool:
+    """Whether H equals its transpose up to rounding (the eigensolvers read one triangle only)."""
+    scale = abs(H).max() if sp.issparse(H) else np.max(np.abs(H))
+    gap = abs(H - H.T).max() if sp.issparse(H) else np.max(np.abs(H - H.T))
+    return bool(gap <= 1e-10 * scale)
+
+
+@params(Rule("H", lambda H: not sp.issparse(H) or (H.shape[0] == H.shape[1] and np.all(np.isfinite(H.data))),
+             "must be a square matrix with finite entries"),
+        Rule("k", lambda H, k: k <= H.shape[0] // 2, "k must be at most n // 2 for an (n, n) Hamiltonian"),
+        Rule("H", _symmetric, "must be symmetric (the solvers read one triangle only)"),
+        H=AnyOf(Array(shape=("n", "n")), Instance(sp.spmatrix, sp.sparray, hint="a square symmetric matrix")),
+        k=Integer(ge=1, typical=(1, 2)), vectors=Flag(), below=Optional(Real()))
 def lowest_eigenpairs(H, k: int = 1, *, vectors: bool = True, below: float | None = None):
     """The ``k`` lowest eigenvalues (ascending) of the symmetric matrix ``H``, with the eigenvectors as columns.
 
@@ -55,9 +68,11 @@ def lowest_eigenpairs(H, k: int = 1, *, vectors: bool = True, below: float | Non
     ``below``, a number below the spectrum (default: Gershgorin's bound minus one), from a fixed start vector (its
     default start is random, which would move the last digits from run to run).
     """
-    k = integer(k, "k", minimum=1)
-    if k > H.shape[0] // 2:
-        raise ValueError(f"k must be at most n // 2 = {H.shape[0] // 2} for an (n, n) Hamiltonian, got {k}")
+    return _lowest_eigenpairs(H, k, vectors=vectors, below=below)
+
+
+def _lowest_eigenpairs(H, k: int = 1, *, vectors: bool = True, below: float | None = None):
+    """:func:`lowest_eigenpairs` without the checks (for loops over many Hamiltonians of a checked grid)."""
     if sp.issparse(H):
         from scipy.sparse.linalg import eigsh
 
@@ -76,11 +91,14 @@ def lowest_eigenpairs(H, k: int = 1, *, vectors: bool = True, below: float | Non
     return (w, U) if vectors else w
 
 
+@params(Rule("axis", lambda f, axis: -f.ndim <= axis < f.ndim, "must be an axis of f"),
+        Rule("f", lambda f, axis, periodic: periodic or f.shape[axis] >= 3,
+             "needs at least 3 samples along axis for one-sided second-order ends (periodic=False)"),
+        f=Array(ndim=(2, 1)), dx=Real(gt=0), axis=Integer(ge=-2, le=1, typical=(-1, 0)), periodic=Flag())
 def central_difference(f, dx: float, *, axis: int = -1, periodic: bool = True) -> np.ndarray:
-    """df/dx of samples ``f`` on a uniform grid by second-order central differences (periodic wrap, or one-sided
-    second-order differences at the two ends)."""
-    f = np.asarray(f, dtype=float)
-    dx = positive(dx, "dx")
+    """df/dx of samples ``f`` (1-D, or 2-D: one sampled function per row with the default ``axis``) on a uniform
+    grid by second-order central differences (periodic wrap, or one-sided second-order differences at the two
+    ends)."""
     if periodic:
         return (np.roll(f, -1, axis) - np.roll(f, 1, axis)) / (2 * dx)
     return np.gradient(f, dx, axis=axis, edge_order=2)

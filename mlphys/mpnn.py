@@ -25,17 +25,24 @@ repeats the current point); the optimiser is :class:`mlphys.nn.Adam`.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import autodiff, dfnn, nn, vmc
+from . import autodiff, dfnn, nn, validate, vmc
 from .config import make_rng
-from .validate import as_array, integer, number, positive
+from .validate import Anything, Array, Choice, Flag, Function, Instance, Integer, Optional, PathLike, Real, Rule, Seed, \
+    Sequence, Text, params
 
 METHODS = ("mpnn", "qpnn", "qpnn+ms")
+
+#: points r of a state in dim dimensions, (n, dim); a 1-D array is n points of a 1D state, or one point
+POINTS = Array(shape=(None, "self.dim"), ndim=(2, 1), min_size=0, hint="points of shape (n, dim)")
+ONE_POINT_EACH = Rule("r", lambda self, r: r.ndim == 2 or self.dim == 1 or r.shape[0] == self.dim,
+                      "must be points of shape (n, dim) (a 1-D r is n points of a 1D state, or one point)")
 
 
 # ============================================================================ eigenstates
@@ -48,63 +55,68 @@ class Eigenstate:
     ``potential`` and ``energy``, when known, are the truth the learned potential is compared with.
     """
 
+    @params(dim=Integer(ge=1, le=4, typical=(1, 3), hint="its learned potential is checked on 20^dim grid points"),
+            log_psi=Function("log|Psi| of an (n, dim) array of points, shape (n,)"),
+            local_kinetic=Function("T of an (n, dim) array of points, shape (n,)"), name=Text(allow_empty=True),
+            potential=Optional(Function("V of an (n, dim) array of points, shape (n,)")), energy=Optional(Real()))
     def __init__(self, dim, log_psi, local_kinetic, name: str = "", *, potential=None, energy=None):
-        self.dim = integer(dim, "dim", minimum=1)
-        for arg, f in (("log_psi", log_psi), ("local_kinetic", local_kinetic), ("potential", potential)):
-            if f is not None and not callable(f):
-                raise ValueError(f"{arg} must be a callable taking an (n, dim) array, got {type(f).__name__}")
+        self.dim = dim
         self._log_psi, self._local_kinetic, self._potential = log_psi, local_kinetic, potential
-        self.name = str(name)
-        self.energy = None if energy is None else float(energy)
+        self.name = name
+        self.energy = energy
 
     def _call(self, f, arg, r, allow_inf=False):
-        r = self.check_points(r)
+        """``f(r)`` for points ``r`` of shape (n, dim), checked: n finite values (``log_psi`` may be -inf on a
+        node)."""
+        what = f"{arg} of {self.name or 'the state'}"
+        if not allow_inf:
+            return validate.returned(f(r), what, (r.shape[0],))
         out = np.asarray(f(r), dtype=float)
-        if out.shape != (r.shape[0],):
-            raise ValueError(f"{self.name or 'state'}: {arg} must return shape ({r.shape[0]},) for points of shape "
-                             f"{r.shape}, got {out.shape}")
-        bad = np.isnan(out) if allow_inf else ~np.isfinite(out)
-        if np.any(bad):
-            raise ValueError(f"{self.name or 'state'}: {arg} returned NaN{'' if allow_inf else ' or inf'} at "
-                             f"{int(bad.sum())} of {r.shape[0]} points, e.g. r = {r[np.argmax(bad)]}")
+        validate.returned(np.where(np.isneginf(out), 0.0, out), what, (r.shape[0],))
         return out
 
-    def check_points(self, r):
-        r = as_array(r, "r", ndim=(1, 2))
-        if r.ndim == 1:
-            r = r[:, None] if self.dim == 1 else r[None, :]
-        if r.shape[1] != self.dim:
-            raise ValueError(f"r must have {self.dim} column(s) for a {self.dim}D state, got shape {r.shape}")
-        return r
+    def _points(self, r):
+        return r if r.ndim == 2 else (r[:, None] if self.dim == 1 else r[None, :])
 
+    @params(ONE_POINT_EACH, r=POINTS)
+    def check_points(self, r):
+        """``r`` as a float array (n, dim) (a copy)."""
+        return self._points(r)
+
+    @params(ONE_POINT_EACH, r=POINTS)
     def log_psi(self, r):
         """``log|Psi(r)|`` (``-inf`` on a node)."""
-        return self._call(self._log_psi, "log_psi", r, allow_inf=True)
+        return self._call(self._log_psi, "log_psi", self._points(r), allow_inf=True)
 
+    @params(ONE_POINT_EACH, r=POINTS)
     def local_kinetic(self, r):
         """``T(r) = -nabla^2 Psi / (2 Psi)``."""
-        return self._call(self._local_kinetic, "local_kinetic", r)
+        return self._call(self._local_kinetic, "local_kinetic", self._points(r))
 
+    @params(ONE_POINT_EACH, r=POINTS, h=Real(gt=0, lt=1, typical=(1e-6, 1e-3)))
     def kinetic_gradient(self, r, h: float = 1e-5):
         """``grad T`` by central differences (error ``O(h^2)``; QPNN's loss needs it)."""
-        return autodiff.central_differences(self.local_kinetic, self.check_points(r), h, batched=True)
+        return autodiff.central_differences(lambda p: self._call(self._local_kinetic, "local_kinetic", p),
+                                            self._points(r), h, batched=True)
 
+    @params(ONE_POINT_EACH, r=POINTS)
     def potential(self, r):
         """The true potential ``V(r)`` (ValueError if the state does not know it)."""
         if self._potential is None:
             raise ValueError(f"{self.name or 'this state'} has no known potential: pass potential= to Eigenstate")
-        return self._call(self._potential, "potential", r)
+        return self._call(self._potential, "potential", self._points(r))
 
     @property
     def knows_potential(self) -> bool:
         return self._potential is not None
 
+    @params(ONE_POINT_EACH, Rule("energy", lambda self, energy: energy is not None or self.energy is not None,
+                                 "is needed: the potential is fixed only up to a constant"),
+            r=POINTS, energy=Optional(Real()))
     def closed_form_potential(self, r, energy=None):
         """``V = E - T = E + nabla^2 Psi / (2 Psi)``: the answer when ``Psi`` is known analytically."""
-        energy = self.energy if energy is None else float(energy)
-        if energy is None:
-            raise ValueError("energy is needed: the potential is fixed only up to a constant")
-        return energy - self.local_kinetic(r)
+        energy = self.energy if energy is None else energy
+        return energy - self._call(self._local_kinetic, "local_kinetic", self._points(r))
 
 
 def hydrogen_ground_state() -> Eigenstate:
@@ -119,13 +131,13 @@ def hydrogen_ground_state() -> Eigenstate:
                       "hydrogen ground state", potential=lambda r: -1.0 / radius(r), energy=-0.5)
 
 
+@params(n=Integer(ge=0, le=100, typical=(0, 6), hint="H_n and n! overflow for large n"))
 def harmonic_state(n: int) -> Eigenstate:
     """State ``n`` of the 1D oscillator ``V = x^2/2``: ``Psi_n = H_n(x) e^{-x^2/2} / sqrt(2^n n! sqrt(pi))``.
 
     Hermite's equation ``H_n'' - 2x H_n' + 2n H_n = 0`` gives ``Psi_n'' = (x^2 - 2n - 1) Psi_n``, so
     ``T = n + 1/2 - x^2/2`` - smooth through the ``n`` nodes, where ``Psi`` and ``Psi''`` vanish together.
     """
-    n = integer(n, "n", minimum=0)
     coef = np.zeros(n + 1)
     coef[n] = 1.0
     log_norm = -0.5 * (n * np.log(2.0) + math.lgamma(n + 1) + 0.5 * np.log(np.pi))
@@ -139,6 +151,10 @@ def harmonic_state(n: int) -> Eigenstate:
                       potential=lambda r: 0.5 * r[:, 0] ** 2, energy=n + 0.5)
 
 
+@params(Rule("x", lambda x: np.all(np.diff(x) > 0), "must be strictly increasing"),
+        Rule("psi", lambda psi: np.any(psi != 0), "is zero everywhere"),
+        x=Array(shape=("n",), min_size=8, hint="at least 8 grid points"), psi=Array(shape=("n",), min_size=8),
+        smoothing=Optional(Real(ge=0)), name=Text(allow_empty=True))
 def state_from_grid(x, psi, *, smoothing: float | None = None, name: str = "state from a grid") -> Eigenstate:
     """A 1D state known only on a grid (e.g. measured, with noise): a quintic smoothing spline of ``Psi``.
 
@@ -149,20 +165,12 @@ def state_from_grid(x, psi, *, smoothing: float | None = None, name: str = "stat
     """
     from scipy.interpolate import UnivariateSpline
 
-    x = as_array(x, "x", ndim=1)
-    psi = as_array(psi, "psi", ndim=1)
-    if x.size != psi.size or x.size < 8:
-        raise ValueError(f"x and psi must have the same length >= 8, got {x.size} and {psi.size}")
-    if np.any(np.diff(x) <= 0):
-        raise ValueError("x must be strictly increasing")
     norm = np.sqrt(np.trapezoid(psi**2, x))
-    if norm == 0:
-        raise ValueError("psi is zero everywhere")
     psi = psi / norm
     if smoothing is None:
         noise_var = np.var(np.diff(psi, 2)) / 6.0       # second differences of white noise have variance 6 sigma^2
         smoothing = x.size * noise_var
-    spline = UnivariateSpline(x, psi, k=5, s=positive(smoothing, "smoothing", allow_zero=True))
+    spline = UnivariateSpline(x, psi, k=5, s=smoothing)
     lo, hi = x[0], x[-1]
 
     def log_psi(r):
@@ -189,17 +197,19 @@ class _StateFactor:
         self.state = state
 
     def evaluate(self, X, derivatives=False):
-        return self.state.log_psi(X[:, 0, :]), None, None, None
+        return self.state._call(self.state._log_psi, "log_psi", X[:, 0, :], allow_inf=True), None, None, None
 
 
+STATE = dict(state=Instance(Eigenstate, hint="e.g. mpnn.hydrogen_ground_state()"))
+
+
+@params(**STATE, n_samples=Integer(ge=1, typical=(1, 50)), step=Real(gt=0, typical=(0.2, 1.5)),
+        n_chains=Integer(ge=1, typical=(1, 20)), burn_in=Integer(ge=0, typical=(0, 20)),
+        thin=Integer(ge=1, typical=(1, 3)), rng=Seed())
 def sample_density(state: Eigenstate, n_samples: int, *, step: float = 1.0, n_chains: int = 200, burn_in: int = 200,
                    thin: int = 5, rng=None):
     """``n_samples`` points from ``|Psi|^2`` by Metropolis (:class:`mlphys.vmc.Metropolis`): ``n_chains`` chains,
     ``burn_in`` sweeps discarded, then every ``thin``-th sweep kept. Returns ``(points (n, dim), acceptance)``."""
-    n_samples = integer(n_samples, "n_samples", minimum=1)
-    n_chains = integer(n_chains, "n_chains", minimum=1)
-    burn_in = integer(burn_in, "burn_in", minimum=0)
-    thin = integer(thin, "thin", minimum=1)
     rng = make_rng(rng)
     wf, sampler = _StateFactor(state), vmc.Metropolis(step)
     X = rng.normal(0.0, 1.0, (n_chains, 1, state.dim))
@@ -215,7 +225,12 @@ def sample_density(state: Eigenstate, n_samples: int, *, step: float = 1.0, n_ch
             acc += sampler.sweep(wf, walkers, rng=rng)
             sweeps += 1
         kept.append(walkers.X[:, 0, :].copy())
-    return np.concatenate(kept)[:n_samples], acc / sweeps
+    acceptance = acc / sweeps
+    if acceptance < 0.02 and sweeps * n_chains >= 100:
+        warnings.warn(f"sample_density: the Metropolis acceptance is {acceptance:.3g} (step={step:g}): the chains "
+                      f"barely move and the points are not samples of |Psi|^2; lower step", RuntimeWarning,
+                      stacklevel=2)
+    return np.concatenate(kept)[:n_samples], acceptance
 
 
 # ============================================================================ learning the potential
@@ -239,30 +254,63 @@ class PotentialResult(nn.Trained):
     def loss(self) -> list:
         return self.history.loss
 
-    def potential(self, r):
-        return self.net(self.state.check_points(r))[:, 0]
+    @property
+    def dim(self) -> int:
+        return self.state.dim
 
+    @params(ONE_POINT_EACH, r=POINTS)
+    def potential(self, r):
+        """The learned potential ``U_theta(r)`` (an empty array for no points)."""
+        r = self.state._points(r)
+        return self.net(r)[:, 0] if len(r) else np.zeros(0)
+
+    @params(ONE_POINT_EACH, r=POINTS)
     def local_energy(self, r):
         """``E(r) = T(r) + U(r)`` (Eq. 2): constant for an exact solution."""
-        return self.state.local_kinetic(r) + self.potential(r)
+        r = self.state._points(r)
+        return self.state._call(self.state._local_kinetic, "local_kinetic", r) + self.potential(r)
 
 
+NET = Instance(dfnn.DFNN, hint="a DFNN with one input per coordinate and one output, U(r)")
+PotentialResult.__init__ = params(
+    Rule("net", lambda state, net: net.sizes[0] == state.dim and net.sizes[-1] == 1,
+         "must have one input per coordinate of the state and one output"),
+    **STATE, method=Choice(*METHODS), net=NET, energy=Real(), history=Instance(nn.History),
+    epsilon=Optional(Real(ge=0)), epsilon_grid=Optional(Real(ge=0)), points=Array(shape=(None, "state.dim")),
+    acceptance=Optional(Real(ge=0, le=1)),
+    settings=Anything("the run's settings, a dict; its default is the dataclass's factory of an empty one"),
+)(PotentialResult.__init__)
+
+
+@params(dim=Integer(ge=1))
 def default_settings(dim: int = 1) -> dict:
     """The sizes :func:`learn_potential` uses when not given: a class-sized run (chapter 9 passes its own, and the
     authors' - 128-wide, 16,000 samples, 2,000 full-batch steps - at paper scale)."""
     return dict(hidden=(32, 32, 32) if dim > 1 else (24, 24), n_samples=2000, steps=1500)
 
 
+@params(Rule("state", lambda state: state.knows_potential, "has no known potential: pass potential= to Eigenstate"),
+        **STATE, U=Function("the learned potential U(r) of an (n, dim) array, shape (n,)"), box=Real(gt=0),
+        n_points=Integer(ge=1, typical=(1, 100)), rng=Seed())
 def potential_errors(state: Eigenstate, U, *, box: float = 5.0, n_points: int = 1000, rng=None):
     """Eq. 9 ``mean |U - V|`` at ``n_points`` uniform in ``[-box, box]^dim``, and the same on the authors' grid
-    (20 points per axis in ``[-1, 1]^dim``). ``U`` is a callable on ``(n, dim)``."""
+    (20 points per axis in ``[-1, 1]^dim``). ``U`` is a callable on ``(n, dim)`` returning shape ``(n,)``."""
     rng = make_rng(rng)
     r = rng.uniform(-box, box, (n_points, state.dim))
     axis = np.linspace(-1.0, 1.0, 20)
     grid = np.stack(np.meshgrid(*[axis] * state.dim, indexing="ij"), -1).reshape(-1, state.dim)
-    return (float(np.mean(np.abs(U(r) - state.potential(r)))), float(np.mean(np.abs(U(grid) - state.potential(grid)))))
+
+    def error(points):
+        u = validate.returned(U(points), "U", (len(points),))
+        return float(np.mean(np.abs(u - state._call(state._potential, "potential", points))))
+
+    return error(r), error(grid)
 
 
+PINNING = dict(v_r0=Real(), lam=Real(ge=0))
+
+
+@params(U=Array(shape=("n",)), U0=Real(), T=Array(shape=("n",)), psi2=Array(shape=("n",), ge=0), **PINNING)
 def mpnn_loss(U, U0, T, psi2, v_r0, lam):
     """MPNN loss (Eq. 7) and energy (Eq. 8) from the potential ``U`` at the samples and ``U0`` at ``r0``.
 
@@ -270,6 +318,11 @@ def mpnn_loss(U, U0, T, psi2, v_r0, lam):
     ``(loss, Ebar, dloss/dU, dloss/dU0)``; with ``M = mean psi2 (E - Ebar)^2``,
     ``dsqrt(M)/dU_n = [psi2_n (E_n - Ebar) - mean psi2 (E - Ebar)] / (N sqrt(M))``.
     """
+    return _mpnn_loss(U, U0, T, psi2, v_r0, lam)
+
+
+def _mpnn_loss(U, U0, T, psi2, v_r0, lam):
+    """:func:`mpnn_loss` without the checks (the training step)."""
     E = T + U
     Ebar = float(E.mean())
     w = psi2 * (E - Ebar)
@@ -278,11 +331,17 @@ def mpnn_loss(U, U0, T, psi2, v_r0, lam):
     return R + lam * (U0 - v_r0) ** 2, Ebar, dU, 2.0 * lam * (U0 - v_r0)
 
 
+@params(grad_U=Array(shape=("n", "dim")), U0=Real(), grad_T=Array(shape=("n", "dim")), **PINNING)
 def qpnn_loss(grad_U, U0, grad_T, v_r0, lam):
     """QPNN loss (Eq. 4, as a mean over the points): ``mean |grad T + grad U|^2 + lam (U0 - v_r0)^2``.
 
     Returns ``(loss, dloss/dgrad_U, dloss/dU0)``.
     """
+    return _qpnn_loss(grad_U, U0, grad_T, v_r0, lam)
+
+
+def _qpnn_loss(grad_U, U0, grad_T, v_r0, lam):
+    """:func:`qpnn_loss` without the checks (the training step)."""
     gE = grad_T + grad_U
     return (float(np.mean(np.sum(gE**2, axis=1))) + lam * (U0 - v_r0) ** 2, 2.0 * gE / len(gE),
             2.0 * lam * (U0 - v_r0))
@@ -301,9 +360,18 @@ class Problem:
     v_r0: float
     lam: float
 
+    @params(Rule("net", lambda self, net: net.sizes[0] == self.points.shape[1] and net.sizes[-1] == 1,
+                 "must have one input per coordinate of the points and one output"),
+            Rule("batch", lambda self, batch: batch is None or batch.max() < len(self.points),
+                 "must be indices of the points (each < the number of points)"),
+            net=NET, batch=Optional(Array(shape=(None,), dtype=int, ge=0)))
     def evaluate(self, net: dfnn.DFNN, batch=None):
         """``(loss, energy, parameter gradients)`` of ``net`` on all points, or on the indices ``batch``
         (one sweep of :meth:`mlphys.dfnn.DFNN.vjp_first`)."""
+        return self._evaluate(net, batch)
+
+    def _evaluate(self, net, batch=None):
+        """:meth:`evaluate` without the checks (the training step)."""
         sel = slice(None) if batch is None else batch
         T, psi2 = self.T[sel], self.psi2[sel]
         grad_T = None if self.grad_T is None else self.grad_T[sel]
@@ -314,16 +382,32 @@ class Problem:
             c0 = np.zeros(len(U))
             out["energy"] = float(np.mean(T + U[:-1]))                # Eq. 8 (Metropolis) or Eq. 10 (uniform)
             if self.method == "mpnn":
-                out["loss"], _, c0[:-1], c0[-1] = mpnn_loss(U[:-1], U[-1], T, psi2, self.v_r0, self.lam)
+                out["loss"], _, c0[:-1], c0[-1] = _mpnn_loss(U[:-1], U[-1], T, psi2, self.v_r0, self.lam)
                 return c0, None
             c1 = np.zeros_like(grad_U)
-            out["loss"], c1[:-1], c0[-1] = qpnn_loss(grad_U[:-1], U[-1], grad_T, self.v_r0, self.lam)
+            out["loss"], c1[:-1], c0[-1] = _qpnn_loss(grad_U[:-1], U[-1], grad_T, self.v_r0, self.lam)
             return c0, c1
 
-        _, _, grads = net.vjp_first(X, cotangent, input_gradient=self.method != "mpnn")
+        _, _, grads = net._vjp_first(X, cotangent, input_gradient=self.method != "mpnn")
         return out["loss"], out["energy"], grads
 
 
+Problem.__init__ = params(
+    Rule("grad_T", lambda method, grad_T: method == "mpnn" or grad_T is not None, "QPNN's losses need grad T"),
+    method=Choice(*METHODS), points=Array(shape=("n", "dim")), T=Array(shape=("n",)),
+    psi2=Array(shape=("n",), ge=0), grad_T=Optional(Array(shape=("n", "dim"))), r0=Array(shape=("dim",)),
+    **PINNING)(Problem.__init__)
+
+
+DIVERGED = "lower lr or init_scale"
+
+
+@params(**STATE, method=Choice(*METHODS), r0=Array(shape=("state.dim",), promote=True), **PINNING,
+        hidden=Optional(Sequence(Integer(ge=1, typical=(1, 8)))), n_samples=Optional(Integer(ge=2, typical=(2, 60))),
+        steps=Optional(Integer(ge=1, typical=(1, 10))), batch_size=Optional(Integer(ge=2, typical=(2, 20))),
+        init_scale=Real(gt=0), box=Real(gt=0), lr=Real(gt=0, typical=(1e-4, 1e-2)),
+        step_size=Real(gt=0, typical=(0.2, 1.5)), activation=Choice(*dfnn.ACTIVATIONS), rng=Seed(),
+        progress=Flag(), checkpoint=Optional(PathLike()), checkpoint_seconds=Real(ge=0))
 def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: float = 1.0, hidden=None,
                     n_samples=None, steps=None, batch_size=None, init_scale: float = 0.01, box: float = 5.0,
                     lr: float = 1e-3,
@@ -342,26 +426,10 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     saved every ``checkpoint_seconds``; a later call with the same path and arguments resumes
     from it and ends with the same weights as an uninterrupted run.
     """
-    if not isinstance(state, Eigenstate):
-        raise ValueError(f"state must be an mlphys.mpnn.Eigenstate, got {type(state).__name__}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    r0 = as_array(r0, "r0", ndim=(0, 1)).reshape(-1)
-    if r0.size != state.dim:
-        raise ValueError(f"r0 must have {state.dim} coordinate(s) for a {state.dim}D state, got {r0.size}")
-    v_r0 = number(v_r0, "v_r0")
-    lam = positive(lam, "lam", allow_zero=True)
-    box = positive(box, "box")
-    init_scale = positive(init_scale, "init_scale")
-    checkpoint_seconds = positive(checkpoint_seconds, "checkpoint_seconds", allow_zero=True)
     defaults = default_settings(state.dim)
     hidden = tuple(defaults["hidden"] if hidden is None else hidden)
-    for k, w in enumerate(hidden):
-        integer(w, f"hidden[{k}]", minimum=1)
-    n_samples = integer(defaults["n_samples"] if n_samples is None else n_samples, "n_samples", minimum=2)
-    steps = integer(defaults["steps"] if steps is None else steps, "steps", minimum=1)
-    if batch_size is not None:
-        batch_size = integer(batch_size, "batch_size", minimum=2)
+    n_samples = defaults["n_samples"] if n_samples is None else n_samples
+    steps = defaults["steps"] if steps is None else steps
     rng = make_rng(rng)
 
     acceptance = None
@@ -396,15 +464,16 @@ def learn_potential(state: Eigenstate, method: str = "mpnn", *, r0, v_r0, lam: f
     with threadpool_limits(limits=1, user_api="blas"), loop:
         for _ in loop:
             batch = None if batch_size is None else rng.choice(n_samples, min(batch_size, n_samples), replace=False)
-            loss, _, grads = problem.evaluate(net, batch)
-            if loop.diverging(loss if all(np.all(np.isfinite(g)) for g in grads) else np.nan,
-                              hint="lower lr or init_scale"):
+            loss, _, grads = problem._evaluate(net, batch)
+            if loop.diverging(loss if all(np.all(np.isfinite(g)) for g in grads) else np.nan, hint=DIVERGED):
                 break
             losses.append(loss)
             optimizer.step(net.params, grads)
     history = nn.History(loss=losses).end(loop, seconds=seconds)
 
     energy = float(np.mean(problem.T + net(points)[:, 0]))       # Eq. 8 / Eq. 10 with the final network
+    validate.finite(energy, "the energy of the learned potential (mean of T + U)",
+                    DIVERGED + ", and check that the state's local_kinetic stays well inside the float range")
     eps = eps_grid = None
     if state.knows_potential:
         eps, eps_grid = potential_errors(state, lambda r: net(r)[:, 0], box=box, rng=rng)

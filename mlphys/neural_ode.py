@@ -22,15 +22,21 @@ import numpy as np
 
 from . import nn
 from .config import make_rng
-from .validate import as_array, integer, positive
+from .validate import Anything, Array, Flag, Function, Instance, Integer, Real, Rule, Seed, Sequence, finite, params
+
+TIMES = dict(t0=Real(), t1=Real(hint="t0 and t1 must be finite and different"))
+DIFFERENT_TIMES = Rule("t1", lambda t0, t1: t0 != t1, "t0 and t1 must be different (the time interval is empty)")
+# a batch of states, one row of f.dim components each (f: an ODEFunc or any callable; without a dim any width)
+STATES = Array(shape=("B", "f.dim"), hint="a batch of states, shape (B, d)")
+XP = Anything("an array module: numpy, or autograd.numpy for the oracle")
 
 
 class ODEFunc:
     """``f(psi) = tanh(psi W1 + b1) W2 + b2`` with ``params = [W1, b1, W2, b2]`` (time-independent)."""
 
+    @params(dim=Integer(ge=1, typical=(1, 4)), hidden=Integer(ge=1, typical=(1, 8)), rng=Seed(),
+            init_scale=Real(ge=0))
     def __init__(self, dim: int, hidden: int = 16, *, rng=None, init_scale: float = 1.0):
-        dim, hidden = integer(dim, "dim", minimum=1), integer(hidden, "hidden", minimum=1)
-        init_scale = positive(init_scale, "init_scale", allow_zero=True)
         rng = make_rng(rng)
         self.params = [rng.normal(0, init_scale / np.sqrt(dim), (dim, hidden)), np.zeros(hidden),
                        rng.normal(0, init_scale / np.sqrt(hidden), (hidden, dim)), np.zeros(dim)]
@@ -40,15 +46,26 @@ class ODEFunc:
         W1, b1, W2, b2 = self.params if params is None else params
         return xp.dot(xp.tanh(xp.dot(psi, W1) + b1), W2) + b2
 
+    @params(psi=Array(shape=("B", "self.dim")), a=Array(shape=("B", "self.dim")))
     def vjp(self, psi, a):
         """``(a df/dpsi, [a df/dW1, a df/db1, a df/dW2, a df/db2])`` summed over the batch."""
+        return self._vjp(psi, a)
+
+    def _vjp(self, psi, a):
         W1, b1, W2, _ = self.params
         h = np.tanh(psi @ W1 + b1)
         dz = (a @ W2.T) * (1.0 - h * h)
         return dz @ W1.T, [psi.T @ dz, dz.sum(axis=0), h.T @ a, a.sum(axis=0)]
 
 
+@params(f=Function("f(psi, params, xp), e.g. an ODEFunc"), psi=Array(ndim=(2, 1)), h=Real(),
+        params=Anything("passed on to f (None: f's own)"), xp=XP)
 def rk4_step(f, psi, h, params=None, xp=np):
+    """One classical Runge-Kutta step of ``dpsi/dt = f(psi)`` of size ``h``."""
+    return _rk4_step(f, psi, h, params, xp)
+
+
+def _rk4_step(f, psi, h, params=None, xp=np):
     k1 = f(psi, params, xp)
     k2 = f(psi + 0.5 * h * k1, params, xp)
     k3 = f(psi + 0.5 * h * k2, params, xp)
@@ -56,50 +73,45 @@ def rk4_step(f, psi, h, params=None, xp=np):
     return psi + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
 
 
-def _check_times(t0, t1):
-    t0, t1 = float(t0), float(t1)
-    if not (np.isfinite(t0) and np.isfinite(t1)) or t0 == t1:
-        raise ValueError(f"t0 and t1 must be finite and different, got {t0} and {t1}")
-    return t0, t1
-
-
+@params(DIFFERENT_TIMES, f=Function("f(psi, params, xp), e.g. an ODEFunc"), psi0=STATES, **TIMES,
+        n_steps=Integer(ge=1, typical=(1, 20)), params=Anything("passed on to f (None: f's own)"), xp=XP,
+        return_path=Flag())
 def integrate(f, psi0, t0: float = 0.0, t1: float = 1.0, n_steps: int = 20, *, params=None, xp=np,
               return_path: bool = False):
     """Fixed-step RK4 from ``t0`` to ``t1``; ``return_path`` keeps every step (``(n_steps + 1, B, d)``).
 
     (Named ``integrate`` rather than ``odeint``: SciPy's ``odeint`` has another signature.)
     """
-    n_steps = integer(n_steps, "n_steps", minimum=1)
-    t0, t1 = _check_times(t0, t1)
-    if hasattr(f, "dim") and np.shape(psi0)[-1:] != (f.dim,):
-        raise ValueError(f"psi0 must have {f.dim} components in its last axis (the ODE's dim), got shape "
-                         f"{np.shape(psi0)}")
+    return _integrate(f, psi0, t0, t1, n_steps, params=params, xp=xp, return_path=return_path)
+
+
+def _integrate(f, psi0, t0, t1, n_steps, *, params=None, xp=np, return_path=False):
     h = (t1 - t0) / n_steps
     psi, path = psi0, [psi0]
     for _ in range(n_steps):
-        psi = rk4_step(f, psi, h, params, xp)
+        psi = _rk4_step(f, psi, h, params, xp)
         if return_path:
             path.append(psi)
     return np.array(path) if return_path else psi
 
 
+@params(f=Function("f(psi), e.g. an ODEFunc"), psi0=STATES, n_blocks=Integer(ge=1, typical=(1, 20)), t1=Real())
 def euler_resnet(f, psi0, n_blocks: int, t1: float = 1.0):
     """``n_blocks`` residual blocks ``psi + (t1/N) f(psi)``: the ResNet whose limit is the ODE."""
-    n_blocks = integer(n_blocks, "n_blocks", minimum=1)
     psi = psi0
     for _ in range(n_blocks):
         psi = psi + (t1 / n_blocks) * f(psi)
     return psi
 
 
+@params(DIFFERENT_TIMES, f=Instance(ODEFunc), psi1=STATES, dL_dpsi1=STATES, **TIMES,
+        n_steps=Integer(ge=1, typical=(1, 20)))
 def adjoint_gradients(f: ODEFunc, psi1, dL_dpsi1, t0: float = 0.0, t1: float = 1.0, n_steps: int = 20):
     """``(dL/dpsi(t0), dL/dparams)`` by integrating the adjoint system backwards with RK4 (Eqs. 43-44)."""
-    psi1 = as_array(psi1, "psi1", ndim=2)
-    a1 = as_array(dL_dpsi1, "dL_dpsi1", ndim=2)
-    if a1.shape != psi1.shape:
-        raise ValueError(f"dL_dpsi1 must have the shape of psi1 {psi1.shape}, got {a1.shape}")
-    n_steps = integer(n_steps, "n_steps", minimum=1)
-    t0, t1 = _check_times(t0, t1)
+    return _adjoint_gradients(f, psi1, dL_dpsi1, t0, t1, n_steps)
+
+
+def _adjoint_gradients(f, psi1, a1, t0, t1, n_steps):
     h = -(t1 - t0) / n_steps
     shapes = [p.shape for p in f.params]
     # the augmented state [psi, a, dL/dtheta] as one flat vector, so that the same RK4 step integrates it
@@ -111,24 +123,27 @@ def adjoint_gradients(f: ODEFunc, psi1, dL_dpsi1, t0: float = 0.0, t1: float = 1
 
     def rhs(v, params=None, xp=np):
         psi, a = unpack(v)[:2]
-        a_dpsi, a_dtheta = f.vjp(psi, a)
+        a_dpsi, a_dtheta = f._vjp(psi, a)
         return np.concatenate([f(psi).ravel(), -a_dpsi.ravel()] + [-g.ravel() for g in a_dtheta])
 
     state = np.concatenate([psi1.ravel(), a1.ravel(), np.zeros(sum(sizes[2:]))])
     for _ in range(n_steps):
-        state = rk4_step(rhs, state, h)
+        state = _rk4_step(rhs, state, h)
     _, a0, *grads = unpack(state)
     return a0, grads
 
 
+@params(f=Instance(ODEFunc), psi0=STATES, loss=Function("loss(psi1, xp) -> a scalar, written over xp"), **TIMES,
+        n_steps=Integer(ge=1, typical=(1, 10)))
 def autograd_gradients(f: ODEFunc, psi0, loss, t0=0.0, t1=1.0, n_steps=20):
     """``dL/dparams`` by autograd back-propagating through the unrolled RK4 solver (the oracle)."""
     import autograd.numpy as anp
     from autograd import grad
 
-    return grad(lambda ps: loss(integrate(f, psi0, t0, t1, n_steps, params=ps, xp=anp), anp))(list(f.params))
+    return grad(lambda ps: loss(_integrate(f, psi0, t0, t1, n_steps, params=ps, xp=anp), anp))(list(f.params))
 
 
+@params(fn=Function("called with no arguments"))
 def peak_memory(fn) -> int:
     """Peak bytes allocated (tracemalloc; NumPy reports its buffers) while running ``fn()``."""
     import tracemalloc
@@ -143,9 +158,10 @@ def peak_memory(fn) -> int:
 
 # ----------------------------------------------------------------------------- a small task: concentric rings
 
+@params(Rule("gap", lambda inner, gap: inner <= gap[0] < gap[1], "must be radii (low, high) with inner <= low < high"),
+        n=Integer(ge=2, typical=(2, 50)), rng=Seed(), inner=Real(gt=0), gap=Sequence(Real(gt=0), length=2))
 def rings(n: int, *, rng=None, inner: float = 1.0, gap: tuple = (1.5, 2.5)):
     """``n`` points in 2D: label 0 inside radius ``inner``, label 1 in the annulus ``gap`` (uniform in area)."""
-    n = integer(n, "n", minimum=2)
     rng = make_rng(rng)
     labels = rng.integers(0, 2, n)
     lo = np.where(labels == 0, 0.0, gap[0] ** 2)
@@ -153,6 +169,10 @@ def rings(n: int, *, rng=None, inner: float = 1.0, gap: tuple = (1.5, 2.5)):
     r = np.sqrt(lo + (hi - lo) * rng.random(n))
     phi = rng.uniform(0, 2 * np.pi, n)
     return np.column_stack([r * np.cos(phi), r * np.sin(phi)]), labels
+
+
+POINTS = Array(shape=("n", 2), hint="points in the plane, shape (n, 2)")
+LABELS = Array(shape=("n",), values=(0, 1), hint="labels must be 0 or 1 (two classes)")
 
 
 class RingClassifier:
@@ -163,53 +183,84 @@ class RingClassifier:
     (Dupont et al.'s augmented neural ODEs).
     """
 
+    @params(hidden=Integer(ge=1, typical=(1, 8)), n_steps=Integer(ge=1, typical=(1, 5)),
+            augment=Integer(ge=0, typical=(0, 2)), rng=Seed())
     def __init__(self, hidden: int = 16, n_steps: int = 10, augment: int = 1, *, rng=None):
         rng = make_rng(rng)
-        self.augment = integer(augment, "augment", minimum=0)
+        self.augment = augment
         self.f = ODEFunc(2 + self.augment, hidden, rng=rng)
         self.w, self.c = rng.normal(0, 0.5, 2 + self.augment), 0.0
-        self.n_steps = integer(n_steps, "n_steps", minimum=1)
+        self.n_steps = n_steps
 
+    @params(X=POINTS)
     def lift(self, X):
+        return self._lift(X)
+
+    def _lift(self, X):
         return np.column_stack([X, np.zeros((len(X), self.augment))])
 
+    @params(X=POINTS)
     def flow(self, X):
-        return integrate(self.f, self.lift(X), 0.0, 1.0, self.n_steps)
+        return self._flow(X)
 
+    def _flow(self, X):
+        return _integrate(self.f, self._lift(X), 0.0, 1.0, self.n_steps)
+
+    @params(X=POINTS)
     def predict_proba(self, X):
-        return nn.activation("sigmoid", self.flow(X) @ self.w + self.c)
+        return self._predict_proba(X)
 
+    def _predict_proba(self, X):
+        return nn.activation("sigmoid", self._flow(X) @ self.w + self.c)
+
+    @params(X=POINTS, labels=LABELS)
     def accuracy(self, X, labels) -> float:
-        return float(np.mean((self.predict_proba(X) > 0.5) == np.asarray(labels)))
+        return float(np.mean((self._predict_proba(X) > 0.5) == labels))
 
+    @params(X=POINTS, labels=LABELS)
     def loss_and_gradients(self, X, labels):
         """Binary cross-entropy and its gradients ``[W1, b1, W2, b2, w, c]`` (ODE part by the adjoint method)."""
-        y = as_array(labels, "labels", ndim=1)
-        if not np.all((y == 0) | (y == 1)):
-            raise ValueError(f"labels must be 0 or 1 (two classes), got values {np.unique(y)[:5]}")
-        psi1 = self.flow(X)
-        if len(y) != len(psi1):
-            raise ValueError(f"labels has {len(y)} entries for {len(psi1)} points")
-        p = nn.activation("sigmoid", psi1 @ self.w + self.c)
+        loss, grads = self._loss_and_gradients(X, labels)
+        finite(loss, "the ring classifier's loss", "its parameters diverged: fit again with a lower lr")
+        return loss, grads
+
+    def _loss_and_gradients(self, X, y):
+        """``(loss, gradients)``; ``(nan, None)`` when the flow is no longer finite (diverged parameters)."""
+        psi1 = self._flow(X)
+        z = psi1 @ self.w + self.c
+        if not np.all(np.isfinite(z)):
+            return float("nan"), None
+        p = nn.activation("sigmoid", z)
         n = len(y)
         loss = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
         dz = (p - y) / n
-        _, g = adjoint_gradients(self.f, psi1, np.outer(dz, self.w), 0.0, 1.0, self.n_steps)
+        _, g = _adjoint_gradients(self.f, psi1, np.outer(dz, self.w), 0.0, 1.0, self.n_steps)
         return float(loss), g + [psi1.T @ dz, np.array(dz.sum())]
 
+    @params(X=POINTS, labels=LABELS, iterations=Integer(ge=1, typical=(1, 3)), lr=Real(gt=0, typical=(1e-3, 0.1)),
+            progress=Flag())
     def fit(self, X, labels, *, iterations: int = 300, lr: float = 0.02, progress: bool = False):
         """Full-batch Adam in :class:`mlphys.nn.TrainingLoop` (progress, Ctrl-C, divergence); returns the
-        :class:`mlphys.nn.History` of the loss."""
+        :class:`mlphys.nn.History` of the loss.
+
+        A loss that is no longer finite (too large an ``lr``) stops training with a ``RuntimeWarning`` saying so,
+        and the classifier keeps the last parameters with a finite loss."""
         from .nn import Adam, History, TrainingLoop
 
-        opt, history = Adam(positive(lr, "lr")), History("loss")
+        opt, history = Adam(lr), History("loss")
         params = self.f.params + [self.w, np.array(self.c)]
-        with TrainingLoop(integer(iterations, "iterations", minimum=1), progress=progress, desc="ring ODE") as loop:
+        with TrainingLoop(iterations, progress=progress, desc="ring ODE") as loop:
             for _ in loop:
-                loss, grads = self.loss_and_gradients(X, labels)
-                if loop.diverging(loss):
+                loss, grads = self._loss_and_gradients(X, labels)
+                if loop.diverging(loss, hint=f"lower lr (now {lr:g}); the classifier keeps its last finite "
+                                             "parameters"):
                     break
                 history.append(loss=loss)
+                kept = [p.copy() for p in params]
                 opt.step(params, grads)
                 self.f.params, self.w, self.c = params[:4], params[4], float(params[5])
+        if loop.diverged and history.loss:
+            for p, k in zip(params, kept):
+                p[...] = k
+            self.f.params, self.w, self.c = params[:4], params[4], float(params[5])
         return history.end(loop)

@@ -26,59 +26,65 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import autograd.numpy as anp
 import numpy as np
+from autograd.numpy.numpy_boxes import ArrayBox
 from scipy import sparse
 
-from . import grid1d, nn
+from . import grid1d, nn, validate
 from .config import make_rng
-from .dfnn import DFNN, call_times, compiled_kernel, output
-from .validate import integer, positive
+from .dfnn import ACTIVATIONS, DFNN, ENGINES, call_times, compiled_kernel, output
+from .validate import AnyOf, Array, Choice, Flag, Function, Instance, Integer, Optional, PathLike, Real, \
+    Rule, Seed, Sequence, Text, params
+
+# the domain Omega = [a, b] of the 1D problem
+DOMAIN = dict(domain=Sequence(Real(), length=2, hint="pass (a, b) with a < b"))
+ORDERED = Rule("domain", lambda domain: domain[0] < domain[1], "must be (a, b) with a < b")
+V_OF_X = Function("a potential V(x) acting elementwise on an array of points")
+# a 1D network phi(x) on a grid x with the potential v there and spacing h
+NET = Instance(DFNN, hint="a DFNN with one input and one output, e.g. DFNN((1, 10, 1))")
+ONE_IN_ONE_OUT = Rule("net", lambda net: net.sizes[0] == 1 and net.sizes[-1] == 1,
+                      "must have one input and one output (phi(x) in 1D)")
+ON_GRID = dict(net=NET, x=Array(shape=("n",)), v=Array(shape=("n",)), h=Real(gt=0))
+POINTS_1D = Array(ndim=(1, 0), hint="points x (an array or one number)")
+# one particle's walkers for the samplers of mlphys.vmc, and the array module (autograd's inside a traced function)
+WALKERS = AnyOf(Array(shape=(None, 1, "self.dim"), hint="walkers (n_walkers, 1, dim)"), Instance(ArrayBox))
+XP = Choice(np, anp)
 
 
-
+@params(ORDERED, **DOMAIN)
 def check_domain(domain):
     """``domain = (a, b)`` with finite ``a < b``."""
-    try:
-        a, b = (float(v) for v in domain)
-    except (TypeError, ValueError):
-        raise ValueError(f"domain must be a pair (a, b) of numbers, got {domain!r}") from None
-    if not (np.isfinite(a) and np.isfinite(b)) or a >= b:
-        raise ValueError(f"domain must satisfy a < b with finite ends, got {domain!r}")
+    a, b = domain
     return a, b
 
 
+@params(V=V_OF_X, x=Array(ndim=1))
 def evaluate_potential(V, x):
     """``V(x)`` as a finite float array of the same shape as ``x`` (ValueError otherwise)."""
-    if not callable(V):
-        raise ValueError(f"V must be a callable potential V(x), got {type(V).__name__}")
-    v = np.asarray(V(x), dtype=float)
-    if v.shape != x.shape:
-        raise ValueError(f"V(x) must return an array of the same shape as x {x.shape}, got shape {v.shape}")
-    if not np.all(np.isfinite(v)):
-        raise ValueError("V(x) returned NaN or infinite values on the domain; check the potential and the domain")
-    return v
+    return validate.returned(V(x), "V", x.shape)
 
 
+@params(ORDERED, **DOMAIN, n_points=Integer(ge=10, typical=(10, 100)))
 def grid(domain, n_points: int):
     """Midpoint grid of ``n_points`` on ``[a, b]`` and its spacing (the rectangle rule of Sec. 4)."""
-    a, b = check_domain(domain)
-    n_points = integer(n_points, "n_points", minimum=10)
+    a, b = domain
     h = (b - a) / n_points
     return a + h * (np.arange(n_points) + 0.5), h
 
 
+@params(ORDERED, Rule("k", lambda k, n_points: k <= n_points // 2, "k must be at most n_points // 2"),
+        V=V_OF_X, **DOMAIN, n_points=Integer(ge=20, typical=(20, 80)), k=Integer(ge=1, typical=(1, 3)))
 def reference_energies(V, domain, n_points: int, k: int = 1) -> np.ndarray:
     """The ``k`` lowest eigenvalues of ``-1/2 d^2/dx^2 + V`` on ``domain`` with Dirichlet walls.
 
     Exact diagonalisation of the 8th-order finite-difference Hamiltonian (:mod:`mlphys.grid1d`) on ``n_points``
     interior points: error ~ h^8 for a free particle between the walls, at least h^4 with a smooth potential;
-    independent of any network.
+    independent of any network. The walls sit on the grid: ``h = (b - a) / (n_points + 1)``, the points are
+    ``a + h, ..., b - h`` and the walls ``a`` and ``b`` are the points one spacing beyond the ends, about which
+    grid1d mirrors the stencil (a particle in a box, ``V = 0``: ``E_n = pi^2 n^2 / (2 (b - a)^2)`` to ~h^8).
     """
-    a, b = check_domain(domain)
-    n_points = integer(n_points, "n_points", minimum=20)
-    k = integer(k, "k", minimum=1)
-    if k > n_points // 2:
-        raise ValueError(f"k must be at most n_points // 2 = {n_points // 2}, got {k}")
+    a, b = domain
     h = (b - a) / (n_points + 1)
     x = a + h * np.arange(1, n_points + 1)
     v = evaluate_potential(V, x)
@@ -87,11 +93,17 @@ def reference_energies(V, domain, n_points: int, k: int = 1) -> np.ndarray:
     return grid1d.lowest_eigenpairs(H, k, vectors=False, below=float(v.min()) - 1.0)
 
 
+@params(ONE_IN_ONE_OUT, **ON_GRID, penalty=Real(ge=0), engine=Choice(*ENGINES))
 def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0, *, engine: str = "auto"):
     """``E``, ``<phi|phi>`` and the gradient of ``E + penalty (<phi|phi> - 1)^2`` w.r.t. ``net.params``.
 
     ``engine``: that of :meth:`DFNN.vjp` (``"auto"``: compiled when numba is installed, else NumPy).
     """
+    return _energy_and_gradient(net, x, v, h, penalty, engine=engine)
+
+
+def _energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0, *, engine: str = "auto"):
+    """:func:`energy_and_gradient` without the checks (the training loop's step)."""
     out = {}
 
     def cotangent(d):
@@ -103,10 +115,11 @@ def energy_and_gradient(net: DFNN, x, v, h, penalty: float = 1.0, *, engine: str
         c2 = (-0.5 * h / norm) * phi
         return c0[:, None], None, c2[:, None, None]
 
-    _, grads = net.vjp(x[:, None], cotangent, mode="diag", engine=engine)
+    _, grads = net._vjp(x[:, None], cotangent, "diag", engine)   # checked once by the caller
     return out["energy"], out["norm"], grads
 
 
+@params(ONE_IN_ONE_OUT, **ON_GRID, penalty=Real(ge=0))
 def energy_and_gradient_autograd(net: DFNN, x, v, h, penalty: float = 1.0):
     """:func:`energy_and_gradient` with ``phi''`` and the parameter gradient by autograd (oracle and baseline)."""
     import autograd.numpy as anp
@@ -124,14 +137,14 @@ def energy_and_gradient_autograd(net: DFNN, x, v, h, penalty: float = 1.0):
     return float(e), float(norm), grads
 
 
+@params(ONE_IN_ONE_OUT, **ON_GRID, repeats=Integer(ge=1, typical=(1, 2)))
 def step_times(net: DFNN, x, v, h, *, repeats: int = 5) -> dict:
     """Seconds per :func:`energy_and_gradient` step, {engine: mean of ``repeats`` after one warm-up call}: the
     compiled recursion (when numba is installed), the NumPy recursion and autograd (machine-dependent)."""
-    repeats = integer(repeats, "repeats", minimum=1)
-    steps = {"NumPy recursion": lambda: energy_and_gradient(net, x, v, h, engine="numpy"),
+    steps = {"NumPy recursion": lambda: _energy_and_gradient(net, x, v, h, engine="numpy"),
              "autograd": lambda: energy_and_gradient_autograd(net, x, v, h)}
     if compiled_kernel() is not None:
-        steps = {"compiled recursion": lambda: energy_and_gradient(net, x, v, h, engine="numba"), **steps}
+        steps = {"compiled recursion": lambda: _energy_and_gradient(net, x, v, h, engine="numba"), **steps}
     times = {}
     for name, step in steps.items():
         step()
@@ -139,6 +152,8 @@ def step_times(net: DFNN, x, v, h, *, repeats: int = 5) -> dict:
     return times
 
 
+@params(ONE_IN_ONE_OUT, ORDERED, net=NET, V=V_OF_X, **DOMAIN, energy=Real(),
+        n_points=Integer(ge=10, typical=(10, 200)))
 def goodness(net: DFNN, V, domain, energy: float, n_points: int = 100_000) -> float:
     """``G(N) = 1/N sum_i (H phi(x_i) - E phi(x_i))^2`` (paper Eq. 30) on ``N`` uniform points."""
     x, _ = grid(domain, n_points)
@@ -169,6 +184,21 @@ class GroundState(nn.Trained):
         return len(self.history)
 
 
+GroundState.__init__ = params(energy=Real(), norm_error=Real(ge=0), goodness=Real(ge=0), x=Array(shape=("n",)),
+                              phi=Array(shape=("n",)), history=Instance(nn.History),
+                              network=Instance(DFNN))(GroundState.__init__)
+
+# Adam's stages: (steps, learning rate) pairs
+SCHEDULE = Sequence(Sequence(Real(gt=0, hint="a stage is (steps >= 1, learning rate > 0)"), length=2,
+                             hint="a stage is a pair (steps, learning_rate)"))
+WHOLE_STEPS = Rule("schedule", lambda schedule: all(n == int(n) for n, _ in schedule),
+                   "each stage's steps must be a whole number >= 1")
+
+
+@params(ORDERED, WHOLE_STEPS, V=V_OF_X, **DOMAIN, hidden=Sequence(Integer(ge=1, typical=(1, 4))),
+        n_points=Integer(ge=10, typical=(10, 60)), rng=Seed(), schedule=SCHEDULE, penalty=Real(ge=0),
+        activation=Choice(*ACTIVATIONS), progress=Flag(), checkpoint=Optional(PathLike()),
+        checkpoint_seconds=Real(ge=0))
 def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedule=DEFAULT_SCHEDULE,
                  penalty: float = 1.0, activation: str = "tanh", progress: bool = False, checkpoint=None,
                  checkpoint_seconds: float = 300.0) -> GroundState:
@@ -183,17 +213,7 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedul
     """
     x, h = grid(domain, n_points)
     v = evaluate_potential(V, x)
-    hidden = tuple(hidden)
-    if not hidden:
-        raise ValueError("hidden must list at least one hidden-layer width, e.g. (10,) * 6")
-    penalty = positive(penalty, "penalty", allow_zero=True)
-    checkpoint_seconds = positive(checkpoint_seconds, "checkpoint_seconds", allow_zero=True)
-    schedule = tuple(schedule)
-    for i, stage in enumerate(schedule):
-        if len(stage) != 2:
-            raise ValueError(f"schedule[{i}] must be a pair (steps, learning_rate), got {stage!r}")
-        integer(stage[0], f"schedule[{i}] steps", minimum=1)
-        positive(stage[1], f"schedule[{i}] learning rate")
+    schedule = tuple((int(n), lr) for n, lr in schedule)
     net = DFNN((1, *hidden, 1), activation=activation, rng=rng)
     history = nn.History("energy", "norm")
     opt, done, seconds = None, 0, 0.0
@@ -210,17 +230,24 @@ def ground_state(V, domain, hidden=(10,) * 6, n_points=10_000, *, rng=0, schedul
             stage = int(np.searchsorted(starts, step, side="right")) - 1
             if opt is None or step == starts[stage]:             # a new stage starts with a fresh Adam
                 opt = nn.Adam(lr=schedule[stage][1])
-            e, norm, grads = energy_and_gradient(net, x, v, h, penalty)
+            e, norm, grads = _energy_and_gradient(net, x, v, h, penalty)
+            if loop.diverging(e if all(np.all(np.isfinite(g)) for g in grads) else np.nan, hint=DIVERGED):
+                break
             history.append(energy=e, norm=norm)
             opt.step(net.params, grads)
     history.end(loop, seconds=seconds)
-    e, norm, _ = energy_and_gradient(net, x, v, h, penalty)
+    e, norm, _ = _energy_and_gradient(net, x, v, h, penalty)
+    validate.finite((e, norm), "the energy and norm of the trained network", DIVERGED)
     phi = net(x[:, None])[:, 0]
     if phi[np.argmax(np.abs(phi))] < 0:                      # fix the sign: phi and -phi are equally good
         net.params[-2], net.params[-1] = -net.params[-2], -net.params[-1]
         phi = -phi
     return GroundState(energy=float(e), norm_error=float(abs(norm - 1.0)), goodness=goodness(net, V, domain, e),
                        x=x, phi=phi, history=history, network=net)
+
+
+DIVERGED = ("lower the learning rates in schedule (or the penalty); a potential V near the float limit overflows "
+            "the energy")
 
 
 def _save_state(path: Path, net, opt, done: int, seconds: float, history: nn.History, run_id: str) -> None:
@@ -247,22 +274,27 @@ def _load_state(path: Path, net, schedule, history: nn.History, run_id: str):
 
 # ----------------------------------------------------------------------------- Section 4 potentials
 
+@params(x=POINTS_1D)
 def harmonic(x):
     return 0.5 * x**2
 
 
+@params(x=POINTS_1D, lam=Real())
 def linear_harmonic(x, lam=0.5):
     return 0.5 * x**2 - lam * x
 
 
+@params(x=POINTS_1D, lam=Real())
 def quartic(x, lam=0.01):
     return 0.5 * x**2 + lam * x**4
 
 
+@params(x=POINTS_1D)
 def exponential(x):
     return np.exp(np.abs(x))
 
 
+@params(x=POINTS_1D)
 def morse(x):
     return np.exp(-2 * x) - 2 * np.exp(-x) + 1
 
@@ -270,6 +302,7 @@ def morse(x):
 MORSE_E0 = 1.0 - 0.5 * (np.sqrt(2.0) - 0.5) ** 2          # hbar omega (1/2) - (hbar omega)^2 / (16 D), omega = sqrt(2)
 
 
+@params(x=POINTS_1D)
 def morse_psi0(x):
     """Normalised Morse ground state ``~ exp(-lambda e^-x) e^{-(lambda - 1/2) x}``, ``lambda = sqrt 2``."""
     lam = np.sqrt(2.0)
@@ -279,6 +312,7 @@ def morse_psi0(x):
     return np.exp(log_norm - lam * np.exp(-x) - (lam - 0.5) * x)
 
 
+@params(x=POINTS_1D, center=Real())
 def gaussian_psi0(x, center=0.0):
     return np.exp(-0.5 * (x - center) ** 2) / np.pi**0.25
 
@@ -299,6 +333,11 @@ class Benchmark:
     psi0: object = None                 # closed-form ground state, where one exists
 
 
+Benchmark.__init__ = params(ORDERED, name=Text(), label=Text(), V=V_OF_X, **DOMAIN,
+                            hidden=Sequence(Integer(ge=1)), paper=Text(allow_empty=True),
+                            paper_energy=Optional(Real()), paper_bound=Optional(Real(gt=0)), exact=Optional(Real()),
+                            psi0=Optional(Function("the closed-form ground state psi0(x)")))(Benchmark.__init__)
+
 SECTION4 = (
     Benchmark("harmonic", "x^2/2", harmonic, (-4.0, 4.0), (10,) * 6, "E - E0 < 1e-6", paper_bound=1e-6, exact=0.5,
               psi0=gaussian_psi0),
@@ -315,12 +354,10 @@ SECTION4 = (
 )
 
 
+@params(name=Choice(*(c.name for c in SECTION4)))
 def benchmark(name: str) -> Benchmark:
     """The Section 4 potential called ``name`` (see :data:`SECTION4`)."""
-    for c in SECTION4:
-        if c.name == name:
-            return c
-    raise ValueError(f"unknown benchmark name {name!r}; choose one of {[c.name for c in SECTION4]}")
+    return next(c for c in SECTION4 if c.name == name)
 
 
 # ----------------------------------------------------------------------------- beyond the paper: 2D by Monte Carlo
@@ -331,10 +368,6 @@ class Trap:
 
     omegas: tuple = (1.0, 1.0)
     n_particles: int = 1
-
-    def __post_init__(self):
-        if len(self.omegas) < 1 or not all(np.isfinite(w) and w > 0 for w in self.omegas):
-            raise ValueError(f"omegas must be positive trap frequencies, got {self.omegas}")
 
     @property
     def dim(self) -> int:
@@ -348,9 +381,15 @@ class Trap:
     def exact_energy(self) -> float:
         return 0.5 * float(sum(self.omegas))
 
+    @params(X=WALKERS,
+            xp=XP)
     def potential(self, X, xp=np):
         w2 = np.asarray(self.omegas, dtype=float) ** 2
         return 0.5 * xp.sum(w2 * X[:, 0, :] ** 2, axis=1)
+
+
+TRAP = dict(omegas=Sequence(Real(gt=0, typical=(0.2, 3.0)), hint="positive trap frequencies, one per dimension"))
+Trap.__init__ = params(**TRAP, n_particles=Integer(ge=1, le=1, hint="a Trap holds one particle"))(Trap.__init__)
 
 
 class NetworkState:
@@ -365,9 +404,11 @@ class NetworkState:
     one call to :meth:`mlphys.dfnn.DFNN.jacobians`.
     """
 
+    @validate.params(dim=Integer(ge=1, typical=(1, 3)), hidden=Sequence(Integer(ge=1, typical=(1, 6))), rng=Seed(),
+            envelope=Real(gt=0))
     def __init__(self, dim: int = 2, hidden=(10, 10), *, rng=0, envelope: float = 0.25):
-        self.net = DFNN((integer(dim, "dim", minimum=1), *hidden, 1), rng=rng)
-        self.dim, self.envelope = dim, positive(envelope, "envelope")
+        self.net = DFNN((dim, *hidden, 1), rng=rng)
+        self.dim, self.envelope = dim, envelope
 
     @property
     def params(self):
@@ -377,13 +418,16 @@ class NetworkState:
     def n_params(self) -> int:
         return self.net.n_params
 
+    @validate.params(theta=Array(shape=("self.n_params",)))
     def set_params(self, theta):
         self.net.set_flat(theta)
 
+    @validate.params(X=WALKERS, xp=XP)
     def log_psi(self, X, xp=np):
         x = X[:, 0, :]
         return output(self.net.params, x, self.net.activation, xp)[:, 0] - self.envelope * xp.sum(x * x, axis=1)
 
+    @validate.params(X=WALKERS.options[0], derivatives=Flag(), param_grad=Flag())
     def evaluate(self, X, derivatives=True, param_grad=True):
         x = X[:, 0, :]
         r2 = np.sum(x * x, axis=1)
@@ -396,6 +440,10 @@ class NetworkState:
         return d.value[:, 0] - self.envelope * r2, grad[:, None, :], lap, pgrad
 
 
+@params(**TRAP, hidden=Sequence(Integer(ge=1, typical=(1, 6))), n_iterations=Integer(ge=1, typical=(1, 5)),
+        n_walkers=Integer(ge=1, typical=(2, 30)), opt_steps=Integer(ge=1, typical=(1, 5)),
+        n_steps=Integer(ge=16, typical=(512, 1024), hint="the blocking error needs at least 16 steps"),
+        lr=Real(gt=0, typical=(1e-3, 0.05)), rng=Seed(), progress=Flag())
 def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), *, n_iterations: int = 300, n_walkers: int = 200,
                              opt_steps: int = 5, n_steps: int = 1000, lr: float = 0.02, rng=0, progress=False):
     """Minimise ``<H>`` for ``psi = exp(N(x))`` in a D-dimensional trap by VMC (Metropolis sampling, Adam).
@@ -407,18 +455,16 @@ def monte_carlo_ground_state(omegas=(1.0, 1.0), hidden=(10, 10), *, n_iterations
     """
     from . import stats, vmc
 
-    H = Trap(tuple(float(w) for w in omegas))
-    s = dict(n_iterations=integer(n_iterations, "n_iterations", minimum=1),
-             n_walkers=integer(n_walkers, "n_walkers", minimum=1), opt_steps=integer(opt_steps, "opt_steps", minimum=1),
-             n_steps=integer(n_steps, "n_steps", minimum=2), lr=positive(lr, "lr"))
+    H = Trap(omegas)
     rng = make_rng(rng)
     wf = NetworkState(H.dim, hidden, rng=rng)
     sampler = vmc.Metropolis(step=1.0)
     start = time.perf_counter()
-    history, state = vmc.optimise(wf, H, sampler, nn.Adam(s["lr"]), n_iterations=s["n_iterations"],
-                                  n_walkers=s["n_walkers"], n_steps=s["opt_steps"], rng=rng, progress=progress)
-    means, all_e, acc, _, _ = vmc.sample(wf, H, sampler, n_walkers=s["n_walkers"], n_steps=s["n_steps"],
+    history, state = vmc.optimise(wf, H, sampler, nn.Adam(lr), n_iterations=n_iterations,
+                                  n_walkers=n_walkers, n_steps=opt_steps, rng=rng, progress=progress)
+    means, all_e, acc, _, _ = vmc.sample(wf, H, sampler, n_walkers=n_walkers, n_steps=n_steps,
                                          burn_in=100, rng=rng, X0=state.X)
+    validate.finite(means, "the local energies of the trained network", "lower lr or raise n_walkers")
     energy, error = stats.blocking(means)
     return vmc.VMCResult(energy=energy, error=error, variance=float(all_e.var()), acceptance=acc, history=history,
                          wavefunction=wf, hamiltonian=H, seconds=time.perf_counter() - start, energy_series=means)

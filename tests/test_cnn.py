@@ -84,7 +84,7 @@ def test_state_round_trip():
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match="architecture"):
+    with pytest.raises(ValueError, match="name must be one of 'cnn-relu'"):       # the architecture's name
         cnn.CNN.from_architecture("resnet", N)
     with pytest.raises(ValueError, match="kernel"):
         cnn.CNN(8, channels=2, pools=(1,), kernel=13)

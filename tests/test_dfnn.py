@@ -108,7 +108,7 @@ def test_bad_networks_raise(sizes, kwargs, match):
 
 def test_bad_inputs_raise():
     net = dfnn.DFNN((2, 4, 1))
-    with pytest.raises(ValueError, match="X must have 2 column"):
+    with pytest.raises(ValueError, match="X: must have one column per network input"):
         net.derivatives(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="mode"):
         net.derivatives(np.zeros((3, 2)), mode="hessian")

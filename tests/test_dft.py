@@ -106,7 +106,7 @@ def test_paper_protocol_keeps_the_best_validation_network_and_resumes(cache):
 
 
 def test_parallel_training_equals_serial(cache):
-    kw = dict(n_data=60, epochs=2, batch_size=20, architectures=("avg-60", "cnn-relu"))
+    kw = dict(n_data=60, epochs=2, batch_size=20, architectures=("avg-60", "cnn-relu"), n_descent=2, n_curvature=2)
     serial = costa.train_all("class", jobs=1, **kw)
     for f in (cache / "functionals").glob("*.npz"):
         f.unlink()
@@ -235,7 +235,8 @@ def test_descend_step_records_and_divergence_by_hand():
     E1 = G.dx * np.sum(n1 * V, axis=1)
     np.testing.assert_allclose(d.energy_errors, [[1.0, -3 / 4], (E1 - [-2.0, 4.0]) / [2.0, 4.0]], rtol=1e-12)
     np.testing.assert_allclose(d.density_errors[0], [0.0, 0.5], atol=1e-13)
-    d = dft.descend(_Potential(G, bad_row=1), V, steps=5, eta=eta, record_every=2, progress=False)
+    with pytest.warns(RuntimeWarning, match="1 of 2 instances diverged .*derivative was not finite"):
+        d = dft.descend(_Potential(G, bad_row=1), V, steps=5, eta=eta, record_every=2, progress=False)
     np.testing.assert_array_equal(d.steps, [0, 2, 4, 5])
     np.testing.assert_allclose(d.energies[0], [0.0, 1.0], atol=1e-13)
     np.testing.assert_allclose(d.norms, 1.0, rtol=1e-12)
@@ -310,16 +311,80 @@ def test_derivative_informed_training_beats_plain_training_at_class_scale():
     plain = costa.descent_summary(costa.descend_all(trained, test, "class"))[costa.INFORMED]
     assert informed["abs_de"] < 0.7 * plain["abs_de"]
     with pytest.raises(ValueError, match="ReLU"):
-        dft.train_functional(costa.data("class", n_data=40)[0], "cnn-softplus", epochs=1, derivative_weight=0.1)
+        dft.train_functional(costa.data("class", n_data=40, n_descent=2, n_curvature=2)[0], "cnn-softplus", epochs=1, derivative_weight=0.1)
 
 
 def test_a_network_is_the_same_whichever_networks_are_trained_with_it(cache):
     """Each network's seed comes from its place in Table I, not in the request: avg-60 trained alone is avg-60 trained
     with the others (and so one cache file never holds two different networks)."""
-    kw = dict(n_data=60, epochs=1, batch_size=20)
+    kw = dict(n_data=60, epochs=1, batch_size=20, n_descent=2, n_curvature=2)
     alone = costa.train_all("class", architectures=("avg-60",), **kw)["avg-60"]
     for f in (cache / "functionals").glob("*.npz"):
         f.unlink()
     together = costa.train_all("class", architectures=("cnn-relu", "avg-60"), **kw)["avg-60"]
     for a, b in zip(alone.net.params, together.net.params):
         assert np.array_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- issue #30: results leaving entry points
+
+class _Flat(_Potential):
+    """T = NaN for every density (a broken network), with a finite derivative: the densities stay finite."""
+
+    def value_and_derivative(self, densities):
+        return np.full(len(densities), np.nan), np.zeros_like(densities)
+
+
+def test_descend_says_what_to_change_when_energies_leave_non_finite():
+    """An instance whose chi blows up is frozen and flagged (its energies NaN), with a warning naming eta; a
+    functional that returns NaN is named as the cause; so is a T[n] that is NaN while the densities stay finite."""
+    V = np.vstack([np.cos(2 * np.pi * G.x / 14), np.full(G.n, 1.0)])
+    grid = speckle.Grid(length=2.0, n=15, periodic=False, kinetic_prefactor=0.5)
+    Vw = np.zeros((2, grid.n))
+    with pytest.warns(RuntimeWarning, match=r"2 of 2 instances diverged .*lower eta \(now 1;"):
+        d = dft.descend(dft.ExactFunctional(grid), Vw, steps=40, eta=1.0, renormalise=False, progress=False)
+    assert d.diverged.all() and np.all(np.isnan(d.energies[-1]))
+    with pytest.warns(RuntimeWarning, match="check the functional"):
+        dft.descend(_Potential(G, bad_row=0), V, steps=2, eta=1e-3, progress=False)
+    with pytest.warns(RuntimeWarning, match="non-finite T"):
+        dft.descend(_Flat(G), V, steps=2, eta=1e-3, progress=False)
+    with pytest.raises(ValueError, match="functional.value_and_derivative returned shapes"):
+        dft.descend(type("Wrong", (_Potential,), {"value_and_derivative": lambda self, n: (np.zeros(1), n)})(G), V,
+                    steps=1, progress=False)
+
+
+def test_train_functional_says_what_to_change_when_the_loss_diverges(cache):
+    """A learning rate far too large: the training loss leaves finite numbers; the warning names lr (and the
+    run is flagged diverged, not finished). Under the paper's protocol the network kept is the one before."""
+    data = speckle.dataset(20, rng=3, progress=False)
+    with pytest.warns(RuntimeWarning, match=r"training diverged \(the training loss .*lower lr \(now 1e\+08\)"):
+        run = dft.train_functional(data, "avg-60", epochs=3, rng=7, lr=1e8, batch_size=10, progress=False)
+    assert run.diverged and not run.finished
+    train, val = data.subset(slice(0, 15)), data.subset(slice(15, 20))
+    with pytest.warns(RuntimeWarning, match="the best network before it"):
+        run = dft.train_functional(train, "avg-60", epochs=3, rng=7, lr=1e8, batch_size=10, validation=val,
+                                   protocol="paper", progress=False)
+    assert run.best_epoch == 0 and np.all(np.isfinite(run.functional(val.densities)))
+
+
+def test_declared_parameters_are_refused_by_name(small):
+    V, gs = small
+    exact = dft.ExactFunctional(G)
+    with pytest.raises(ValueError, match="functional must be a functional"):
+        dft.descend(G, V, steps=1, progress=False)
+    with pytest.raises(ValueError, match="exact: must hold the ground states"):
+        dft.descend(exact, V, steps=1, exact=speckle.GroundStates(gs.energies[:2], gs.densities[:2], gs.kinetic[:2]),
+                    progress=False)
+    with pytest.raises(ValueError, match="renormalise must be True or False"):
+        dft.descend(exact, V, steps=1, renormalise=1, progress=False)
+    net = cnn.CNN.from_architecture("avg-60", 64, rng=0)
+    with pytest.raises(ValueError, match="net: must take one input per grid point"):
+        dft.LearnedFunctional(net, G)
+    with pytest.raises(ValueError, match="architecture: does not fit data.grid.n"):
+        coarse = speckle.Grid(14.0, 40, True, 1.0)
+        dft.train_functional(speckle.Dataset("speckle", coarse, V[:, :40], gs.densities[:, :40], gs.energies,
+                                             gs.kinetic), "avg-60", epochs=1)
+    with pytest.raises(ValueError, match="n_modes: must be below grid.n / 2"):
+        dft.manifold_directions(V[0], G, 128)
+    with pytest.raises(ValueError, match="step: is too large"):
+        dft.second_variation(exact, gs.densities[0], np.eye(G.n)[:2], step=1.0)

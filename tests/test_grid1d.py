@@ -31,17 +31,45 @@ def test_hard_walls_mirror_the_points_beyond_a_wall(n):
     assert err < 10 * (np.pi * dx / L) ** 8 * (np.pi / L) ** 2
 
 
+def _order(errors, h):
+    """Observed orders of convergence between successive grids."""
+    errors, h = np.asarray(errors), np.asarray(h)
+    return np.log(errors[:-1] / errors[1:]) / np.log(h[:-1] / h[1:])
+
+
 def test_particle_in_a_box_converges_at_the_promised_order():
-    """E_n = pi^2 n^2 / (2 L^2): the error falls by ~2^8 per doubling (it was 0.2%, O(h), with zeros beyond the
-    walls), for variational.reference_energies and for speckle's walled grid."""
-    L = 6.0
-    exact = np.pi**2 * np.arange(1, 4) ** 2 / (2 * L**2)
-    errors = [np.max(np.abs(variational.reference_energies(lambda x: 0 * x, (0.0, L), n, 3) / exact - 1))
-              for n in (24, 48)]
-    assert errors[0] < 1e-6 and errors[1] < errors[0] / 100
+    """E_n = pi^2 n^2 / (2 L^2): with the walls one spacing beyond the end points (h = L / (n + 1)) and the stencil
+    mirrored about them, the error falls by ~2^8 each time h halves (it was 0.2%, O(h), with zeros beyond the
+    walls) - for grid1d's own matrix, for variational.reference_energies, and for speckle's walled grid."""
+    L, levels = 6.0, 5
+    exact = np.pi**2 * np.arange(1, levels + 1) ** 2 / (2 * L**2)
+    sizes = np.array([23, 47, 95])                                   # h = L/24, L/48, L/96: halved each time
+    h = L / (sizes + 1)
+    own = [grid1d.lowest_eigenpairs(-0.5 * grid1d.second_derivative(n, L / (n + 1), periodic=False), levels,
+                                    vectors=False) for n in sizes]
+    reference = [variational.reference_energies(lambda x: 0 * x, (0.0, L), n, levels) for n in sizes]
+    for energies in (own, reference):
+        errors = [abs(e[-1] / exact[-1] - 1) for e in energies]      # E_5: far above rounding on all three grids
+        assert np.all(_order(errors, h) >= 7), _order(errors, h)      # measured 7.9, 8.0
+        assert errors[0] < 2e-5 and errors[-1] < 1e-9
+        assert max(abs(e[0] / exact[0] - 1) for e in energies) < 1e-10
     W = speckle.WELLS_GRID
     e = speckle.exact_ground_states(np.zeros((1, W.n)), W).energies[0]
     assert abs(e / (W.kinetic_prefactor * np.pi**2 / W.length**2) - 1) < 1e-10
+
+
+def test_hard_wall_second_derivative_converges_at_eighth_order_up_to_the_walls():
+    """sin(3 pi x / L) vanishes on the walls and is odd about each: the mirrored stencil differentiates it to
+    O(h^8) at every point, the ones next to the walls included."""
+    L = 2.0
+    errors, h = [], []
+    for n in (15, 31, 63):                                           # h = L/16, L/32, L/64
+        dx = L / (n + 1)
+        x = dx * np.arange(1, n + 1)
+        f = np.sin(3 * np.pi * x / L)
+        errors.append(np.max(np.abs(grid1d.second_derivative(n, dx, periodic=False) @ f + (3 * np.pi / L) ** 2 * f)))
+        h.append(dx)
+    assert np.all(_order(errors, h) >= 7), _order(errors, h)
 
 
 def test_lowest_eigenpairs_dense_and_sparse_agree():
@@ -56,6 +84,10 @@ def test_lowest_eigenpairs_dense_and_sparse_agree():
     np.testing.assert_allclose(H @ U, U * w, atol=1e-9)
     with pytest.raises(ValueError, match="k must be at most"):
         grid1d.lowest_eigenpairs(H, 30)
+    with pytest.raises(ValueError, match="H: must be symmetric"):
+        grid1d.lowest_eigenpairs(H + np.triu(np.ones_like(H), 1), 3)
+    with pytest.raises(ValueError, match="H must be"):
+        grid1d.lowest_eigenpairs(np.ones((4, 3)), 1)
 
 
 def test_finite_difference_helpers():
@@ -68,3 +100,7 @@ def test_finite_difference_helpers():
     np.testing.assert_allclose(g, 3 * r**2, rtol=1e-8, atol=1e-8)      # h^2 f''' / 6 ~ 1e-10, rounding ~ eps f / h
     with pytest.raises(ValueError, match="batched"):
         autodiff.central_differences(np.sum, np.ones(3), batched=True)
+    with pytest.raises(ValueError, match="axis"):
+        grid1d.central_difference(y, y[1], axis=1)
+    with pytest.raises(ValueError, match="f: needs at least 3 samples"):
+        grid1d.central_difference(y[:2], y[1], periodic=False)

@@ -157,7 +157,7 @@ def test_bad_inputs_raise_value_errors():
     with pytest.raises(ValueError, match="state"):
         mpnn.learn_potential("hydrogen", r0=[1, 0, 0], v_r0=-1)
     wrong_shape = mpnn.Eigenstate(2, lambda r: np.zeros((len(r), 1)), lambda r: np.zeros(len(r)), "bad")
-    with pytest.raises(ValueError, match="log_psi must return shape"):
+    with pytest.raises(ValueError, match="log_psi of bad returned shape"):
         wrong_shape.log_psi(np.zeros((3, 2)))
     nan_state = mpnn.Eigenstate(1, lambda r: -r[:, 0] ** 2, lambda r: np.full(len(r), np.nan), "nan")
     with pytest.raises(ValueError, match="NaN"):
@@ -192,7 +192,7 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
     kw = dict(r0=[1.0], v_r0=0.5, hidden=(6,), n_samples=200, steps=40, batch_size=32, rng=4, progress=False)
     state = mpnn.harmonic_state(2)
     whole = mpnn.learn_potential(state, "mpnn", **kw)
-    real, calls = mpnn.Problem.evaluate, []
+    real, calls = mpnn.Problem._evaluate, []
 
     def interrupt_at_26(self, *args):
         calls.append(1)
@@ -201,9 +201,9 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
         return real(self, *args)
 
     path = tmp_path / "state.npz"
-    monkeypatch.setattr(mpnn.Problem, "evaluate", interrupt_at_26)
+    monkeypatch.setattr(mpnn.Problem, "_evaluate", interrupt_at_26)
     assert mpnn.learn_potential(state, "mpnn", checkpoint=path, checkpoint_seconds=0, **kw).interrupted
-    monkeypatch.setattr(mpnn.Problem, "evaluate", real)
+    monkeypatch.setattr(mpnn.Problem, "_evaluate", real)
     resumed = mpnn.learn_potential(state, "mpnn", checkpoint=path, **kw)
     assert resumed.loss == whole.loss and resumed.energy == whole.energy and resumed.epsilon == whole.epsilon
     for a, b in zip(resumed.net.params, whole.net.params):
@@ -254,3 +254,41 @@ def test_seed_statistics_read_run_summaries_and_table_entries():
     np.testing.assert_allclose(mean, [2.0, 2.0])
     np.testing.assert_allclose(sd, [np.sqrt(2.0), 0.0])
     assert hong.spread(scan[0.0], "energy") == "2.0 ± 1.4 (2 seeds)"
+
+
+def test_potential_errors_refuse_a_potential_of_the_wrong_shape():
+    """Issue #30 (silent): a U returning shape (n, 1) broadcast against V's (n,) to n x n, and the *exact* potential
+    of the ground state got error 4.1 instead of 0. Now U's result is checked: it must have one value per point."""
+    state = mpnn.harmonic_state(0)
+    with pytest.raises(ValueError, match=r"U returned shape \(1000, 1\).*flatten"):
+        mpnn.potential_errors(state, lambda r: 0.5 * r**2, rng=0)
+    assert mpnn.potential_errors(state, lambda r: 0.5 * r[:, 0] ** 2, rng=0) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="U returned NaN"):
+        mpnn.potential_errors(state, lambda r: np.full(len(r), np.nan), rng=0)
+    with pytest.raises(ValueError, match="U must be a callable"):
+        mpnn.potential_errors(state, 0.5, rng=0)
+
+
+def test_user_callables_of_a_state_are_checked_where_they_are_called():
+    """A potential (or T) of the wrong shape is refused naming it, also on the learner's internal paths."""
+    state = mpnn.Eigenstate(1, lambda r: -0.5 * r[:, 0] ** 2, lambda r: 0.5 - 0.5 * r[:, 0] ** 2, "flat",
+                            potential=lambda r: 0.5 * r**2)
+    with pytest.raises(ValueError, match="potential of flat returned shape"):
+        state.potential(np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="potential of flat returned shape"):
+        mpnn.potential_errors(state, lambda r: 0.5 * r[:, 0] ** 2, rng=0)
+
+
+def test_a_non_finite_energy_leaving_learn_potential_raises_with_what_to_change():
+    """A local kinetic term near the float limit overflows T + U: training stops with a warning naming lr, and the
+    non-finite energy is refused (it was returned as energy=inf)."""
+    state = mpnn.Eigenstate(1, lambda r: -0.5 * r[:, 0] ** 2, lambda r: np.full(len(r), 1e308), "huge T")
+    with np.errstate(over="ignore", invalid="ignore"), pytest.warns(RuntimeWarning, match="diverged.*lower lr"):
+        with pytest.raises(FloatingPointError, match="energy of the learned potential.*lower lr"):
+            mpnn.learn_potential(state, r0=[1.0], v_r0=0.5, hidden=(8,), n_samples=100, steps=5, rng=0,
+                                 progress=False)
+
+
+def test_sample_density_warns_when_the_chains_do_not_move():
+    with pytest.warns(RuntimeWarning, match="acceptance.*lower step"):
+        mpnn.sample_density(mpnn.harmonic_state(0), 200, step=500.0, n_chains=20, burn_in=5, rng=0)

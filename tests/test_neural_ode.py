@@ -50,3 +50,19 @@ def test_bad_input_raises():
         neural_ode.adjoint_gradients(f, np.zeros((3, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="n_steps"):
         neural_ode.integrate(f, np.zeros((1, 2)), 0.0, 1.0, 0)
+
+
+def test_fit_with_a_diverging_loss_warns_what_to_change_and_keeps_finite_parameters():
+    """lr=1e300 used to end in "psi1 contains 300 NaN or infinite value(s)", raised from the adjoint inside fit,
+    naming nothing the caller passed; now fit stops with a warning naming lr and keeps its last finite parameters."""
+    import warnings
+
+    X, y = neural_ode.rings(100, rng=0)
+    model = neural_ode.RingClassifier(rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # overflows on the way
+        with pytest.warns(RuntimeWarning, match=r"diverged.*lower lr \(now 1e\+300\)"):
+            history = model.fit(X, y, iterations=20, lr=1e300)
+    assert history.diverged and np.all(np.isfinite(history.loss))
+    assert all(np.all(np.isfinite(p)) for p in model.f.params) and np.all(np.isfinite(model.w))
+    assert np.all(np.isfinite(model.predict_proba(X)))

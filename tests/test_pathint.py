@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -64,15 +66,46 @@ def test_pimc_matches_the_exact_discretised_path_integral():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: pathint.propagate([1, 2], np.zeros(5), 3), "3 taps"),
+    (lambda: pathint.propagate([1, 2], np.zeros(5), 3), "kernel has 2 entries"),
     (lambda: pathint.propagate([0.1, 0.2, 0.3], np.zeros(5), -1), "n_layers"),
     (lambda: pathint.propagate([0.1, 0.2, 0.3], np.zeros(5), 2, "reflecting"), "boundary"),
     (lambda: pathint.propagate([0.1, 0.2, 0.3], np.zeros((5, 2)), 2), "psi0"),
     (lambda: pathint.sum_over_paths([0.1, 0.2, 0.3], np.zeros(50), 20), "too many"),
     (lambda: pathint.sample_paths([-0.1, 0.2, 0.3], np.zeros(5), 2, 1, 100), ">= 0"),
     (lambda: pathint.pimc_harmonic(5.0, 15), "even"),
-    (lambda: pathint.trotter_extrapolation(5.0, [8, 16], [0.4, 0.45], [0.01, 0.01]), ">= 3"),
+    (lambda: pathint.trotter_extrapolation(5.0, [8, 16], [0.4, 0.45], [0.01, 0.01]), "at least 3"),
 ])
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_exact_gaussian_refuses_a_negative_width():
+    """width=-1 used to turn the Gaussian negative (width / sqrt(s2) < 0)."""
+    x = np.linspace(-3, 3, 7)
+    with pytest.raises(ValueError, match="width"):
+        pathint.exact_gaussian(x, 0.5, 0.7, 0.1, 0.0, width=-1)
+    assert np.all(pathint.exact_gaussian(x, 0.5, 0.7, 0.1, 0.0, width=1.0) > 0)
+
+
+@pytest.mark.parametrize("slices", [[16, 16, 32], [0, 16, 32]])
+def test_trotter_fit_refuses_repeated_or_zero_trotter_numbers(slices, capfd):
+    """These used to print seven LAPACK lines and raise LinAlgError; now a ValueError naming slices."""
+    with pytest.raises(ValueError, match="slices"):
+        pathint.trotter_extrapolation(10.0, slices, [0.5, 0.5, 0.51], [0.01, 0.01, 0.01])
+    out, err = capfd.readouterr()
+    assert "LAPACK" not in out + err and "DGELSD" not in out + err
+
+
+def test_pimc_refuses_a_huge_step_and_warns_when_it_accepts_almost_nothing():
+    """step=1e300 used to return 1.47 +- 0.015 against 0.5 coth(1/2) = 1.082 (beta = 1), nothing being accepted."""
+    with pytest.raises(ValueError, match="step"):
+        pathint.pimc_harmonic(1.0, 16, step=1e300, rng=0)
+    with pytest.warns(RuntimeWarning, match=r"accepted 2\.\d% of its bead moves.*step=10.*lower step"):
+        pathint.pimc_harmonic(1.0, 16, n_chains=50, n_sweeps=300, burn_in=50, step=10.0, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # the default step accepts ~60%: no warning
+        E, err = pathint.pimc_harmonic(1.0, 16, n_chains=200, n_sweeps=1000, rng=1)
+    # against the closed forms: the discretised path integral (P = 16) and the continuum 0.5 coth(beta / 2)
+    assert abs(E - pathint.discretised_x2(1.0, 16)) < 4 * err
+    assert abs(E - 0.5 / np.tanh(0.5)) < 4 * err

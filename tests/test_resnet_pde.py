@@ -51,7 +51,7 @@ def test_bad_input_raises():
         resnet_pde.PDENet("unet", 3)
     with pytest.raises(ValueError, match="depth"):
         resnet_pde.PDENet("pde", -1)
-    with pytest.raises(ValueError, match="64 columns"):
+    with pytest.raises(ValueError, match="X has 49 entries along axis 1 but must have 64"):
         resnet_pde.PDENet("pde", 2).hidden_states(np.zeros((3, 49)))
 
 
@@ -77,3 +77,19 @@ def test_idx_round_trip_and_load_mnist(tmp_path):
     with pytest.raises(ValueError, match="t10k-labels"):
         (tmp_path / "t10k-labels-idx1-ubyte").unlink()
         data.load_mnist(tmp_path)
+
+
+def test_accuracy_reads_labels_by_ndim_even_with_as_many_samples_as_classes():
+    """One-hot labels with n_samples == n_classes used to broadcast (n,) against (n, n) and average n^2
+    comparisons; 1-D are class labels and 2-D one-hot rows (the convention of nn.accuracy)."""
+    rng = np.random.default_rng(0)
+    model = resnet_pde.PDENet("pde", 1, side=3, hidden=4, n_classes=3, rng=0)
+    X = rng.random((3, 9))
+    predicted = np.argmax(model.predict(X), axis=1)
+    labels = np.array([predicted[0], predicted[1], (predicted[2] + 1) % 3])     # two of three right
+    assert model.accuracy(X, labels) == pytest.approx(2 / 3)
+    assert model.accuracy(X, nn.one_hot(labels, 3)) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="labels"):
+        model.accuracy(X, np.ones((3, 2)) / 2)                  # 2-D rows with the wrong number of classes
+    with pytest.raises(ValueError, match="labels"):
+        model.accuracy(X, np.array([0, 1, 3]))                  # a class the network does not have

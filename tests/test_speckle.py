@@ -127,3 +127,78 @@ def test_damaged_dataset_cache_is_regenerated(tmp_path, monkeypatch):
         with pytest.warns(RuntimeWarning, match=path.name):
             again = speckle.dataset(5, rng=np.random.default_rng(7), progress=False)
         np.testing.assert_array_equal(again.densities, fresh.densities)
+
+
+# ----------------------------------------------------------------------------- issue #30: declared parameters
+
+def _made_up(n_rows):
+    """A data set of made-up numbers on the speckle grid (what split and subset do does not depend on them)."""
+    V = np.random.default_rng(0).random((n_rows, G.n))
+    return speckle.Dataset("speckle", G, V, V / 14, V[:, 0], V[:, 1])
+
+
+def test_split_fractions_must_sum_to_one():
+    """(0.2, 0.2, 0.2) used to give parts of 2, 2 and 6 (the last part took the rest); now it is refused, naming
+    fractions, as is a split that leaves a part empty. Fractions that sum to 1 split as before."""
+    data = _made_up(10)
+    with pytest.raises(ValueError, match="fractions: must sum to 1"):
+        data.split((0.2, 0.2, 0.2))
+    with pytest.raises(ValueError, match="fractions"):
+        data.split((0.6, 0.6))
+    with pytest.raises(ValueError, match="fractions: leave an empty part"):
+        data.split((0.95, 0.05))
+    assert [len(p) for p in data.split((0.5, 0.3, 0.2))] == [5, 3, 2]
+    assert [len(p) for p in _made_up(100).split()] == [81, 9, 10]
+    np.testing.assert_array_equal(data.split((0.5, 0.5))[1].potentials, data.potentials[5:])
+    with pytest.raises(ValueError, match="index"):
+        data.subset(np.array([0, 10]))
+    np.testing.assert_array_equal(data.subset(np.arange(10) % 3 == 0).energies, data.energies[::3])
+
+
+@pytest.mark.parametrize("n", [32, 33])
+def test_fourier_resample_passes_through_its_samples(n):
+    """The trigonometric interpolant: onto the same grid it returns its input; upsampled k-fold, every k-th point is
+    the input (a random row has a Nyquist term on an even grid: it used to come back doubled). A pure Nyquist row
+    (-1)^i interpolates to cos(pi x / dx) exactly, not 2 cos(pi x / dx)."""
+    V = np.random.default_rng(1).normal(size=(3, n))
+    np.testing.assert_allclose(speckle.fourier_resample(V, n), V, rtol=0, atol=1e-14)
+    for k in (2, 3):
+        np.testing.assert_allclose(speckle.fourier_resample(V, k * n)[:, ::k], V, rtol=0, atol=1e-13)
+    if n % 2 == 0:
+        nyquist = (-1.0) ** np.arange(n)
+        fine = speckle.fourier_resample(nyquist, 4 * n)
+        np.testing.assert_allclose(fine, np.cos(np.pi * np.arange(4 * n) / 4), rtol=0, atol=1e-13)
+    with pytest.raises(ValueError, match="n_new"):
+        speckle.fourier_resample(V, n - 1)
+
+
+def test_hard_walls_give_the_particle_in_a_box_to_eighth_order():
+    """-1/2 d^2/dx^2 between hard walls, L = 6: E_k = pi^2 k^2 / (2 L^2). With the odd mirror beyond the walls the
+    eighth-order stencil's error falls like h^8 (observed order >= 7 as h halves: n + 1 = 16, 32, 64), and on the
+    Gaussian-wells grid itself the box's ground state is exact to rounding (treating the points beyond the walls as
+    zero would leave 0.16%)."""
+    L = 6.0
+    for k in (2, 3):
+        exact = np.pi**2 * k**2 / (2 * L**2)
+        errors = []
+        for n in (15, 31, 63):
+            grid = speckle.Grid(length=L, n=n, periodic=False, kinetic_prefactor=0.5)
+            errors.append(abs(np.linalg.eigvalsh(-0.5 * grid.laplacian())[k - 1] / exact - 1))
+        orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+        assert np.all(orders >= 7), (k, errors, orders)
+    W = speckle.WELLS_GRID
+    e = speckle.exact_ground_states(np.zeros(W.n), W).energies[0]
+    assert abs(e / (np.pi**2 / (2 * W.length**2)) - 1) < 1e-10
+
+
+def test_declared_parameters_are_refused_by_name():
+    with pytest.raises(ValueError, match="grid must be a Grid"):
+        speckle.exact_ground_states(np.zeros((1, G.n)), "speckle")
+    with pytest.raises(ValueError, match="n must be an integer >= 9"):
+        speckle.Grid(length=1.0, n=8, periodic=True, kinetic_prefactor=1.0)
+    with pytest.raises(ValueError, match="gradient must be True or False"):
+        speckle.von_weizsaecker(np.ones((1, G.n)), G, gradient="yes")
+    with pytest.raises(ValueError, match="densities: must have one value per grid point"):
+        speckle.von_weizsaecker(np.ones((1, 100)), G)
+    with pytest.raises(ValueError, match="cache must be True or False"):
+        speckle.dataset(2, cache="no")

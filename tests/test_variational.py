@@ -64,11 +64,11 @@ def test_short_training_approaches_the_harmonic_ground_state():
     (dict(domain=(0.0, np.inf)), "domain"),
     (dict(n_points=5), "n_points"),
     (dict(V=lambda x: np.full_like(x, np.nan)), "NaN"),
-    (dict(V=lambda x: x[:-1]), "same shape"),
+    (dict(V=lambda x: x[:-1]), "V returned shape"),
     (dict(V=3.0), "callable"),
     (dict(hidden=()), "hidden"),
     (dict(schedule=((10,),)), "schedule"),
-    (dict(schedule=((10, -1.0),)), "learning rate"),
+    (dict(schedule=((10, -1.0),)), r"schedule\[0\]\[1\].*learning rate"),
 ])
 def test_ground_state_rejects_bad_input(kwargs, match):
     args = dict(V=va.harmonic, domain=(-4, 4), n_points=100, schedule=((1, 1e-3),))
@@ -119,7 +119,7 @@ def test_state_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
     schedule = ((30, 1e-2), (30, 1e-3))
     kw = dict(hidden=(5, 5), n_points=200, schedule=schedule, rng=3)
     whole = va.ground_state(va.harmonic, (-4.0, 4.0), **kw)
-    real, calls = va.energy_and_gradient, []
+    real, calls = va._energy_and_gradient, []
 
     def stop_after_45(*args):
         calls.append(1)
@@ -128,9 +128,9 @@ def test_state_checkpoint_resume_equals_uninterrupted(tmp_path, monkeypatch):
         return real(*args)
 
     path = tmp_path / "state.npz"
-    monkeypatch.setattr(va, "energy_and_gradient", stop_after_45)
+    monkeypatch.setattr(va, "_energy_and_gradient", stop_after_45)
     assert va.ground_state(va.harmonic, (-4.0, 4.0), checkpoint=path, checkpoint_seconds=0, **kw).interrupted
-    monkeypatch.setattr(va, "energy_and_gradient", real)
+    monkeypatch.setattr(va, "_energy_and_gradient", real)
     with np.load(path) as f:
         assert int(f["done"]) == 45
     resumed = va.ground_state(va.harmonic, (-4.0, 4.0), checkpoint=path, **kw)
@@ -161,3 +161,43 @@ def test_step_times_cover_every_engine_and_validate_repeats():
     assert set(times) == expected and all(t > 0 for t in times.values())
     with pytest.raises(ValueError, match="repeats"):
         va.step_times(net, x, va.harmonic(x), h, repeats=0)
+
+
+def _box_errors(sizes, levels=5, L=6.0):
+    """Relative errors of the lowest ``levels`` reference energies of a particle in a box [0, L] (V = 0) against
+    E_n = pi^2 n^2 / (2 L^2) (hbar = m = 1), and the spacings h = L / (n_points + 1) of the grids."""
+    exact = np.pi**2 * np.arange(1, levels + 1) ** 2 / (2 * L**2)
+    errors = np.array([np.abs(va.reference_energies(lambda x: 0 * x, (0.0, L), n, levels) / exact - 1)
+                       for n in sizes])
+    return errors, L / (np.asarray(sizes) + 1)
+
+
+def test_particle_in_a_box_reference_energies_converge_at_eighth_order():
+    """Issue #30 (physics): the walls must sit on the grid (psi = 0 at x = 0 and L, one spacing beyond the end
+    points, the stencil mirrored about them). With zeros beyond the walls the energies were 0.2% off and converged
+    like h; now the error of E_5 drops by ~2^8 each time h halves (measured order >= 7) and E_1 is exact to 1e-10."""
+    errors, h = _box_errors([23, 47, 95])                            # h = L/24, L/48, L/96
+    top = errors[:, -1]                                              # E_5: the largest error, far above rounding
+    orders = np.log(top[:-1] / top[1:]) / np.log(h[:-1] / h[1:])
+    assert np.all(orders >= 7), orders                               # measured ~7.9 and ~8.0
+    assert top[0] < 2e-5 and top[-1] < 1e-9
+    assert np.max(errors[:, 0]) < 1e-10                              # E_1 = pi^2 / 72
+    # the energies do not depend on where the box is
+    shifted = va.reference_energies(lambda x: 0 * x, (-3.0, 3.0), 47, 5)
+    np.testing.assert_allclose(shifted, va.reference_energies(lambda x: 0 * x, (0.0, 6.0), 47, 5), rtol=1e-12)
+
+
+def test_ground_state_refuses_a_non_finite_energy_with_what_to_change():
+    """A potential near the float limit overflows the energy: training stops with a warning saying what to change,
+    and the non-finite energy never leaves ground_state (it used to come out as nan, or as an obscure error of
+    the optimiser)."""
+    with np.errstate(over="ignore", invalid="ignore"), pytest.warns(RuntimeWarning, match="diverged.*schedule"):
+        with pytest.raises(FloatingPointError, match="energy.*learning rates in schedule"):
+            va.ground_state(lambda x: 1e307 * x**2, (-4, 4), hidden=(4,), n_points=50, rng=0, schedule=((5, 1e-2),))
+
+
+def test_reference_energies_and_ground_state_check_the_potential_they_call():
+    with pytest.raises(ValueError, match=r"V returned shape \(40, 1\).*flatten"):
+        va.reference_energies(lambda x: x[:, None] ** 2, (-4, 4), 40)
+    with np.errstate(invalid="ignore"), pytest.raises(ValueError, match="V returned NaN"):
+        va.goodness(dfnn.DFNN((1, 3, 1), rng=0), lambda x: np.log(x), (-1, 1), 0.5, n_points=20)
