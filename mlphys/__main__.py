@@ -3,11 +3,15 @@
 [--record DIR] [--list]``.
 
 CHAPTER is a book chapter number (``7``) or a registry id (``derivatives``); ``--list`` shows both.
-Exit status: 0 all claims within tolerance, 1 some claim outside it, 2 usage error (also a bad ``$MLPHYS_SCALE``
-or an unwritable ``--json``/``--record`` destination, checked before any work), 3 a chapter crashed, 130
+Exit status: 0 all claims within tolerance; 1 some claim outside it (and nothing else: every other failure has
+its own code); 2 usage error, found before any work (an unknown chapter, a bad ``$MLPHYS_SCALE``, a ``--size``
+of the wrong type or out of its declared range, a ``--json``/``--record``/``--checkpoint`` destination that a
+probe write fails on); 3 a chapter crashed (or ``--estimate``'s probes did); 4 the chapters ran but their results
+could not be written (``--json``, ``--record`` or the table; the rows computed so far are printed if possible); 130
 stopped by Ctrl-C (nothing of the interrupted chapter is recorded; finished cases resume on the next run).
 ``--size`` replaces one of a chapter's sizes at the chosen scale (chapters 10-11, whose paper scale takes days
-here), e.g. ``--scale paper --size n_data=20000 --size epochs=50``; a record then says so in its note.
+here), e.g. ``--scale paper --size n_data=20000 --size epochs=50``; each is checked against its declaration (type,
+finite, range; :data:`mlphys.registry.COSTA_SIZES`) before any work, and a record then says so in its note.
 
 Chapters made of independent cases (5, 6, 8, 9, 13; and the networks of 10-11) run them on ``--jobs``
 processes through joblib (``--backend dask --scheduler tcp://host:8786`` runs them on a Dask cluster), write
@@ -28,9 +32,10 @@ from . import cases, registry
 from .nn import interrupts_propagate
 from .config import SCALES, cache_dir, get_scale
 
-#: Exit codes: 0 every claim within tolerance, 1 a claim outside it, 3 a crash (2, a usage error, is argparse's).
-#: 130 = 128 + SIGINT, the shell's code for a command stopped by Ctrl-C.
-EXIT_OUTSIDE_TOLERANCE, EXIT_CRASH, EXIT_INTERRUPTED = 1, 3, 130
+#: Exit codes: 0 every claim within tolerance, 1 a claim outside it (only that), 3 a crash, 4 results not written
+#: after the work (2, a usage error before any work, is argparse's). 130 = 128 + SIGINT, the shell's code for a
+#: command stopped by Ctrl-C.
+EXIT_OUTSIDE_TOLERANCE, EXIT_USAGE, EXIT_CRASH, EXIT_NOT_WRITTEN, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 
 
 def main(argv=None) -> int:
@@ -61,7 +66,17 @@ def main(argv=None) -> int:
     rep.add_argument("--list", action="store_true", help="list the registered chapters (number, id, title, notebook)")
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
+    try:
+        return _reproduce(parser, args)
+    except Exception:                     # a bug outside the chapters' own run: never exit 1, the code of a claim
+        import traceback
 
+        traceback.print_exc()
+        print("python -m mlphys crashed", file=sys.stderr)
+        return EXIT_CRASH
+
+
+def _reproduce(parser, args) -> int:
     try:
         selected = [registry.chapter(c) for c in (args.chapters or registry.CHAPTERS)]
     except ValueError as exc:
@@ -94,17 +109,26 @@ def main(argv=None) -> int:
             parser.error(str(exc))
     folder = Path(args.checkpoint) if args.checkpoint else cache_dir() / "reproduce"
     try:                                  # before any work: an unwritable destination must not cost an hour
-        _check_writable(folder, directory=True, option="--checkpoint")
-        if args.record:
-            _check_writable(Path(args.record), directory=True)
+        _probe_directory(folder, "--checkpoint")
+        for c in selected if args.record else []:
+            _probe_file(Path(args.record) / f"{c.id}.json", "--record")
         if args.json:
-            _check_writable(Path(args.json), directory=False)
+            _probe_file(Path(args.json), "--json")
     except ValueError as exc:
         parser.error(str(exc))
     runner = lambda c: cases.Runner(jobs=args.jobs or 1, folder=folder / scale / c.id,  # noqa: E731
                                     progress=not args.no_progress, fresh=args.fresh)
     if args.estimate:
-        return _estimate(selected, scale, runner)
+        try:
+            return _estimate(selected, scale, runner)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        except Exception:                 # a probe crashed: a chapter's crash, not a claim
+            import traceback
+
+            traceback.print_exc()
+            print("an --estimate probe crashed", file=sys.stderr)
+            return EXIT_CRASH
     try:
         backend = _backend(args.backend, args.scheduler)
     except ValueError as exc:
@@ -132,16 +156,22 @@ def main(argv=None) -> int:
             return EXIT_CRASH
         claims.extend(rows)
         if args.record:
-            jobs = own.get("jobs") or (c.check_sizes(scale)["jobs"] if c.sizes_adjustable else run.jobs)
-            timing = dict(jobs=jobs, wall_seconds=round(time.perf_counter() - start, 1),
-                          cases={k: round(v, 1) for k, v in run.seconds.items()}, resumed=run.resumed)
-            registry.write_record(rows, Path(args.record) / f"{c.id}.json", chapter=c.id, scale=scale, note=note,
-                                  command=f"python -m mlphys reproduce {c.id} --scale {scale}{options}",
-                                  timing=timing)
-    print(f"scale: {scale}")
-    print(registry.format_table(claims))
-    if args.json:
-        registry.write_json(claims, args.json)
+            path = Path(args.record) / f"{c.id}.json"
+            try:
+                jobs = own.get("jobs") or (c.check_sizes(scale)["jobs"] if c.sizes_adjustable else run.jobs)
+                timing = dict(jobs=jobs, wall_seconds=round(time.perf_counter() - start, 1),
+                              cases={k: round(v, 1) for k, v in run.seconds.items()}, resumed=run.resumed)
+                registry.write_record(rows, path, chapter=c.id, scale=scale, note=note, timing=timing,
+                                      command=f"python -m mlphys reproduce {c.id} --scale {scale}{options}")
+            except Exception as exc:      # after the work: never the code of a failed claim
+                return _not_written(f"--record {path}", exc, claims, scale)
+    try:
+        print(f"scale: {scale}")
+        print(registry.format_table(claims))
+        if args.json:
+            registry.write_json(claims, args.json)
+    except Exception as exc:
+        return _not_written(f"--json {args.json}" if args.json else "the table", exc, claims, scale)
     bad = [c for c in claims if not c.within_tolerance]
     if bad:
         print(f"{len(bad)} claim(s) outside tolerance", file=sys.stderr)
@@ -201,16 +231,63 @@ def _duration(seconds: float) -> str:
         f"{seconds / 3600:.1f} h"
 
 
-def _check_writable(path: Path, *, directory: bool, option: str | None = None) -> None:
-    """ValueError naming ``path`` unless we can write there (a directory is created if missing)."""
-    folder = path if directory else path.parent
-    option = option or ("--record" if directory else "--json")
+def _not_written(what: str, exc: Exception, claims, scale) -> int:
+    """After the work, a result could not be written: say so (and print the rows, if stdout still works); exit 4."""
+    print(f"the chapters ran, but {what} could not be written: {type(exc).__name__}: {exc}", file=sys.stderr)
+    with contextlib.suppress(Exception):
+        print(f"scale: {scale}")
+        print(registry.format_table(claims))
+        bad = sum(not c.within_tolerance for c in claims)
+        print(f"{bad} of {len(claims)} claim(s) outside tolerance", file=sys.stderr)
+    return EXIT_NOT_WRITTEN
+
+
+def _mkdir(folder: Path, option: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot create {folder} for {option}: {exc.strerror}") from None
-    if (not directory and path.is_dir()) or not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ValueError(f"cannot write {option} destination {path}; choose another path")
+        raise ValueError(f"cannot create {folder} for {option}: {exc.strerror or exc}") from None
+
+
+def _probe_file(path: Path, option: str) -> None:
+    """Write to ``path`` as the results will be, before any work (ValueError naming ``option`` and ``path`` if that
+    fails): a missing file is created, written and removed; an existing one has a probe appended and is cut back to
+    its size; a device or pipe (``/dev/null``, ``/dev/full``, ``/dev/stdout``) gets one newline."""
+    _mkdir(path.parent, option)
+    if path.is_dir():
+        raise ValueError(f"cannot write {option} destination {path}: it is a directory; give a file name")
+    existed = path.exists()
+    regular = not existed or path.is_file()
+    size = path.stat().st_size if existed and regular else 0
+    created = False
+    try:
+        if regular:
+            with open(path, "ab") as fh:
+                created = not existed
+                fh.write(b"probe\n")
+                fh.flush()
+                os.fsync(fh.fileno())         # a full disk shows here at the latest
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)   # a pipe without a reader fails rather than blocks
+            try:
+                os.write(fd, b"\n")
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        raise ValueError(f"cannot write {option} destination {path}: {exc.strerror or exc}; choose another "
+                         f"path") from None
+    finally:
+        with contextlib.suppress(OSError):
+            if created:
+                path.unlink()
+            elif existed and regular:
+                os.truncate(path, size)
+
+
+def _probe_directory(folder: Path, option: str) -> None:
+    """Create ``folder`` if missing and write (then remove) a probe file in it, before any work."""
+    _mkdir(folder, option)
+    _probe_file(folder / f".mlphys-probe-{os.getpid()}", option)
 
 
 def _size(text: str):

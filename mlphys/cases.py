@@ -28,10 +28,15 @@ from typing import Callable
 
 from .config import progress_bar, reject_checkpoint
 from .nn import interrupts_propagate
-from .validate import integer
+from .validate import Choice, Flag, Function, Instance, Integer, Optional, PathLike, Real, Rule, Sequence, Text, \
+    params
 
 #: joblib backends the command line offers (``dask`` and ``ray`` need their packages and a running cluster).
 BACKENDS = ("loky", "threading", "multiprocessing", "dask", "ray")
+#: What a case function may take from the runner.
+RUNNER_ARGS = ("progress", "checkpoint")
+#: The characters of a case key (it names the case's checkpoint file).
+KEY_CHARACTERS = "-_.=+"
 
 
 @dataclass(frozen=True)
@@ -46,25 +51,29 @@ class Case:
 
     key: str
     function: Callable
-    kwargs: dict = field(default_factory=dict)
+    kwargs: dict | None = None
     probe: dict | None = None
     probe_factor: float = 1.0
     runner_args: tuple = ()
 
     def __post_init__(self):
-        if not self.key or any(not (ch.isalnum() or ch in "-_.=+") for ch in self.key):
-            raise ValueError(f"case key {self.key!r} must be a non-empty file name (letters, digits, - _ . = +)")
-        if not callable(self.function):
-            raise TypeError(f"case {self.key!r}: function must be callable, got {type(self.function).__name__}")
-        if not set(self.runner_args) <= {"progress", "checkpoint"}:
-            raise ValueError(f"case {self.key!r}: runner_args may name 'progress' and 'checkpoint', got "
-                             f"{self.runner_args!r}")
+        if self.kwargs is None:
+            object.__setattr__(self, "kwargs", {})
 
     def _call(self, kwargs, progress: bool, state: Path | None):
         extra = {"progress": progress} if "progress" in self.runner_args else {}
         if state is not None and "checkpoint" in self.runner_args:
             extra["checkpoint"] = state
         return self.function(**{**extra, **kwargs})        # the case's own arguments win
+
+
+Case.__init__ = params(
+    Rule("key", lambda key: all(ch.isalnum() or ch in KEY_CHARACTERS for ch in key),
+         f"must be a file name (letters, digits, {' '.join(KEY_CHARACTERS)})"),
+    key=Text(), function=Function("a module-level function (the cases run in other processes)"),
+    kwargs=Optional(Instance(dict, hint="the case's keyword arguments")),
+    probe=Optional(Instance(dict, hint="keyword arguments replacing some of kwargs")), probe_factor=Real(gt=0),
+    runner_args=Sequence(Choice(*RUNNER_ARGS), min_length=0))(Case.__init__)
 
 
 def source_hash() -> str:
@@ -77,6 +86,7 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+@params(case=Instance(Case), source=Text(allow_empty=True))
 def fingerprint(case: Case, source: str) -> str:
     """What a checkpoint must match: the function, its arguments and the package source."""
     what = [f"{case.function.__module__}:{case.function.__qualname__}", case.kwargs, source]
@@ -102,15 +112,11 @@ class Runner:
     """
 
     jobs: int = 1
-    folder: str | Path | None = None
+    folder: Path | None = None                # a str is accepted (and made a Path)
     progress: bool = True
     fresh: bool = False
-    seconds: dict = field(default_factory=dict)
-    resumed: list = field(default_factory=list)
-
-    def __post_init__(self):
-        self.jobs = integer(self.jobs, "jobs", minimum=1)
-        self.folder = None if self.folder is None else Path(self.folder)
+    seconds: dict = field(default_factory=dict, init=False)
+    resumed: list = field(default_factory=list, init=False)
 
     def _path(self, key: str) -> Path | None:
         return None if self.folder is None else self.folder / f"{key}.json"
@@ -148,12 +154,11 @@ class Runner:
         for state in self.folder.glob(f"{case.key}.*.state.npz"):
             state.unlink()                   # the finished case's (and any older) training state
 
+    @params(Rule("cases", lambda cases: len({c.key for c in cases}) == len(cases), "case keys must be unique"),
+            cases=Sequence(Instance(Case), min_length=0), desc=Text())
     def run(self, cases, desc: str = "cases") -> dict:
         """``{key: function(**kwargs)}`` for every case, in the order given (resumed ones from their checkpoints)."""
-        cases = list(cases)
         keys = [c.key for c in cases]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"case keys must be unique, got {keys}")
         source = source_hash() if self.folder is not None else ""
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -194,11 +199,15 @@ class Runner:
                     bar.close()
         return {key: results[key] for key in keys}
 
+    @params(function=Function("a module-level function (the cases run in other processes)"),
+            arguments=Sequence(Instance(dict, hint="one dict of keyword arguments per call"), min_length=0),
+            desc=Text())
     def map(self, function, arguments, desc: str = "cases") -> list:
         """``[function(**kwargs) for kwargs in arguments]`` as independent cases (:meth:`run`): the same numbers for
         any number of ``jobs``."""
         return list(self.run([Case(str(k), function, kwargs) for k, kwargs in enumerate(arguments)], desc).values())
 
+    @params(cases=Sequence(Instance(Case), min_length=0))
     def estimate(self, cases) -> list[tuple[str, float | None]]:
         """``[(key, estimated seconds)]``: each case's probe timed here, times its factor (0 if checkpointed).
 
@@ -215,3 +224,7 @@ class Runner:
                 seconds = _one_thread(case, {**case.kwargs, **case.probe}, False, None)[2]
                 out.append((case.key, seconds * case.probe_factor))
         return out
+
+
+Runner.__init__ = params(jobs=Integer(ge=1, typical=(1, 2)), folder=Optional(PathLike()), progress=Flag(),
+                         fresh=Flag())(Runner.__init__)

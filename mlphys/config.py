@@ -20,37 +20,44 @@ from pathlib import Path
 
 import numpy as np
 
+from .validate import Anything, Choice, Flag, Instance, Integer, Optional, PathLike, Seed, Text, params
+
 SCALES = ("class", "paper")
 SCALE_ENV = "MLPHYS_SCALE"
 
+#: ``scale=``: a known scale, or None for ``$MLPHYS_SCALE`` (default "class").
+SCALE = Optional(Choice(*SCALES))
 
+
+class RandomSource(Seed):
+    """The ``rng=`` of every public function, as :func:`make_rng` receives it (its messages say "rng")."""
+
+    what = "an rng: None, an int seed >= 0 or a numpy.random.Generator"
+
+
+@params(scale=SCALE)
 def get_scale(scale: str | None = None) -> str:
     """Return the run scale: ``scale`` if given, else ``$MLPHYS_SCALE``, else ``"class"``."""
     if scale is None:
         scale = os.environ.get(SCALE_ENV, "").strip() or "class"
-    if scale not in SCALES:
-        raise ValueError(
-            f"scale={scale!r} is not a known scale; use one of {SCALES} "
-            f"(argument scale= or environment variable {SCALE_ENV})"
-        )
+        if scale not in SCALES:
+            raise ValueError(f"scale={scale!r} (environment variable {SCALE_ENV}) is not a known scale; use one of "
+                             f"{SCALES}")
     return scale
 
 
+@params(scale=SCALE, class_value=Anything("returned as given at class scale"),
+        paper_value=Anything("returned as given at paper scale"))
 def by_scale(scale: str | None, *, class_value, paper_value):
     """Pick ``class_value`` or ``paper_value`` according to :func:`get_scale`."""
     return paper_value if get_scale(scale) == "paper" else class_value
 
 
+@params(seed=RandomSource())
 def make_rng(seed=None) -> np.random.Generator:
-    """Return a ``numpy.random.Generator``: ``seed`` may be an int, None or a Generator."""
+    """Return a ``numpy.random.Generator``: ``seed`` may be an int >= 0, None or a Generator (returned as is)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, (bool, np.bool_)):
-        raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {seed!r}")
-    if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"rng must be an int seed, None or a numpy.random.Generator, got {type(seed).__name__}")
-    if seed is not None and seed < 0:
-        raise ValueError(f"rng as an int seed must be non-negative, got {seed}")
     return np.random.default_rng(seed)
 
 
@@ -90,6 +97,11 @@ class NotebookContext:
     seed: int
 
 
+NotebookContext.__init__ = params(rng=Instance(np.random.Generator), scale=Choice(*SCALES),
+                                  seed=Integer(ge=0))(NotebookContext.__init__)
+
+
+@params(seed=Integer(ge=0, hint="the chapter's seed: a non-negative int"), scale=SCALE)
 def setup_notebook(seed: int = 2024, scale: str | None = None) -> NotebookContext:
     """Start a chapter the same way every time.
 
@@ -104,6 +116,7 @@ def setup_notebook(seed: int = 2024, scale: str | None = None) -> NotebookContex
     return NotebookContext(rng=make_rng(seed), scale=get_scale(scale), seed=seed)
 
 
+@params(iterable=Anything("any iterable, wrapped by tqdm"), enabled=Flag(), desc=Text(allow_empty=True))
 def progress_bar(iterable, enabled: bool, desc: str):
     """Wrap ``iterable`` in a tqdm progress bar if ``enabled`` (long runs show progress), else return it."""
     if not enabled:
@@ -113,9 +126,9 @@ def progress_bar(iterable, enabled: bool, desc: str):
     return tqdm(iterable, desc=desc)
 
 
+@params(path=PathLike(), why=Text())
 def reject_checkpoint(path, why: str) -> None:
     """Move a checkpoint that cannot be used aside (``<name>.rejected``) and warn, naming it and why."""
-    path = Path(path)
     aside = path.with_name(path.name + ".rejected")
     try:
         os.replace(path, aside)
@@ -123,5 +136,5 @@ def reject_checkpoint(path, why: str) -> None:
     except OSError:
         where = "left in place"
     warnings.warn(f"checkpoint {path} not used ({why}); {where}, and the run starts afresh", RuntimeWarning,
-                  stacklevel=3)
+                  stacklevel=4)                                  # the caller's caller (through the declaration)
     return None

@@ -14,16 +14,67 @@ from __future__ import annotations
 
 import datetime
 import json
+import numbers
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
+from .cases import Runner
 from .claims import COMPARISONS, Claim  # noqa: F401  (Claim and COMPARISONS are part of the registry's interface)
 from .claims import backprop, costa, hong, hopfield, imchitr, perceptron, quantum_dots, regression, rodini
-from .config import get_scale
+from .config import SCALE, SCALES, get_scale
 from .stats import SeedSpread
+from .validate import (Choice, Constraint, Flag, Function, Instance, Integer, Optional, PathLike, Real,
+                       Rule, Sequence, Text, WrongType, params)
+
+
+class _ChapterKey(Constraint):
+    """A registered chapter: its id (``"vmc"``), its book number (``5`` or ``"5"``) or the :class:`Chapter`; returned
+    as the Chapter. ``many=True``: also a list of them, returned as a tuple of Chapters (a string is one key, never
+    read character by character: ``"12"`` is chapter 12, not chapters 1 and 2)."""
+
+    def __init__(self, *, many: bool = False):
+        self.many = many
+        self.what = "a registered chapter's book number or id" + (" or a list of them" if many else "")
+
+    @staticmethod
+    def known() -> str:
+        return ", ".join(f"{c.number} ({c.id})" for c in CHAPTERS.values())
+
+    def _one(self, value, name):
+        if isinstance(value, Chapter):
+            return value
+        if isinstance(value, str):
+            key = value.strip()
+            for c in CHAPTERS.values():
+                if key in (c.id, str(c.number)):
+                    return c
+        elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            for c in CHAPTERS.values():
+                if value == c.number:
+                    return c
+        else:
+            raise WrongType(f"{name} must be {self.what} ({self.known()}), got {value!r}")
+        raise ValueError(f"{name}={value!r} is not registered; use a book chapter number or id: {self.known()}")
+
+    def check(self, value, name, context):
+        if not self.many:
+            return self._one(value, name)
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError(f"{name} is empty; name at least one chapter (None: all of them)")
+            return tuple(self._one(v, f"{name}[{i}]") for i, v in enumerate(value))
+        return (self._one(value, name),)
+
+    def bad(self, context):
+        return ["chapter99", 15, True, 2.5, None] + ([[], ["chapter99"], "12x"] if self.many else [])
+
+    def example(self, context, rng):
+        return "regression"            # the cheapest chapter: the fuzzer runs what it is given
 
 
 @dataclass(frozen=True)
@@ -32,7 +83,10 @@ class Chapter:
 
     ``run(scale=None, progress=True, runner=None[, **sizes]) -> list[Claim]`` computes its claims; ``cases(scale)``
     lists its independent cases (:class:`mlphys.cases.Case`; None: it runs as one piece); ``settings(scale,
-    **sizes)`` (None: fixed sizes) returns its sizes with ``reproduce --size`` overrides applied, checked.
+    **sizes)`` (None: fixed sizes) returns its sizes with ``reproduce --size`` overrides applied. Each size is
+    declared in ``size_constraints`` (name -> :mod:`mlphys.validate` constraint: type and range) and the relations
+    between them in ``size_rules`` (:class:`mlphys.validate.Rule` s over the settings), so that :meth:`check_sizes`
+    refuses a bad size before any work.
     """
 
     number: int
@@ -42,7 +96,10 @@ class Chapter:
     run: Callable
     cases: Callable | None = None
     settings: Callable | None = None
+    size_constraints: dict | None = field(default=None, compare=False)      # a dict: not part of the hash
+    size_rules: tuple = ()
 
+    @params(scale=SCALE)
     def case_list(self, scale=None) -> list:
         """The chapter's independent cases at ``scale`` (``reproduce --estimate``); [] if it runs as one piece."""
         return self.cases(scale) if self.cases is not None else []
@@ -52,17 +109,67 @@ class Chapter:
         """Whether :meth:`claims` takes size overrides (``reproduce --size``): chapters 10-11."""
         return self.settings is not None
 
+    @params(scale=SCALE)
     def check_sizes(self, scale=None, **sizes) -> dict:
-        """The settings with ``sizes`` replaced (ValueError for an unknown or invalid size), before any work."""
+        """The settings at ``scale`` with ``sizes`` replaced, each checked against its declaration (a whole float
+        is accepted for an integer size: the command line reads numbers) and the relations between them, before any
+        work: ValueError naming the size. A chapter at fixed sizes has no settings ({}) and refuses any size."""
         if not self.sizes_adjustable:
-            raise ValueError(f"chapter {self.number} ({self.id}) runs at fixed sizes; drop --size for it")
-        return self.settings(scale, **sizes)
+            if sizes:
+                raise ValueError(f"chapter {self.number} ({self.id}) runs at fixed sizes; drop --size "
+                                 f"{', '.join(sizes)} for it")
+            return {}
+        defaults = self.settings(scale)
+        declared = self.size_constraints or {}
+        checked = {}
+        for key, value in sizes.items():
+            if key not in defaults:
+                raise ValueError(f"unknown size {key!r}: the sizes of chapter {self.number} ({self.id}) are "
+                                 f"{', '.join(defaults)}")
+            checked[key] = _size_value(key, value, declared.get(key), defaults[key])
+        settings = self.settings(scale, **checked)
+        for rule in self.size_rules:
+            try:
+                rule.check(settings)
+            except ValueError as exc:
+                code = rule.test.__code__
+                values = ", ".join(f"{k} = {settings[k]}" for k in code.co_varnames[:code.co_argcount])
+                raise ValueError(f"size {exc} (at scale {get_scale(scale)}: {values})") from None
+        return settings
 
+    @params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
     def claims(self, scale=None, progress=True, runner=None, **sizes) -> list:
-        """Run the chapter; ``runner`` (:class:`mlphys.cases.Runner`): jobs and checkpoints of its cases."""
+        """Run the chapter; ``runner`` (:class:`mlphys.cases.Runner`): jobs and checkpoints of its cases. ``sizes``
+        are checked first (:meth:`check_sizes`)."""
         if sizes:
             self.check_sizes(scale, **sizes)
         return self.run(scale=scale, progress=progress, runner=runner, **sizes)
+
+
+Chapter.__init__ = params(
+    Rule("id", lambda id: not any(ch.isdigit() for ch in id), "must not encode a position (no digits): the book "
+         "number is the chapter's number"),
+    Rule("size_constraints", lambda settings, size_constraints, size_rules: settings is not None
+         or (not size_constraints and not size_rules), "declare sizes only for a chapter with settings"),
+    Rule("size_constraints", lambda size_constraints: all(isinstance(c, Constraint)
+                                                          for c in (size_constraints or {}).values()),
+         "must map each size to a mlphys.validate constraint"),
+    number=Integer(ge=1), id=Text(), title=Text(), notebook=Text(),
+    run=Function("claims(scale=None, progress=True, runner=None) -> list of Claim"),
+    cases=Optional(Function("cases(scale) -> list of mlphys.cases.Case")),
+    settings=Optional(Function("settings(scale, **sizes) -> dict")),
+    size_constraints=Optional(Instance(dict, hint="size name -> constraint")),
+    size_rules=Sequence(Instance(Rule), min_length=0))(Chapter.__init__)
+
+
+def _size_value(key: str, value, constraint, default):
+    """A size override checked against its declaration (without one: a finite number, or a name if the default
+    is one); a whole float becomes an int for an integer size."""
+    if constraint is None:
+        constraint = Text() if isinstance(default, str) else Real()
+    if isinstance(constraint, Integer) and isinstance(value, float) and np.isfinite(value) and value.is_integer():
+        value = int(value)
+    return constraint.check(value, f"size {key}", {})
 
 
 #: The book's numbering plan: number -> id, title, notebook, and the objects computing the claims. Only chapters
@@ -86,9 +193,11 @@ CHAPTERS = {c.id: c for c in [
     Chapter(9, "potentials", "Learning quantum potentials from eigenstates (Hong et al.)",
             "chapter09_learning_potentials", hong.claims, hong.cases),
     Chapter(10, "density-functionals", "Learning density functionals (Costa et al.)",
-            "chapter10_learning_density_functionals", costa.chapter10_claims, settings=costa.settings),
+            "chapter10_learning_density_functionals", costa.chapter10_claims, settings=costa.settings,
+            size_constraints=costa.SIZES, size_rules=costa.SIZE_RULES),
     Chapter(11, "functional-descent", "Gradient-descent DFT with learned functionals (Costa et al.)",
-            "chapter11_density_functional_descent", costa.chapter11_claims, settings=costa.settings),
+            "chapter11_density_functional_descent", costa.chapter11_claims, settings=costa.settings,
+            size_constraints=costa.SIZES, size_rules=costa.SIZE_RULES),
     Chapter(12, "path-integrals", "Residual networks as PDEs and path integrals (Imchitr)",
             "chapter12_resnets_as_pdes", imchitr.path_claims),
     Chapter(13, "pde-networks", "PDE networks versus ResNets (Imchitr)", "chapter13_pde_networks",
@@ -98,24 +207,18 @@ CHAPTERS = {c.id: c for c in [
 ]}
 
 
+@params(key=_ChapterKey())
 def chapter(key) -> Chapter:
     """The registered chapter with id ``key`` (``"vmc"``) or book number ``key`` (``5`` or ``"5"``)."""
-    if isinstance(key, Chapter):
-        return key
-    if key in CHAPTERS:
-        return CHAPTERS[key]
-    for c in CHAPTERS.values():
-        if str(key).strip() == str(c.number):
-            return c
-    known = ", ".join(f"{c.number} ({c.id})" for c in CHAPTERS.values())
-    raise ValueError(f"chapter={key!r} is not registered; use a book chapter number or id: {known}")
+    return key
 
 
+@params(chapters=Optional(_ChapterKey(many=True)), scale=SCALE, progress=Flag())
 def reproduce(chapters=None, *, scale: str | None = None, progress: bool = True) -> list[Claim]:
-    """Run the headline computations of ``chapters`` (ids or book numbers; default: all) and return their claims."""
+    """Run the headline computations of ``chapters`` (one id or book number, or a list of them; default: all) and
+    return their claims."""
     scale = get_scale(scale)
-    keys = list(CHAPTERS) if chapters is None else list(chapters)
-    selected = list(dict.fromkeys(chapter(k) for k in keys))      # each chapter once, in the order given
+    selected = list(dict.fromkeys(chapters or CHAPTERS.values()))      # each chapter once, in the order given
     rows: list[Claim] = []
     for c in selected:
         rows.extend(c.claims(scale=scale, progress=progress))
@@ -153,6 +256,7 @@ def _ours_cell(c: Claim) -> str:
     return str(SeedSpread(c.seeds)) if c.seeds else _fmt(float(c.ours))
 
 
+@params(claims=Sequence(Instance(Claim), min_length=0), markdown=Flag(), chapter_column=Flag())
 def format_table(claims, *, markdown: bool = False, chapter_column: bool = True) -> str:
     """Render claims as ``[chapter |] quantity | paper | ours | exact/reference | tolerance | within tolerance?``."""
     header = ["chapter", "quantity", "paper", "ours", "exact/reference", "tolerance", "within tolerance?"]
@@ -170,6 +274,7 @@ def format_table(claims, *, markdown: bool = False, chapter_column: bool = True)
     return "\n".join([fmt_row(header), fmt_row(["-" * w for w in widths])] + [fmt_row(r) for r in body])
 
 
+@params(claims=Sequence(Instance(Claim), min_length=0), path=PathLike())
 def write_json(claims, path) -> None:
     """Write the claims as a JSON list of rows (keys chapter, quantity, paper, ours, reference, tolerance, within_tolerance)."""
     with open(path, "w") as fh:
@@ -187,6 +292,9 @@ def git_commit() -> str:
         return "unknown"
 
 
+@params(claims=Sequence(Instance(Claim), min_length=0), path=PathLike(), chapter=Text(allow_empty=True), scale=SCALE,
+        command=Text(),
+        note=Text(allow_empty=True), timing=Optional(Instance(dict, hint="jobs, wall_seconds, cases, resumed")))
 def write_record(claims, path, *, chapter: str, scale: str, command: str, note: str = "", timing=None) -> None:
     """Write a record ``{chapter, scale, command, [commit, date, note, timing], rows}`` for the scorecard.
 
@@ -205,7 +313,6 @@ def write_record(claims, path, *, chapter: str, scale: str, command: str, note: 
     if timing and record["scale"] == "paper":
         record["timing"] = timing
     record["rows"] = [c.as_row() for c in claims]
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
         json.dump(record, fh, indent=1)
@@ -221,12 +328,14 @@ def results_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "results"
 
 
+@params(chapter_id=_ChapterKey(), scale=Choice(*SCALES))
 def record_path(chapter_id, scale: str) -> Path:
     """Where a chapter's record lives: ``results/class/<notebook>.json`` or ``results/paper/<id>.json``."""
-    c = chapter(chapter_id)
+    c = chapter_id
     return results_dir() / scale / f"{c.notebook if scale == 'class' else c.id}.json"
 
 
+@params(claims=Sequence(Instance(Claim), min_length=0), notebook=Text(), scale=SCALE)
 def notebook_results(claims, *, notebook: str, scale: str | None = None):
     """A chapter's Results cell: the claims as a Markdown table (rendered as a table in the web book).
 
@@ -244,6 +353,7 @@ def notebook_results(claims, *, notebook: str, scale: str | None = None):
     return Markdown(format_table(claims, markdown=True, chapter_column=False))
 
 
+@params(path=PathLike())
 def load_rows(path) -> list[Claim]:
     """Read rows written by :func:`write_json` (or a provenance record's ``rows``) back as claims."""
     with open(path) as fh:
@@ -253,6 +363,7 @@ def load_rows(path) -> list[Claim]:
     return [Claim(**{k: v for k, v in row.items() if k in fields}) for row in rows]
 
 
+@params(chapter_id=_ChapterKey(), scale=Choice(*SCALES))
 def load_record(chapter_id, scale: str):
     """``(record, rows)`` of a chapter's record at ``scale`` (rows as claims), or ``(None, None)`` if there is none."""
     path = record_path(chapter_id, scale)
@@ -263,6 +374,7 @@ def load_record(chapter_id, scale: str):
     return record, load_rows(path)
 
 
+@params(chapter_id=_ChapterKey(), scale=Choice(*SCALES))
 def recorded_table(chapter_id: str, scale: str = "paper") -> str:
     """A chapter's recorded table at ``scale`` as Markdown, with its command, commit and date - or "not recorded"."""
     record, rows = load_record(chapter_id, scale)
@@ -282,6 +394,7 @@ def _timing(record: dict) -> str:
                                                                       f"{t['wall_seconds']:.0f} s")
 
 
+@params(scale=SCALE)
 def scorecard(scale: str) -> tuple[str, int, int]:
     """The scorecard section for ``scale``: one table per registered chapter, in book order.
 

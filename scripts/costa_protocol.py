@@ -70,7 +70,9 @@ def main(argv=None) -> int:
     args = _arguments(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
     path = args.folder / f"{args.arch}.npz"
-    train_set, val_set, test_set = costa.data("paper", progress=True, n_data=args.n_data)
+    n_descent = min(args.descent, costa._test_part(args.n_data))       # sizes consistent with a smaller trial set
+    train_set, val_set, test_set = costa.data("paper", progress=True, n_data=args.n_data, n_descent=n_descent,
+                                              n_curvature=min(n_descent, costa.settings("paper")["n_curvature"]))
     if args.command == "train":
         deadline = None if args.hours is None else time.time() + 3600 * args.hours
         done = _epochs_done(path)

@@ -165,3 +165,28 @@ def test_training_state_belongs_to_one_version_of_a_case(tmp_path):
     stale_other.write_text("old")
     runner.run([case])
     assert not list(tmp_path.glob("*.state.npz"))                   # the finished case leaves no state behind
+
+
+def test_cases_and_runners_declare_their_parameters():
+    """Issue #30: every argument is checked when the case or runner is made, naming it."""
+    case = cases.Case("a", rodini.case_summary)
+    assert case.kwargs == {} and case.runner_args == ()
+    for kwargs, name in [(dict(key="", function=rodini.case_summary), "key"),
+                         (dict(key="a", function="rodini.case_summary"), "function"),
+                         (dict(key="a", function=rodini.case_summary, kwargs=[1]), "kwargs"),
+                         (dict(key="a", function=rodini.case_summary, probe_factor=0), "probe_factor"),
+                         (dict(key="a", function=rodini.case_summary, runner_args="progress"), "runner_args"),
+                         (dict(key="a", function=rodini.case_summary, runner_args=("jobs",)), "runner_args")]:
+        with pytest.raises(ValueError, match=name):
+            cases.Case(**kwargs)
+    for kwargs, name in [(dict(jobs=1.0), "jobs"), (dict(jobs=True), "jobs"), (dict(folder=3), "folder"),
+                         (dict(progress="no"), "progress"), (dict(fresh=1), "fresh")]:
+        with pytest.raises(ValueError, match=name):
+            cases.Runner(**kwargs)
+    runner = cases.Runner(folder="some/dir", progress=False)
+    assert runner.folder == Path("some/dir")
+    with pytest.raises(ValueError, match="cases"):
+        runner.run("harmonic")                          # a string is not a list of cases
+    with pytest.raises(ValueError, match="arguments"):
+        runner.map(rodini.case_summary, [("harmonic",)])
+    assert cases.Runner(progress=False).run([]) == {} and cases.Runner(progress=False).estimate([]) == []

@@ -34,3 +34,21 @@ def test_make_rng():
         make_rng(1.5)
     with pytest.raises(ValueError, match="seed"):
         make_rng(-1)
+
+
+def test_config_declares_its_parameters():
+    """Issue #30: wrong types and values are refused naming the argument (and, for make_rng, saying "rng")."""
+    from mlphys.config import progress_bar, setup_notebook
+
+    for bad in ("7", True, -1, np.random.RandomState(0)):
+        with pytest.raises(ValueError, match="seed must be an rng"):
+            make_rng(bad)
+    assert make_rng(np.int64(5)).integers(1000) == make_rng(5).integers(1000)   # the same stream as before
+    with pytest.raises(ValueError, match="scale"):
+        get_scale("huge")
+    with pytest.raises(ValueError, match="scale"):
+        by_scale("Paper", class_value=1, paper_value=2)
+    with pytest.raises(ValueError, match="enabled"):
+        progress_bar(range(3), "no", "x")
+    with pytest.raises(ValueError, match="seed"):
+        setup_notebook(seed=1.5)

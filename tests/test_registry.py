@@ -77,12 +77,12 @@ def test_cli_reproduce_chapter1_writes_json(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["10", "--size", "epochs=x"], "size epochs must be a positive integer"),
+    (["10", "--size", "epochs=x"], "size epochs must be an integer >= 1"),
     (["10", "--size", "epochs="], "KEY=VALUE"),
     (["10", "--size", "protocol=fast"], "protocol must be one of"),
     (["10", "--size", "epoch=5"], "unknown size 'epoch'"),
-    (["10", "--size", "epochs=1.5"], "epochs must be a positive integer"),
-    (["11", "--size", "eta=0"], "eta must be a positive number"),
+    (["10", "--size", "epochs=1.5"], "size epochs must be an integer >= 1"),
+    (["11", "--size", "eta=0"], "size eta must be a finite real number > 0"),
     (["1", "--size", "epochs=2"], "chapters 10-11 only"),
     (["10", "--jobs", "0"], "--jobs must be a positive"),
 ])
@@ -343,3 +343,59 @@ def test_chapters_are_objects_with_one_interface():
         assert callable(c.run) and list(inspect.signature(c.run).parameters)[:3] == ["scale", "progress", "runner"]
         assert c.cases is None or callable(c.cases)
         assert c.sizes_adjustable == (c.id in ("density-functionals", "functional-descent"))
+
+
+def test_reproduce_reads_a_string_as_one_chapter_and_refuses_unknown_ones(monkeypatch):
+    """Issue #30: ``reproduce("12")`` ran chapters 1 and 2 (the string iterated character by character). Chapters are
+    one registered key (id, book number, or its string) or a list of them; an unknown one is refused, listing them."""
+    ran = []
+    monkeypatch.setattr(registry.Chapter, "claims", lambda self, **kw: ran.append(self.number) or [])
+    registry.reproduce("12", scale="class", progress=False)
+    assert ran == [12]
+    ran.clear()
+    registry.reproduce(["7", 8, "derivatives", " 9 "], scale="class", progress=False)
+    assert ran == [7, 8, 9]                                  # each chapter once, in the order given
+    for bad in ("1x", ["regression", "chapter99"], [], 0, 2.5, True, {"regression": 1}):
+        with pytest.raises(ValueError, match=r"chapters.*1 \(regression\)|chapters is empty"):
+            registry.reproduce(bad, scale="class", progress=False)
+    assert ran == [7, 8, 9]                                  # refused before any chapter ran
+    with pytest.raises(ValueError, match="scale"):
+        registry.reproduce("1", scale="huge")
+    with pytest.raises(ValueError, match="progress"):
+        registry.reproduce("1", progress="no")
+
+
+def test_sizes_are_declared_with_their_ranges_and_relations():
+    """Chapters 10-11's sizes are checked against their declarations (type, finite, range) and relations before any
+    work: n_data = 1 used to crash after the data were generated."""
+    c = registry.chapter("density-functionals")
+    assert set(c.size_constraints) == set(costa.settings("class"))
+    for sizes, name in [(dict(n_data=1), "size n_data must be an integer >= 20"),
+                        (dict(epochs=float("inf")), "size epochs"), (dict(lr=float("nan")), "size lr"),
+                        (dict(batch_size=0), "size batch_size"), (dict(protocol="fast"), "size protocol"),
+                        (dict(eta="x"), "size eta"), (dict(n_data=100), "size n_descent"),
+                        (dict(n_curvature=21), "size n_curvature"), (dict(n_data=float("1e400")), "size n_data")]:
+        with pytest.raises(ValueError, match=name):
+            c.check_sizes("class", **sizes)
+    s = c.check_sizes("class", n_data=200.0, n_descent=20, n_curvature=20)      # the least the relations allow
+    assert s["n_data"] == 200 and isinstance(s["n_data"], int)
+    assert registry.chapter(1).check_sizes("class") == {}
+    with pytest.raises(ValueError, match="fixed sizes"):
+        registry.chapter(1).check_sizes("class", epochs=3)
+
+
+def test_registry_functions_refuse_bad_arguments_naming_them(tmp_path):
+    with pytest.raises(ValueError, match="chapter_id"):
+        registry.record_path("chapter99", "paper")
+    with pytest.raises(ValueError, match="scale"):
+        registry.record_path("vmc", "huge")
+    with pytest.raises(ValueError, match="markdown"):
+        registry.format_table([], markdown="yes")
+    with pytest.raises(ValueError, match="claims"):
+        registry.format_table(["not a claim"])
+    with pytest.raises(ValueError, match="path"):
+        registry.write_json([], None)
+    with pytest.raises(ValueError, match="id"):
+        registry.Chapter(1, "chapter1", "t", "nb", run=lambda scale=None, progress=True, runner=None: [])
+    registry.write_json([Claim("c", "q", 1.0, 1.0, 0.1)], tmp_path / "rows.json")
+    assert registry.load_rows(str(tmp_path / "rows.json"))[0].quantity == "q"

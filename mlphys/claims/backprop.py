@@ -12,9 +12,11 @@ import warnings
 import numpy as np
 
 from .. import autodiff, data, nn
-from ..config import by_scale, make_rng, progress_bar
-from . import Claim
+from ..cases import Runner
+from ..config import SCALE, by_scale, make_rng, progress_bar
 from ..stats import SeedSpread
+from ..validate import Anything, Array, Flag, Function, Instance, Integer, Mapping, Optional, Sequence, params, returned
+from . import Claim
 
 CHAPTER = "backprop"
 
@@ -57,10 +59,12 @@ def xor_network():
     return net, X, y, history
 
 
+@params(scale=SCALE)
 def digits_epochs(scale=None):
     return by_scale(scale, class_value=30, paper_value=200)
 
 
+@params(scale=SCALE, progress=Flag())
 def digits_ours(scale=None, progress=False):
     """Train the 64-50-10 network on the digits; returns ``(net, history, test_accuracy, data)``."""
     s = DIGITS_SETUP
@@ -72,6 +76,7 @@ def digits_ours(scale=None, progress=False):
     return net, history, nn.accuracy(net, Xte, yte), (Xtr, Xte, ytr, yte)
 
 
+@params(scale=SCALE)
 def digits_sklearn(scale=None):
     """The same network in scikit-learn (a peer for comparison); returns ``(classifier, seconds, test_accuracy)``."""
     from sklearn.exceptions import ConvergenceWarning
@@ -113,15 +118,19 @@ def activation_experiment():
     return out
 
 
+@params(x=Array(shape=("n",), min_size=2), f=Function("the target: f(x) -> one value per point"),
+        width=Integer(ge=1, typical=(1, 3)), scale=SCALE)
 def uat_fits(x, f, width: int, scale=None):
     """``(network of the first seed, [MSE per seed])`` of one target and width (:data:`UAT_SETUP`)."""
     s = UAT_SETUP
     restarts = by_scale(scale, class_value=s["restarts"], paper_value=10)
-    fits = [nn.fit_one_hidden_layer(x, f(x), width, restarts=restarts, maxiter=s["maxiter"], rng=seed)
+    y = returned(f(x), "f", x.shape)
+    fits = [nn.fit_one_hidden_layer(x, y, width, restarts=restarts, maxiter=s["maxiter"], rng=seed)
             for seed in s["seeds"]]
     return fits[0][0], [mse for _, mse in fits]
 
 
+@params(scale=SCALE, progress=Flag())
 def uat_sweep(scale=None, progress=False):
     """MSE on the samples for each target and width: ``(x, {target: [(width, network of the first seed, [MSE per
     seed]), ...]})``."""
@@ -133,6 +142,8 @@ def uat_sweep(scale=None, progress=False):
     return x, results
 
 
+@params(uat=Mapping(item=Sequence(Sequence(Anything("(width, network, [MSE per seed]): the table reads the width "
+                                                      "and the MSEs"), length=3)), min_length=1))
 def uat_table(uat: dict) -> str:
     """The sweep as Markdown: log10 of the MSE, mean and sd over the seeds, per target (rows) and width (columns)."""
     widths = [w for w, _, _ in next(iter(uat.values()))]
@@ -143,6 +154,7 @@ def uat_table(uat: dict) -> str:
     return "\n".join(lines)
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def claims(scale=None, progress=True, runner=None):
     rows = []
     for name, dev in gradient_check().items():

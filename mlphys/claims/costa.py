@@ -19,8 +19,10 @@ import numpy as np
 
 from .. import cnn, dft, linreg, nn, speckle
 from ..cases import Runner
-from ..config import by_scale, make_rng
-from . import Claim
+from ..config import SCALE, by_scale, make_rng
+from ..validate import (Anything, Array, Choice, Flag, Having, Instance, Integer, Mapping, Optional, PathLike, Real,
+                        Rule, Sequence, Text, params)
+from . import MEASURED, Claim
 
 CHAPTERS = ("density-functionals", "functional-descent")
 ARCHITECTURES = tuple(cnn.ARCHITECTURES)
@@ -33,6 +35,31 @@ LABELS = {"cnn-relu": "CNN (ReLU)", "cnn-softplus": "CNN (Softplus)", "avg-60": 
           "avg-140": "avg-channel CNN, N_c = 140", "avg-260": "avg-channel CNN, N_c = 260", "exact": "exact functional"}
 
 
+#: The train / validation / test fractions of the data (the paper's 81/9/10, :meth:`mlphys.speckle.Dataset.split`).
+SPLIT = (0.81, 0.09, 0.10)
+
+
+def _test_part(n_data: int) -> int:
+    """How many of ``n_data`` instances the split puts in the test part."""
+    return n_data - int(np.round(np.cumsum(SPLIT)[-2] * n_data))
+
+
+#: The sizes of :func:`settings`, each declared (type and range), and the relations between them: ``--size`` values
+#: are checked against them before any work.
+SIZES = dict(
+    n_data=Integer(ge=20, hint="the 81/9/10 split needs at least 2 validation and 2 test instances"),
+    epochs=Integer(ge=1), lr=Real(gt=0), lr_average=Real(gt=0), batch_size=Integer(ge=1), n_descent=Integer(ge=1),
+    eta=Real(gt=0), steps=Integer(ge=1), jobs=Integer(ge=1), protocol=Choice(*dft.PROTOCOLS),
+    derivative_weight=Real(gt=0), n_curvature=Integer(ge=1))
+SIZE_RULES = (
+    Rule("size n_descent", lambda n_data, n_descent: n_descent <= _test_part(n_data),
+         "must be at most the test part of n_data (its last 10%): the descent runs on test instances"),
+    Rule("size n_curvature", lambda n_descent, n_curvature: n_curvature <= n_descent,
+         "must be at most n_descent: the curvature study uses the first descent instances"),
+)
+
+
+@params(scale=SCALE)
 def settings(scale=None, **overrides) -> dict:
     """Sizes. Paper: 150,000 instances split 81/9/10, 1,200 epochs of Adam (1e-4, batches of 100), descent
     eta = 1e-3 for 10,000 steps on 500 test instances. Class: 2,200 instances, 15 epochs (batches of 20,
@@ -42,8 +69,8 @@ def settings(scale=None, **overrides) -> dict:
     kept), "reduced" at class scale (scaled inputs and targets, the last epoch kept). ``derivative_weight``: the weight
     of the Euler-Lagrange loss of chapter 11's derivative-informed network; ``n_curvature``: the test instances of its
     curvature diagnostic.
-    ``overrides`` replace single sizes (``python -m mlphys reproduce 10 --size epochs=50``); ``jobs`` is the
-    number of joblib processes, which does not change any result.
+    ``overrides`` replace single sizes (``python -m mlphys reproduce 10 --size epochs=50``), each checked against
+    :data:`SIZES` and :data:`SIZE_RULES`; ``jobs`` is the number of joblib processes, which does not change any result.
     """
     s = by_scale(scale, class_value=dict(
         n_data=2200, epochs=15, lr=1e-3, lr_average=3e-3, batch_size=20, n_descent=20, eta=1e-2, steps=1000,
@@ -54,16 +81,10 @@ def settings(scale=None, **overrides) -> dict:
     for key, value in overrides.items():
         if key not in s:
             raise ValueError(f"unknown size {key!r}: the sizes of chapters 10-11 are {', '.join(s)}")
-        if key == "protocol":
-            if value not in dft.PROTOCOLS:
-                raise ValueError(f"protocol must be one of {dft.PROTOCOLS}, got {value!r}")
-            s[key] = value
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf") \
-                or isinstance(s[key], int) and value != int(value):
-            kind = "a positive integer" if isinstance(s[key], int) else "a positive number"
-            raise ValueError(f"size {key} must be {kind}, got {value!r}")
-        s[key] = type(s[key])(value)
+        s[key] = SIZES[key].check(value, f"size {key}", {})
+    if overrides:
+        for rule in SIZE_RULES:
+            rule.check(s)
     return s
 
 
@@ -74,12 +95,24 @@ def _seed(rng) -> int:
     return int(rng)
 
 
+#: The chapters' ``rng=``: an integer seed, which names the cache files and derives one seed per network.
+CACHE_SEED = Integer(ge=0, hint="an int seed: it keys the cache")
+#: name -> a trained network (:func:`train_all`'s :class:`mlphys.dft.TrainedFunctional` s, or anything with a
+#: ``functional``); at least one.
+NETWORKS = Mapping(item=Having("functional", what="a trained functional (dft.TrainedFunctional: "
+                                                   ".functional(densities))"), min_length=1)
+DATASET = Instance(speckle.Dataset)
+
+
+@params(scale=SCALE, kind=Choice(*speckle.KINDS), rng=CACHE_SEED, progress=Flag())
 def data(scale=None, *, kind: str = "speckle", rng: int = 2022, progress: bool = False, **overrides):
     """(train, validation, test) :class:`mlphys.speckle.Dataset` parts, 81/9/10 as in the paper."""
     s = settings(scale, **overrides)
-    return speckle.dataset(s["n_data"], kind, rng=make_rng(_seed(rng)), progress=progress).split()
+    return speckle.dataset(s["n_data"], kind, rng=make_rng(rng), progress=progress).split(SPLIT)
 
 
+@params(scale=SCALE, architectures=Sequence(Choice(*ARCHITECTURES)), kind=Choice(*speckle.KINDS), rng=CACHE_SEED,
+        progress=Flag(), folder=Optional(PathLike()), fresh=Flag(), derivative_weight=Real(ge=0))
 def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle", rng: int = 2022,
               progress: bool = False, folder=None, fresh: bool = False, derivative_weight: float = 0.0,
               **overrides) -> dict:
@@ -93,7 +126,7 @@ def train_all(scale=None, *, architectures=ARCHITECTURES, kind: str = "speckle",
     Returns architecture -> TrainedFunctional.
     """
     s = settings(scale, **overrides)
-    seed = _seed(rng)
+    seed = rng
     train, val, _ = data(scale, kind=kind, rng=seed, **overrides)
     folder = Path(folder) if folder is not None else speckle.cache_dir() / "functionals"
     folder.mkdir(parents=True, exist_ok=True)
@@ -121,11 +154,13 @@ def _networks(runner) -> dict:
     return dict(folder=Path(runner.folder) / "functionals", fresh=runner.fresh)
 
 
+@params(trained=NETWORKS, test=DATASET)
 def r2_table(trained: dict, test: speckle.Dataset) -> dict:
     """architecture -> R^2 (Eq. 18) on the test set."""
     return {a: linreg.r2_score(test.kinetic, t.functional(test.densities)) for a, t in trained.items()}
 
 
+@params(grid=Instance(speckle.Grid))
 def exact_eta(grid: speckle.Grid) -> float:
     """The largest stable step for the exact functional, 0.9 / lambda_max(-kinetic * Laplacian).
 
@@ -136,11 +171,13 @@ def exact_eta(grid: speckle.Grid) -> float:
     return 0.9 / np.linalg.eigvalsh(-grid.kinetic_prefactor * grid.laplacian())[-1]
 
 
+@params(test=DATASET, scale=SCALE)
 def descent_instances(test: speckle.Dataset, scale=None, **overrides) -> speckle.Dataset:
     """The test instances the descent runs on: the first ``n_descent`` of ``test``."""
     return test.subset(slice(0, settings(scale, **overrides)["n_descent"]))
 
 
+@params(trained=NETWORKS, test=DATASET, scale=SCALE, progress=Flag(), exact_tau=Real(gt=0))
 def descend_all(trained: dict, test: speckle.Dataset, scale=None, *, progress: bool = False, exact_tau: float = 40.0,
                 **overrides) -> dict:
     """Gradient descent (Eqs. 13-14) on the first ``n_descent`` test potentials with every learned functional,
@@ -157,6 +194,7 @@ def descend_all(trained: dict, test: speckle.Dataset, scale=None, *, progress: b
     return dict(zip(list(trained) + ["exact"], Runner(jobs=s["jobs"], progress=False).map(dft.descend, cases)))
 
 
+@params(trained=NETWORKS, test=DATASET, scale=SCALE)
 def model_errors(trained: dict, test: speckle.Dataset, scale=None, **overrides) -> dict:
     """architecture -> <|T~[n_gs] - t_gs| / |e_gs|> on the exact ground states of the descent's instances: the
     error the network makes before any descent, against which the paper measures its descent (Sec. IV: "approximately
@@ -166,6 +204,14 @@ def model_errors(trained: dict, test: speckle.Dataset, scale=None, **overrides) 
             for a, t in trained.items()}
 
 
+#: name -> :class:`mlphys.dft.Descent` (the networks' and the exact functional's descents).
+DESCENTS = Mapping(item=Instance(dft.Descent), min_length=1)
+
+
+@params(Rule("runs", lambda runs: all(d.energy_errors is not None and d.density_errors is not None
+                                      and d.diverged is not None for d in runs.values()),
+             "must be descents run with exact= (their energy and density errors are summarised)"),
+        runs=DESCENTS, model_errors=Optional(Mapping(item=MEASURED)))
 def descent_summary(runs: dict, model_errors: dict | None = None) -> dict:
     """name -> final <de/e>, <|de|/e>, <|dn|/|n|> (means over instances), the starting density's <|dn|/|n|>
     (``dn_start``), the number of diverged instances, and with ``model_errors`` (:func:`model_errors`) the
@@ -181,6 +227,7 @@ def descent_summary(runs: dict, model_errors: dict | None = None) -> dict:
     return out
 
 
+@params(train=DATASET, test=DATASET)
 def baseline_r2(train: speckle.Dataset, test: speckle.Dataset) -> float:
     """R^2 on ``test`` of the Thomas-Fermi form T = a + b integral n^3 dx (the local-density functional of 1D
     fermions, a and b fitted by least squares on ``train``): the bar a CNN must clear. (A *linear* functional
@@ -198,6 +245,28 @@ EXACT_DESCENT_TOLERANCE = 1e-6
 STABLE_TOLERANCE = PAPER_DESCENT["speckle |de|/e avg-260"]
 
 
+#: What :func:`descent_summary` gives per functional.
+_SUMMARY_KEYS = ("de", "abs_de", "dn", "dn_start", "max_abs_de", "diverged")
+_SUMMARY = Mapping(fields={**{k: MEASURED for k in _SUMMARY_KEYS}, "model_error": MEASURED})
+_STUDY = Mapping(fields=dict(ratios=Array(ndim=1, finite=False), exact=Array(ndim=1, finite=False),
+                             from_gs=Array(ndim=1, finite=False), from_uniform=Array(ndim=1, finite=False),
+                             activity=Anything("the ReLU channels' activity (or None), for the chapter's figure")))
+_INFORMED = Mapping(fields=dict(de=MEASURED, abs_de=MEASURED, dn=MEASURED, r2=MEASURED, weight=Real(gt=0),
+                                seconds=Real(ge=0)))
+
+
+@params(Rule("summary", lambda summary: summary is None or ("exact" in summary and all(
+             k in entry for entry in summary.values() for k in _SUMMARY_KEYS)),
+             "must be descent_summary's: the exact functional's entry, and de, abs_de, dn, dn_start, max_abs_de, "
+             "diverged for each"),
+        Rule("study", lambda study: study is None or all({"from_gs", "from_uniform"} <= set(v) for v in study.values()),
+             "must be curvature_study's: from_gs and from_uniform for each network"),
+        Rule("informed", lambda informed: informed is None or {"de", "abs_de", "weight"} <= set(informed),
+             "must be informed_summary's: de, abs_de and weight at least"),
+        r2=Mapping(fields={a: MEASURED for a in ARCHITECTURES}, min_length=1), baseline_r2=MEASURED,
+        summary=Optional(Mapping(fields={a: _SUMMARY for a in (*ARCHITECTURES, "exact")})),
+        size_note=Text(allow_empty=True), study=Optional(Mapping(fields={a: _STUDY for a in ARCHITECTURES})),
+        exact_curvature=Optional(MEASURED), informed=Optional(_INFORMED))
 def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = None, *, size_note: str = "",
                         study: dict | None = None, exact_curvature: float | None = None, informed: dict | None = None):
     """Registry rows. Chapter 10: each network's R^2 (Table I beside ours) above 0 (it learned more than the mean),
@@ -294,6 +363,7 @@ def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = Non
     return rows
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def experiment(scale=None, *, progress: bool = False, runner=None, **overrides):
     """Chapters 10-11 end to end: data, training (cached; ``runner``: that of ``reproduce``), R^2 with the
     Thomas-Fermi baseline, descent. Returns (r2, baseline_r2, descent runs, summary)."""
@@ -310,6 +380,9 @@ def experiment(scale=None, *, progress: bool = False, runner=None, **overrides):
 INFORMED = "avg-60"
 
 
+@params(Rule("runs", lambda trained, runs: set(trained) <= set(runs), "must hold descend_all's run of every network "
+             "in trained"), trained=Mapping(item=Having("functional", "net", what="a dft.TrainedFunctional"),
+                                            min_length=1), test=DATASET, runs=DESCENTS, scale=SCALE)
 def curvature_study(trained: dict, test: speckle.Dataset, runs: dict, scale=None, **overrides) -> dict:
     """Why the learned functionals fail the descent, per network, on the first ``n_curvature`` descent instances:
     ``ratios``, the learned over the exact second variation along the ground-state manifold's 26 tangent directions
@@ -331,6 +404,7 @@ def curvature_study(trained: dict, test: speckle.Dataset, runs: dict, scale=None
     return out
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def derivative_informed(scale=None, *, progress: bool = False, runner=None, **overrides):
     """Chapter 11's :data:`INFORMED` network trained with the Euler-Lagrange loss (``derivative_weight``), everything
     else as in chapter 10, and its descent: (TrainedFunctional, Descent, R^2 on the test set)."""
@@ -345,6 +419,7 @@ def derivative_informed(scale=None, *, progress: bool = False, runner=None, **ov
     return informed[INFORMED], run, linreg.r2_score(test.kinetic, informed[INFORMED].functional(test.densities))
 
 
+@params(scale=SCALE)
 def size_note(scale=None, **overrides) -> str:
     s = settings(scale, **overrides)
     return (f"{s['n_data']} instances, {s['epochs']} epochs (Adam {s['lr']:g} / {s['lr_average']:g} average-channel, "
@@ -352,6 +427,8 @@ def size_note(scale=None, **overrides) -> str:
             f"eta {s['eta']:g} x {s['steps']} steps on {s['n_descent']} instances")
 
 
+@params(Rule("test", lambda test: test.grid.n > 26, "must be on a grid of more than 26 points: the diagnostic "
+             "follows 26 tangent directions (dft.curvature_ratios' 13 modes)"), test=DATASET, scale=SCALE)
 def exact_curvature_check(test: speckle.Dataset, scale=None, **overrides) -> float:
     """max |ratio - 1| of :func:`mlphys.dft.curvature_ratios` for the exact functional on the first ``n_curvature``
     descent instances: the diagnostic against the exact response (the second variation from von Weizsaecker's
@@ -362,6 +439,7 @@ def exact_curvature_check(test: speckle.Dataset, scale=None, **overrides) -> flo
                      for V, n in zip(sub.potentials, sub.densities)))
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def informed_summary(scale=None, *, progress: bool = False, runner=None, **overrides) -> dict:
     """:func:`derivative_informed` as the numbers the claims need: final <de/e>, <|de|/e>, <|dn|/|n|>, R^2, the
     Euler-Lagrange weight and the training time."""
@@ -371,6 +449,7 @@ def informed_summary(scale=None, *, progress: bool = False, runner=None, **overr
                 weight=settings(scale, **overrides)["derivative_weight"], seconds=trained.seconds)
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def claims(scale=None, progress=True, runner=None, **overrides):
     r2, base, runs, summary = experiment(scale, progress=progress, runner=runner, **overrides)
     train, _, test = data(scale, **overrides)
@@ -381,6 +460,7 @@ def claims(scale=None, progress=True, runner=None, **overrides):
                                informed=informed_summary(scale, progress=progress, runner=runner, **overrides))
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def chapter10_claims(scale=None, progress=True, runner=None, **overrides):
     train, _, test = data(scale, **overrides)
     trained = train_all(scale, progress=progress, **_networks(runner), **overrides)
@@ -388,6 +468,7 @@ def chapter10_claims(scale=None, progress=True, runner=None, **overrides):
                                size_note=size_note(scale, **overrides))
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def chapter11_claims(scale=None, progress=True, runner=None, **overrides):
     return [c for c in claims(scale, progress, runner, **overrides) if c.chapter == CHAPTERS[1]]
 

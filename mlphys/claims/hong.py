@@ -13,7 +13,9 @@ import numpy as np
 
 from .. import mpnn, stats
 from ..cases import Case, Runner
-from ..config import by_scale, get_scale, make_rng
+from ..config import SCALE, by_scale, get_scale, make_rng
+from ..validate import (AnyOf, Anything, Array, Choice, Flag, Instance, Integer, Optional, PathLike, Real, Rule, Seed,
+                        Sequence, Text, params)
 from . import Claim
 
 CHAPTER = "potentials"
@@ -34,6 +36,19 @@ SYSTEMS = {
 }
 
 
+SYSTEM = Choice(*SYSTEMS)
+METHOD = Choice(*METHODS)
+#: One run per seed (each seed an int: the runs are independent cases).
+SEEDS = Sequence(Integer(ge=0), hint="one int seed per run")
+#: Runs summarised by :func:`spread` and the tables: :func:`summary` dicts or :func:`table_results` entries.
+RUNS = Sequence(Anything("a summary dict or a table_results entry, read by key"), hint="one run per seed")
+
+
+def _has(run, key: str) -> bool:
+    return key in run if isinstance(run, dict) else hasattr(run, key)
+
+
+@params(scale=SCALE)
 def settings(scale=None):
     """Class: small tanh networks, 1000 points, 800-2000 full-batch Adam steps, three seeds. For hydrogen
     ``steps`` is per method: an MPNN step needs no input gradient and costs a third of a QPNN step, so its
@@ -55,6 +70,7 @@ def settings(scale=None):
         oscillator=dict(hidden=(32, 32, 128), steps=79_000, batch_size=32, lr=1e-3, n_samples=2500)))
 
 
+@params(system=SYSTEM, method=METHOD, scale=SCALE)
 def method_settings(system: str, method: str, scale=None) -> dict:
     """The sizes of ``method`` on ``system`` at ``scale`` (:func:`settings`, with per-method steps resolved)."""
     s = dict(settings(scale)[system])
@@ -63,6 +79,7 @@ def method_settings(system: str, method: str, scale=None) -> dict:
     return s
 
 
+@params(system=SYSTEM, method=METHOD, rng=Seed(), scale=SCALE)
 def run(system: str, method: str, *, rng=0, scale=None, **overrides) -> mpnn.PotentialResult:
     """One training run of ``method`` on ``system`` ("hydrogen" or "oscillator") at ``scale``."""
     spec = SYSTEMS[system]
@@ -72,6 +89,7 @@ def run(system: str, method: str, *, rng=0, scale=None, **overrides) -> mpnn.Pot
     return mpnn.learn_potential(spec["state"](), method, **kwargs)
 
 
+@params(system=SYSTEM)
 def exact_energy(system: str) -> float:
     return SYSTEMS[system]["state"]().energy
 
@@ -84,6 +102,9 @@ def _probe_points(system: str) -> np.ndarray:
     return dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
 
 
+@params(Rule("system", lambda r, system: r.state.dim == len(SYSTEMS[system]["r0"]),
+             "must be the system r was trained on (its dimension differs)"),
+        r=Instance(mpnn.PotentialResult), system=SYSTEM)
 def summary(r: mpnn.PotentialResult, system: str) -> dict:
     """A training run as the numbers the claims and tables need: energy, epsilon (Eq. 9 and the authors'
     grid), final loss, U at the pinning point r0 and averaged over |r| = 1, time, acceptance, divergence."""
@@ -93,12 +114,14 @@ def summary(r: mpnn.PotentialResult, system: str) -> dict:
                 u_unit=float(r.potential(_probe_points(system)).mean()))
 
 
+@params(system=SYSTEM, method=METHOD, rng=Seed(), scale=SCALE, checkpoint=Optional(PathLike()))
 def run_summary(system: str, method: str, *, rng=0, scale=None, checkpoint=None, **overrides) -> dict:
     """:func:`run` as :func:`summary` numbers (a JSON checkpoint of the case); ``checkpoint``: where the
     training saves its state every five minutes (:func:`mlphys.mpnn.learn_potential`)."""
     return summary(run(system, method, rng=rng, scale=scale, checkpoint=checkpoint, **overrides), system)
 
 
+@params(system=SYSTEM, method=METHOD, seeds=SEEDS, scale=SCALE, jobs=Integer(ge=1, typical=(1, 1)))
 def seed_runs(system: str, method: str, seeds, *, scale=None, jobs: int = 2, **overrides) -> list:
     """:func:`run_summary` for each seed, ``jobs`` at a time (the same numbers for any ``jobs``)."""
     return Runner(jobs=jobs, progress=False).map(
@@ -110,6 +133,8 @@ def _values(runs, key: str) -> np.ndarray:
     return np.array([r[key] if isinstance(r, dict) else getattr(r, key) for r in runs], dtype=float)
 
 
+@params(Rule("key", lambda runs, key: all(_has(r, key) for r in runs), "must name a number every run has "
+             "(energy, epsilon, ...)"), runs=RUNS, key=Text())
 def spread(runs, key: str) -> str:
     """``mean ± sd (n seeds)`` of one number of several runs."""
     return _mean_sd(_values(runs, key))
@@ -119,6 +144,9 @@ def spread(runs, key: str) -> str:
 LAMBDAS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
+@params(seeds=SEEDS, scale=SCALE, lams=Sequence(Real(ge=0)),
+        known=Optional(Instance(dict, hint="{lam: [summary per seed]}, e.g. Table I's MPNN runs at lambda = 1e-3")),
+        jobs=Integer(ge=1))
 def lambda_scan(seeds, *, scale=None, lams=LAMBDAS, known=None, jobs: int = 2) -> dict:
     """Hydrogen's MPNN for each pinning weight lambda and seed: ``{lam: [summary per seed]}``; ``known``: runs
     already made, ``{lam: [summary per seed]}`` (Table I's MPNN runs are lambda = 1e-3)."""
@@ -127,12 +155,25 @@ def lambda_scan(seeds, *, scale=None, lams=LAMBDAS, known=None, jobs: int = 2) -
             for lam in lams}
 
 
+#: :func:`lambda_scan`'s result: lambda -> runs (at least two each, for a standard deviation).
+SCAN = Instance(dict, hint="lambda_scan's result: {lam: [summary per seed]}")
+_SCAN_RULE = Rule("scan", lambda scan: len(scan) > 0 and all(isinstance(v, (list, tuple)) and len(v) >= 2
+                                                             for v in scan.values()),
+                  "must map each lambda to the runs of two or more seeds (their spread is shown)")
+
+
+@params(_SCAN_RULE, Rule("key", lambda scan, key: all(_has(r, key) for v in scan.values() for r in v),
+                         "must name a number every run has (energy, epsilon, ...)"), scan=SCAN, key=Text())
 def scan_statistics(scan: dict, key: str):
     """``(mean, sd)`` over the seeds of one number, one entry per lambda of :func:`lambda_scan` (for a figure)."""
     values = [_values(runs, key) for runs in scan.values()]
     return np.array([v.mean() for v in values]), np.array([v.std(ddof=1) for v in values])
 
 
+@params(_SCAN_RULE, Rule("scan", lambda scan: all(_has(r, k) for v in scan.values() for r in v
+                                                for k in ("energy", "u_r0", "u_unit", "epsilon", "final_loss")),
+                         "must hold summary numbers (energy, u_r0, u_unit, epsilon, final_loss) for each run"),
+        scan=SCAN)
 def lambda_scan_table(scan: dict) -> str:
     """The scan as Markdown: lambda, E, U(r0), mean U on |r| = 1, epsilon and final loss, each over the seeds."""
     lines = ["| $\\lambda$ | $\\bar E$ (exact $-1/2$) | $U(r_0)$ (pinned to $-1$) | mean $U$ on $r = 1$ (exact $-1$) | "
@@ -147,6 +188,7 @@ def lambda_scan_table(scan: dict) -> str:
 NOISE = 2e-3
 
 
+@params(rng=Seed())
 def noisy_oscillator(*, rng) -> mpnn.Eigenstate:
     """The n = 2 oscillator state known on a grid with noise of amplitude :data:`NOISE` drawn from ``rng``."""
     x = np.linspace(-5, 5, 201)
@@ -154,6 +196,10 @@ def noisy_oscillator(*, rng) -> mpnn.Eigenstate:
     return mpnn.state_from_grid(x, psi + NOISE * make_rng(rng).standard_normal(x.size))
 
 
+X_PLOT = Optional(AnyOf(Array(shape=(None,)), Array(shape=(None, 1))))
+
+
+@params(method=METHOD, rng=Seed(), scale=SCALE, x_plot=X_PLOT)
 def noisy_run(method: str, *, rng: int, scale=None, x_plot=None) -> dict:
     """Learn the oscillator's potential from :func:`noisy_oscillator` (noise and training seed ``rng``).
 
@@ -174,6 +220,7 @@ def noisy_run(method: str, *, rng: int, scale=None, x_plot=None) -> dict:
                 energy=r.energy, potential=r.potential(x_plot).tolist())
 
 
+@params(seeds=SEEDS, scale=SCALE, x_plot=X_PLOT, jobs=Integer(ge=1))
 def noisy_runs(seeds, *, scale=None, x_plot=None, jobs: int = 2) -> dict:
     """:func:`noisy_run` for every method and seed: ``{method: [result per seed]}``."""
     done = iter(Runner(jobs=jobs, progress=False).map(
@@ -185,6 +232,7 @@ def noisy_runs(seeds, *, scale=None, x_plot=None, jobs: int = 2) -> dict:
 PROBE_FRACTION = 20
 
 
+@params(scale=SCALE)
 def cases(scale=None) -> list:
     """Table I's runs (system x method x seed) as independent cases (``python -m mlphys reproduce 9 --jobs 2``)."""
     s, scale = settings(scale), get_scale(scale)
@@ -195,6 +243,7 @@ def cases(scale=None) -> list:
             for system in SYSTEMS for method in METHODS for seed in s["seeds"]]
 
 
+@params(scale=SCALE, runner=Optional(Instance(Runner)))
 def table_results(scale=None, runner=None) -> dict:
     """Table I's runs (:func:`cases`, run by ``runner``; default two at a time): ``(system, method) -> [one
     :func:`summary` per seed]``, each with attributes ``energy``, ``epsilon``, ..."""
@@ -218,6 +267,16 @@ def _seeds(values) -> tuple:
     return tuple(values) if len(values) > 1 else ()
 
 
+#: :func:`table_results`' result: (system, method) -> runs with ``energy``, ``epsilon`` and ``epsilon_grid``.
+RESULTS = Instance(dict, hint="table_results' result: {(system, method): [runs]}")
+_RESULTS_RULE = Rule("results", lambda results: all(k in PAPER_TABLE and isinstance(v, (list, tuple)) and all(
+    hasattr(r, a) for r in v for a in ("energy", "epsilon", "epsilon_grid")) for k, v in results.items()),
+    "must map (system, method) pairs of Table I to runs with attributes energy, epsilon and epsilon_grid "
+    "(table_results)")
+
+
+@params(_RESULTS_RULE, Rule("results", lambda results: len(results) > 0 and all(len(v) > 0 for v in results.values()),
+                            "must hold at least one run of each listed (system, method)"), results=RESULTS)
 def table(results: dict) -> str:
     """Table I as Markdown: paper beside ours (mean +- sd over seeds), both epsilon definitions, and the exact energy."""
     lines = ["| system | method | epsilon paper | epsilon ours (Eq. 9) | epsilon ours (authors' grid) | "
@@ -239,12 +298,17 @@ ENERGY_TOLERANCE = {"oscillator": 0.05, "hydrogen": 0.07}
 LABELS = {"oscillator": "oscillator n = 2", "hydrogen": "hydrogen 1s"}
 
 
+@params(system=SYSTEM)
 def untrained_epsilon(system: str) -> tuple:
     """``epsilon`` of the starting potential ``U = 0`` (Eq. 9, and on the authors' grid): what learning must beat."""
     return mpnn.potential_errors(SYSTEMS[system]["state"](), lambda r: np.zeros(len(r)), rng=0)
 
 
-def claims_from_results(results: dict, sampler_check=None, systems=SYSTEMS):
+@params(_RESULTS_RULE, Rule("sampler_check", lambda sampler_check: sampler_check is None or sampler_check[1] >= 0,
+                            "must be (mean, error bar >= 0), as sampler_mean_radius returns"),
+        results=RESULTS, sampler_check=Optional(Sequence(Real(), length=2)),
+        systems=Sequence(SYSTEM, min_length=0, hint="names of SYSTEMS"))
+def claims_from_results(results: dict, sampler_check=None, systems=tuple(SYSTEMS)):
     """Registry rows from :func:`table_results` (and, optionally, :func:`sampler_mean_radius`).
 
     For each system in ``systems`` and each method: ``Ebar`` against the exact energy within
@@ -290,13 +354,15 @@ def claims_from_results(results: dict, sampler_check=None, systems=SYSTEMS):
     return rows
 
 
+@params(n_chains=Integer(ge=2, typical=(2, 6)), per_chain=Integer(ge=2, typical=(2, 6)), rng=Seed())
 def sampler_mean_radius(n_chains: int = 400, per_chain: int = 25, *, rng=0):
     """``<r>`` of hydrogen from :func:`mlphys.mpnn.sample_density`, with the error from independent chains."""
     points, _ = mpnn.sample_density(mpnn.hydrogen_ground_state(), n_chains * per_chain, n_chains=n_chains,
                                     burn_in=300, thin=10, step=0.8, rng=rng)
-    return stats.chain_mean_error(np.linalg.norm(points, axis=1).reshape(per_chain, n_chains))
+    return stats.chain_mean_error(np.linalg.norm(points, axis=1).reshape(per_chain, n_chains), chain_axis=1)
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def claims(scale=None, progress=True, runner=None):
     """Chapter 9's registry entry: Table I's runs (cases run by ``runner``) and the sampler check."""
     return claims_from_results(table_results(scale, runner or Runner(progress=progress)), sampler_mean_radius())

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data, hopfield, rbm
-from ..config import by_scale, make_rng
+from ..cases import Runner
+from ..config import SCALE, by_scale, make_rng
+from ..validate import Choice, Flag, Instance, Optional, Seed, params
 from . import Claim
 
 CHAPTER = "hopfield"
@@ -26,6 +28,7 @@ PCD_SETUP = dict(lr=0.1, k=5, n_chains=200)
 DIGITS_RBM_SETUP = dict(n_hidden=100, lr=0.05, epochs=50, batch_size=10, split_seed=0, seed=0)
 
 
+@params(scale=SCALE)
 def capacity_setup(scale=None):
     return by_scale(scale,
                     class_value=dict(N=200, alphas=np.round(np.arange(0.02, 0.301, 0.02), 3), n_seeds=5, n_probe=20),
@@ -42,6 +45,7 @@ def recall_experiment():
     return xi, W, start, hopfield.run_async(W, start, rng=rng, record_energy=True)
 
 
+@params(scale=SCALE, progress=Flag())
 def capacity_experiment(scale=None, progress=False):
     c = capacity_setup(scale)
     Ps, m, err = hopfield.capacity_curve(c["N"], c["alphas"], n_seeds=c["n_seeds"], n_probe=c["n_probe"],
@@ -49,6 +53,7 @@ def capacity_experiment(scale=None, progress=False):
     return c, Ps, m, err
 
 
+@params(rng=Seed())
 def mixture_experiment(*, rng=None):
     """Store P random patterns and start the dynamics at the mixture of the first three."""
     s = MIXTURE_SETUP
@@ -80,6 +85,7 @@ def digit_patterns():
     return hopfield.binarize_digits(digits.data[idx])
 
 
+@params(method=Choice(*rbm.METHODS), progress=Flag())
 def bas_training(method: str, progress=False):
     s = BAS_SETUP
     patterns = rbm.bars_and_stripes(s["n"])
@@ -113,6 +119,7 @@ def digits_features():
             "scikit-learn BernoulliRBM features": score(peer.transform(Btr), peer.transform(Bte))}, ours
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def claims(scale=None, progress=True, runner=None):
     rows = []
     xi, W, start, rec = recall_experiment()

@@ -15,8 +15,9 @@ import numpy as np
 
 from .. import data, neural_ode, pathint, resnet_pde, stats
 from ..cases import Case, Runner
-from ..config import by_scale, get_scale, make_rng, progress_bar
-from ..validate import integer
+from ..config import SCALE, by_scale, get_scale, make_rng, progress_bar
+from ..validate import (Anything, Array, Choice, Constraint, Flag, Instance, Integer, Mapping, Optional, Real, Rule,
+                        Seed, Sequence, WrongType, params)
 from . import Claim
 
 PATHS, NETWORKS, ODES = "path-integrals", "pde-networks", "neural-odes"   # chapters 12, 13, 14
@@ -31,14 +32,34 @@ DEPTHS = (5, 15, 27, 50)
 # ----------------------------------------------------------------------------- residual blocks and paths
 
 DIFFUSION = dict(alpha=0.8, beta=0.3, gamma=0.0, width=3.0, t=20.0)
+#: The keyword arguments of :func:`gaussian_error` (the PDE's parameters, replacing those of :data:`DIFFUSION`).
+DIFFUSION_FIELDS = Mapping(dict(alpha=Real(gt=0), beta=Real(), gamma=Real(), width=Real(gt=0), t=Real(ge=0)))
+#: The most lattice-site updates (sites x steps) one :func:`gaussian_error` may take: ~5 s.
+MAX_SITE_UPDATES = 10**9
+# the lattice spacing: at most 2 (the initial Gaussian has width 3)
+DX = Real(gt=0, le=2.0, typical=(0.25, 2.0), hint="the lattice must resolve the initial Gaussian (width 3)")
+RATIO = Real(gt=0, le=1.0, hint="explicit Euler is stable for alpha^2 dt / dx^2 <= 1")
 
 
+def _site_updates(dx: float, ratio: float, p: dict) -> float:
+    """Lattice sites x time steps of :func:`gaussian_error` (its run time)."""
+    alpha, t = p.get("alpha", DIFFUSION["alpha"]), p.get("t", DIFFUSION["t"])
+    return (120.0 / dx + 1) * (t / (ratio * dx**2 / alpha**2) + 1)
+
+
+_AFFORDABLE = (f"the lattice and time steps cost sites x steps = (120 / dx) (t alpha^2 / (ratio dx^2)) updates, at "
+               f"most {MAX_SITE_UPDATES:.0e}: take a larger dx or ratio")
+
+
+@params(Rule("dx", lambda dx, ratio, p: _site_updates(dx, ratio, DIFFUSION_FIELDS.check(p, "p", {}))
+             <= MAX_SITE_UPDATES, _AFFORDABLE), dx=DX, ratio=RATIO)
 def gaussian_error(dx: float, ratio: float = 0.4, **p):
     """Max error of the residual-block (explicit Euler) solution against the exact Gaussian at time ``t``.
 
     The lattice has spacing ``dx`` and time step ``dt = ratio dx^2 / alpha^2``; error ``O(dt + dx^2) = O(dx^2)``.
+    ``p``: replaces parameters of :data:`DIFFUSION` (alpha, beta, gamma, width, t).
     """
-    p = {**DIFFUSION, **p}
+    p = {**DIFFUSION, **DIFFUSION_FIELDS.check(p, "p", {})}
     dt = ratio * dx**2 / p["alpha"] ** 2
     n_steps = int(round(p["t"] / dt))
     x = np.arange(-60.0, 60.0 + dx / 2, dx)
@@ -49,12 +70,21 @@ def gaussian_error(dx: float, ratio: float = 0.4, **p):
     return float(np.max(np.abs(out - exact)))
 
 
+@params(Rule("spacings", lambda spacings: all(a != b for a, b in zip(spacings, spacings[1:])),
+             "successive spacings must differ (the order is a ratio of their logarithms)"),
+        Rule("spacings", lambda spacings: all(_site_updates(dx, 0.4, DIFFUSION) <= MAX_SITE_UPDATES for dx in spacings),
+             _AFFORDABLE.replace("dx or ratio", "smallest spacing")),
+        spacings=Sequence(DX, min_length=2, hint="lattice spacings, e.g. (1.0, 0.5, 0.25)"))
 def convergence_order(spacings=(1.0, 0.5, 0.25)):
     """Observed order of the residual-block PDE solution from the errors at successive spacings."""
     errors = np.array([gaussian_error(dx) for dx in spacings])
     return errors, np.log(errors[:-1] / errors[1:]) / np.log(np.asarray(spacings[:-1]) / np.asarray(spacings[1:]))
 
 
+@params(Rule("n_layers", lambda n_layers, sites: n_layers <= 40 and 3**n_layers * sites <= pathint.MAX_PATH_TERMS,
+             f"the sum over paths has 3^n_layers x sites terms: at most {pathint.MAX_PATH_TERMS:.0e}"),
+        n_layers=Integer(ge=0, typical=(0, 5)), sites=Integer(ge=3, typical=(3, 12), hint="the kernel reaches 3 sites"),
+        rng=Seed())
 def paths_vs_layers(n_layers: int = 6, sites: int = 12, *, rng=0):
     """Max |sum over paths - layer-by-layer| over random kernels, both boundaries."""
     gen = make_rng(rng)
@@ -68,6 +98,7 @@ def paths_vs_layers(n_layers: int = 6, sites: int = 12, *, rng=0):
     return dev
 
 
+@params(n_paths=Integer(ge=2, typical=(2, 200), hint="the error bar needs at least 2 paths"), rng=Seed())
 def monte_carlo_paths(n_paths: int = 20_000, *, rng=0):
     """MC over sampled lattice paths vs exact propagation, at the centre of a Gaussian after 20 blocks."""
     kernel = pathint.pde_kernel(0.8, 0.2, 0.0)
@@ -77,11 +108,13 @@ def monte_carlo_paths(n_paths: int = 20_000, *, rng=0):
     return est, err, float(pathint.propagate(kernel, psi0, 20)[32])
 
 
+@params(scale=SCALE)
 def pimc_settings(scale=None):
     return by_scale(scale, class_value=dict(beta=12.0, slices=(16, 24, 32, 48), n_chains=200, n_sweeps=2000),
                     paper_value=dict(beta=12.0, slices=(16, 24, 32, 48, 64), n_chains=1000, n_sweeps=20000))
 
 
+@params(scale=SCALE, progress=Flag())
 def pimc_experiment(scale=None, progress=False):
     """PIMC energies at several Trotter numbers and their extrapolation to tau -> 0."""
     s = pimc_settings(scale)
@@ -91,6 +124,19 @@ def pimc_experiment(scale=None, progress=False):
     return s, E, err, pathint.trotter_extrapolation(s["beta"], s["slices"], E, err)
 
 
+def _pimc_result(pimc) -> bool:
+    """Whether ``pimc`` looks like a :func:`pimc_experiment` result: (settings with beta, E, errors, (E0, error, _))."""
+    try:
+        s, E, err, (E0, E0_err, _) = pimc
+        return "beta" in s and np.isfinite(float(E0)) and float(E0_err) >= 0
+    except (TypeError, ValueError):
+        return False
+
+
+@params(Rule("pimc", lambda pimc: pimc is None or _pimc_result(pimc),
+             "must be a pimc_experiment() result: (settings, E, errors, (E0, E0 error, fit))"),
+        scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)),
+        pimc=Optional(Sequence(Anything("a pimc_experiment() result"), length=4)))
 def path_claims(scale=None, progress=False, runner=None, *, pimc=None):
     """Claims of the path-integral part; ``pimc``: a :func:`pimc_experiment` result already computed."""
     errors, order = convergence_order()
@@ -120,12 +166,16 @@ def path_claims(scale=None, progress=False, runner=None, *, pimc=None):
 
 # ----------------------------------------------------------------------------- PDE networks vs ResNets
 
+@params(scale=SCALE)
 def network_settings(scale=None):
     return by_scale(scale, class_value=dict(data="digits", epochs=8, seeds=(0, 1, 2), depths=DEPTHS),
                     paper_value=dict(data="mnist" if os.environ.get(MNIST_ENV) else "digits", epochs=50,
                                      seeds=(0, 1, 2, 3, 4), depths=DEPTHS))
 
 
+@params(Rule("kind", lambda kind: kind != "mnist" or bool(os.environ.get(MNIST_ENV)),
+             f"'mnist' reads the MNIST files from ${MNIST_ENV}: set it, or take 'digits'"),
+        kind=Choice("digits", "mnist"))
 def load_images(kind: str):
     """``(X_train, X_test, y_train, y_test, side)``: the bundled digits, or MNIST from ``$MLPHYS_MNIST``."""
     if kind == "mnist":
@@ -134,6 +184,7 @@ def load_images(kind: str):
     return (*data.load_digits_split(rng=0), 8)
 
 
+@params(scale=SCALE, progress=Flag())
 def network_experiment(scale=None, progress=False):
     """Final test accuracy of every kind x depth x seed, and of the classifier alone (depth 0, the baseline).
 
@@ -165,6 +216,11 @@ def _train_network(kind, depth, seed, epochs, images, basis):
                                    labels_test=y_test)
 
 
+@params(Rule("depth", lambda kind, depth: kind != "none" or depth == 0, "must be 0 for kind 'none' (the classifier "
+             "alone)"),
+        kind=Choice("none", *resnet_pde.KINDS), depth=Integer(ge=0, typical=(0, 2)), scale=SCALE,
+        rng=Integer(ge=0, hint="an integer seed (of the network and of its mini-batches)"),
+        epochs=Optional(Integer(ge=1, typical=(1, 1))))
 def network_summary(kind: str, depth: int, scale=None, *, rng: int = 0, epochs=None) -> dict:
     """One network of :func:`network_experiment` (seed ``rng``) as numbers (a JSON checkpoint of the case)."""
     s = network_settings(scale)
@@ -173,6 +229,7 @@ def network_summary(kind: str, depth: int, scale=None, *, rng: int = 0, epochs=N
     return dict(accuracy=float(r.val_accuracy[-1]), history=[float(a) for a in r.val_accuracy])
 
 
+@params(scale=SCALE)
 def network_cases(scale=None) -> list:
     """Every network as an independent case (``python -m mlphys reproduce 13 --jobs 2``); probe: one epoch."""
     s, scale = network_settings(scale), get_scale(scale)
@@ -181,6 +238,58 @@ def network_cases(scale=None) -> list:
                  probe=dict(epochs=1), probe_factor=s["epochs"]) for kind, depth, seed in _network_runs(s)]
 
 
+class _Accuracies(Constraint):
+    """The accuracies of :func:`network_experiment`: a dict ``(kind, depth) -> test accuracies over seeds`` (each in
+    [0, 1]), returned as a fresh dict of float arrays; ``baseline``: it must hold the classifier alone, ``("none",
+    0)``."""
+
+    def __init__(self, *, min_seeds: int = 1, baseline: bool = False):
+        self.min_seeds, self.baseline = min_seeds, baseline
+        self.what = (f"a dict (kind, depth) -> accuracies over at least {min_seeds} seed(s), each in [0, 1]"
+                     + (", with the baseline ('none', 0)" if baseline else ""))
+        self.values = Array(shape=(None,), ge=0, le=1, min_size=min_seeds,
+                            hint=f"one test accuracy per seed, at least {min_seeds}")
+
+    def check(self, value, name, context):
+        if not isinstance(value, dict):
+            raise WrongType(f"{name} must be {self.what}, got {type(value).__name__}")
+        if not value:
+            raise ValueError(f"{name} must be {self.what}, got an empty dict")
+        out = {}
+        for key, acc in value.items():
+            if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str)
+                    and key[0] in ("none", *resnet_pde.KINDS) and isinstance(key[1], (int, np.integer))
+                    and not isinstance(key[1], (bool, np.bool_)) and key[1] >= 0):
+                raise ValueError(f"{name}: key {key!r} is not (kind, depth) with kind among "
+                                 f"{', '.join(('none', *resnet_pde.KINDS))} and an integer depth >= 0")
+            out[key] = self.values.check(acc, f"{name}[{key!r}]", {})
+        if self.baseline and ("none", 0) not in out:
+            raise ValueError(f"{name} has no baseline ('none', 0): the networks are compared with the classifier "
+                             "alone")
+        return out
+
+    def bad(self, context):
+        out = ["abc", None, {}, {("pde", 5): [0.9, 1.5]}, {("pde", 5): [0.9, float("nan")]}, {"pde": [0.9, 0.9]},
+               {("none", 0): [0.9] * self.min_seeds, ("pde", -1): [0.9] * self.min_seeds}]
+        if self.baseline:
+            out.append({("pde", 5): [0.9, 0.9]})
+        return out
+
+    def example(self, context, random):
+        size = max(self.min_seeds, 3)
+        return {key: random.uniform(0.8, 1.0, size) for key in (("none", 0), ("pde", 5), ("resnet", 5))}
+
+
+NETWORK_SETTINGS = Mapping(dict(data=Choice("digits", "mnist"), epochs=Integer(ge=1), seeds=Sequence(Integer(ge=0)),
+                                depths=Sequence(Integer(ge=0))))
+
+
+@params(Rule("settings", lambda settings: "data" in settings, "must name its data set ('data'): pass "
+             "network_settings(scale)"),
+        Rule("accuracy", lambda accuracy: accuracy["none", 0].size > 1 or all(a.size == 1 for a in accuracy.values()),
+             "the baseline ('none', 0) needs at least 2 seeds when the networks have several (the tolerance is the "
+             "standard error of their difference)"),
+        accuracy=_Accuracies(baseline=True), settings=NETWORK_SETTINGS)
 def network_claims(accuracy: dict, settings: dict):
     """Each network against the classifier alone (the thesis: residual layers do not make it worse).
 
@@ -203,6 +312,7 @@ def network_claims(accuracy: dict, settings: dict):
     return rows
 
 
+@params(accuracy=_Accuracies(min_seeds=2))
 def network_table(accuracy: dict) -> str:
     """Markdown: depth | thesis (MNIST) and ours (mean ± sd over seeds) for each kind."""
     kinds = resnet_pde.KINDS
@@ -222,6 +332,7 @@ def network_table(accuracy: dict) -> str:
 
 # ----------------------------------------------------------------------------- neural ODEs
 
+@params(n_steps=Integer(ge=1, typical=(1, 20)), rng=Seed())
 def adjoint_check(n_steps: int = 40, *, rng=0):
     """Relative deviation of adjoint gradients from autograd through the unrolled RK4 solver."""
     gen = make_rng(rng)
@@ -233,6 +344,7 @@ def adjoint_check(n_steps: int = 40, *, rng=0):
     return max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(g, ref))
 
 
+@params(steps=Sequence(Integer(ge=1, typical=(1, 20)), hint="numbers of RK4 steps, e.g. (10, 100, 800)"), rng=Seed())
 def memory_scan(steps=(10, 100, 800), *, rng=0):
     """Peak memory (bytes) of one gradient by the adjoint method and by autograd, against the number of steps."""
     gen = make_rng(rng)
@@ -250,6 +362,10 @@ def memory_scan(steps=(10, 100, 800), *, rng=0):
     return np.array(steps), {k: np.array(v) for k, v in out.items()}
 
 
+@params(Rule("blocks", lambda blocks: all(a != b for a, b in zip(blocks, blocks[1:])),
+             "successive numbers of blocks must differ (the order is a ratio of their logarithms)"),
+        blocks=Sequence(Integer(ge=1, typical=(1, 50)), min_length=2, hint="numbers of Euler blocks, e.g. (10, 100)"),
+        rng=Seed())
 def euler_order(blocks=(10, 100, 1000), *, rng=0):
     """Errors of N-block Euler ResNets against the ODE solution, and the observed order."""
     gen = make_rng(rng)
@@ -260,16 +376,32 @@ def euler_order(blocks=(10, 100, 1000), *, rng=0):
     return np.array(blocks), errors, np.log(errors[:-1] / errors[1:]) / np.log(np.array(blocks[1:]) / blocks[:-1])
 
 
+@params(iterations=Integer(ge=1, typical=(1, 3)),
+        rng=Integer(ge=0, hint="an integer seed: the test set is drawn with rng + 100"))
 def rings_experiment(iterations: int = 300, *, rng=0):
     """Train the ring classifier; ``rng`` is an integer seed (the test set is drawn with ``rng + 100``)."""
-    seed = integer(rng, "rng", minimum=0)
-    X, y = neural_ode.rings(300, rng=seed)
-    X_test, y_test = neural_ode.rings(300, rng=seed + 100)
-    model = neural_ode.RingClassifier(rng=seed)
+    X, y = neural_ode.rings(300, rng=rng)
+    X_test, y_test = neural_ode.rings(300, rng=rng + 100)
+    model = neural_ode.RingClassifier(rng=rng)
     history = model.fit(X, y, iterations=iterations)
     return model, history, (X, y), (X_test, y_test)
 
 
+def _memory_result(memory) -> bool:
+    """Whether ``memory`` looks like a :func:`memory_scan` result with at least 3 step counts."""
+    try:
+        return all(len(memory[1][k]) >= 3 for k in ("adjoint", "autograd"))
+    except (TypeError, KeyError, IndexError):
+        return False
+
+
+@params(Rule("memory", lambda memory: memory is None or _memory_result(memory),
+             "must be a memory_scan() result of at least 3 step counts (the claims compare the 3rd with the 2nd)"),
+        Rule("rings", lambda rings: rings is None or hasattr(rings[0], "accuracy"),
+             "must be a rings_experiment() result: (model, history, train set, test set)"),
+        memory=Optional(Sequence(Anything("a memory_scan() result"), length=2)),
+        euler=Optional(Sequence(Anything("an euler_order() result"), length=3)),
+        rings=Optional(Sequence(Anything("a rings_experiment() result"), length=4)))
 def ode_claims(*, memory=None, euler=None, rings=None):
     """Claims of the neural-ODE part; the keyword arguments take results of the experiments already computed."""
     steps, mem = memory or memory_scan()
@@ -294,6 +426,7 @@ def ode_claims(*, memory=None, euler=None, rings=None):
     ]
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def pde_network_claims(scale=None, progress=True, runner=None):
     """Chapter 13's registry entry: train every network (cases run by ``runner``), then :func:`network_claims`."""
     todo = network_cases(scale)
@@ -304,6 +437,7 @@ def pde_network_claims(scale=None, progress=True, runner=None):
     return network_claims({k: np.array(v) for k, v in accuracy.items()}, network_settings(scale))
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def neural_ode_claims(scale=None, progress=True, runner=None):
     """Chapter 14's registry entry (the same at both scales)."""
     return ode_claims()

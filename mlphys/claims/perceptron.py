@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import perceptron
+from ..cases import Runner
+from ..config import SCALE
+from ..validate import Array, Flag, Instance, Optional, params
 from . import Claim
 
 CHAPTER = "perceptron"
@@ -21,6 +24,7 @@ MANY_SETUP = dict(n=50, eta=0.5, steps=200)
 ROSENBLATT_SETUP = dict(n=100, margin=0.3, data_seed=1, order_seed=2, max_epochs=100)
 
 
+@params(x=Array(ndim=(1, 0), hint="inputs x (an array or one number)"))
 def target(x):
     """The lecture's target ``y = 2x + 1``."""
     return 2.0 * np.asarray(x, dtype=float) + 1.0
@@ -50,6 +54,7 @@ def rosenblatt_experiments():
     return (X, labels, separable, bound), (Xx, lx, xor)
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def claims(scale=None, progress=True, runner=None):
     rows = []
     s = LECTURE_SETUP

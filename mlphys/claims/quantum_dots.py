@@ -14,7 +14,8 @@ from types import SimpleNamespace
 
 from .. import vmc
 from ..cases import Case, Runner
-from ..config import by_scale, get_scale
+from ..config import SCALE, by_scale, get_scale
+from ..validate import Choice, Flag, Having, Instance, Integer, Mapping, Optional, Real, Rule, Sequence, params
 from . import Claim
 
 VMC, DOTS = "vmc", "quantum-dots"   # chapters 5 (two particles), 6 (six electrons)
@@ -39,6 +40,7 @@ RUNS_SIX = {
 }
 
 
+@params(scale=SCALE, n_particles=Integer(ge=1, typical=(1, 6)))
 def run_settings(scale=None, *, n_particles: int = 2) -> dict:
     """The sizes of :func:`mlphys.vmc.ground_state`: its class-sized defaults, or the paper's."""
     return by_scale(scale, class_value=vmc.default_settings(n_particles),
@@ -46,6 +48,11 @@ def run_settings(scale=None, *, n_particles: int = 2) -> dict:
                                      lr=0.01, dt=0.1 if n_particles > 2 else 0.05))
 
 
+#: ``name=``: one of the named calculations of chapters 5 and 6.
+RUN_NAME = Choice(*RUNS_TWO, *RUNS_SIX)
+
+
+@params(name=RUN_NAME, scale=SCALE)
 def run(name: str, scale=None):
     """Run one of the named calculations with :func:`mlphys.vmc.ground_state`."""
     spec = {**RUNS_TWO, **RUNS_SIX}[name]
@@ -60,13 +67,18 @@ OMEGAS = (0.1, 0.28, 0.5, 1.0)
 SCAN_ANSATZ = {2: "rbm-jastrow", 6: "slater-jastrow"}
 
 
+@params(Rule("n_particles", lambda n_particles: n_particles in SCAN_ANSATZ,
+             f"the frequency scan is set up for {sorted(SCAN_ANSATZ)} electrons"),
+        Rule("known", lambda known, n_particles: known is None or (
+            getattr(known.hamiltonian, "n_particles", None) == n_particles and hasattr(known.hamiltonian, "omega")),
+             "must be a run of n_particles electrons in the trap (its hamiltonian has n_particles and omega)"),
+        n_particles=Integer(ge=1, typical=(2, 6)), scale=SCALE, known=Optional(Instance(vmc.VMCResult)),
+        omegas=Sequence(Real(gt=0, typical=(0.1, 1.0)), hint="trap frequencies, e.g. (0.1, 0.28, 0.5, 1.0)"))
 def omega_scan(n_particles: int, scale=None, *, known=None, omegas=OMEGAS):
     """Ground states of ``n_particles`` (2 or 6) electrons at each trap frequency: ``{omega: VMCResult}``.
 
     ``known``: an already computed omega = 1 run of the same ansatz and seed (Chapter 6 passes its own) - reused.
     """
-    if n_particles not in SCAN_ANSATZ:
-        raise ValueError(f"n_particles={n_particles}: the frequency scan is set up for {sorted(SCAN_ANSATZ)} electrons")
     ansatz = SCAN_ANSATZ[n_particles]
     out = {}
     for omega in omegas:
@@ -78,6 +90,12 @@ def omega_scan(n_particles: int, scale=None, *, known=None, omegas=OMEGAS):
     return out
 
 
+#: A run's result as the claims read it: a :class:`mlphys.vmc.VMCResult` or its :func:`run_summary`.
+RESULT = Having("energy", "error", "variance", what="a run's result with energy, error and variance (a VMCResult or "
+                "the namespace of its run_summary)")
+
+
+@params(results=Mapping({name: RESULT for name in (*RUNS_TWO, *RUNS_SIX)}))
 def claims_from_results(results: dict):
     """Claims for whichever of the named runs are in ``results`` (name -> VMCResult)."""
     rows = []
@@ -124,6 +142,7 @@ def claims_from_results(results: dict):
     return rows
 
 
+@params(name=RUN_NAME, scale=SCALE)
 def run_summary(name: str, scale=None) -> dict:
     """:func:`run` as the numbers the claims need (a JSON checkpoint of the case)."""
     r = run(name, scale)
@@ -145,10 +164,12 @@ def _cases(names, scale) -> list:
             for name, spec in names.items()]
 
 
+@params(scale=SCALE)
 def vmc_cases(scale=None) -> list:
     return _cases(RUNS_TWO, scale)
 
 
+@params(scale=SCALE)
 def dot_cases(scale=None) -> list:
     return _cases(RUNS_SIX, scale)
 
@@ -158,11 +179,13 @@ def _claims(todo, runner, desc):
     return claims_from_results({c.kwargs["name"]: SimpleNamespace(**done[c.key]) for c in todo})
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def vmc_claims(scale=None, progress=True, runner=None):
     """Chapter 5's registry entry: one and two particles (cases run by ``runner``)."""
     return _claims(vmc_cases(scale), runner or Runner(progress=progress), "VMC: one and two particles")
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def dot_claims(scale=None, progress=True, runner=None):
     """Chapter 6's registry entry: six electrons (cases run by ``runner``)."""
     return _claims(dot_cases(scale), runner or Runner(progress=progress), "VMC: six electrons")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bayes, linreg
-from ..config import by_scale, make_rng
+from ..cases import Runner
+from ..config import SCALE, by_scale, make_rng
+from ..validate import Array, Flag, Instance, Optional, Real, params
 from . import Claim
 
 CHAPTER = "regression"
@@ -28,6 +30,7 @@ COVERAGE_SETUP = dict(n_points=20, level=0.95, seed=11)
 MUON_SETUP = dict(prior_muon=0.01, efficiency=0.99, fake_rate=0.02)
 
 
+@params(x=Array(ndim=(1, 0), hint="inputs x (an array or one number)"))
 def nonlinear_target(x):
     """Two Gaussian bumps, ``exp(-x^2) + 1.5 exp(-(x - 2)^2)`` (a standard regression test function)."""
     return np.exp(-x**2) + 1.5 * np.exp(-((x - 2) ** 2))
@@ -48,6 +51,7 @@ def poly_data():
     return linreg.train_test_split(x, y, test_fraction=s["test_fraction"], rng=rng)
 
 
+@params(prior_sd=Real(gt=0, typical=(0.5, 20.0)))
 def model_averaging(prior_sd: float = 10.0):
     """Bayesian model averaging over the polynomial degrees of the over-fitting study (training points only).
 
@@ -74,6 +78,7 @@ def muon_posterior() -> float:
     return float(bayes.discrete_posterior(prior, likelihood)[0])
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def claims(scale=None, progress=True, runner=None):
     rows = []
     # OLS recovers the generating parameters within 3 standard errors ...

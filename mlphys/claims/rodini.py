@@ -15,7 +15,9 @@ import numpy as np
 
 from .. import dfnn, variational
 from ..cases import Case, Runner
-from ..config import by_scale, get_scale, make_rng
+from ..config import SCALE, by_scale, get_scale, make_rng
+from ..validate import Choice, Flag, Having, Instance, Integer, Mapping, Optional, PathLike, Real, Rule, Seed, params
+from ..variational import DOMAIN, ORDERED, SCHEDULE, V_OF_X
 from . import Claim
 
 DERIVATIVES, GROUND_STATES = "derivatives", "ground-states"   # chapters 7, 8
@@ -27,18 +29,23 @@ PT_FIRST_ORDER = 0.5 + 0.75 * 0.01
 PT_SECOND_ORDER = PT_FIRST_ORDER - 21 / 8 * 0.01**2
 
 
+@params(scale=SCALE)
 def settings(scale=None):
     """Grid size and Adam stages: the paper's 1e4 points and 12,000 steps, or a class-sized run."""
     return by_scale(scale, class_value=dict(n_points=500, schedule=variational.DEFAULT_SCHEDULE),
                     paper_value=dict(n_points=10_000, schedule=((4000, 1e-2), (4000, 1e-3), (4000, 1e-4))))
 
 
+@params(scale=SCALE)
 def monte_carlo_settings(scale=None):
     """Sizes of :func:`mlphys.variational.monte_carlo_ground_state` (the 2D traps by Monte Carlo)."""
     return by_scale(scale, class_value=dict(n_iterations=300, n_walkers=200, opt_steps=5, n_steps=1000, lr=0.02),
                     paper_value=dict(n_iterations=1000, n_walkers=1000, opt_steps=10, n_steps=10000, lr=0.01))
 
 
+@params(ORDERED, V=V_OF_X, **DOMAIN, pad=Real(ge=0, typical=(0.0, 6.0)),
+        n_points=Integer(ge=20, le=2_000_000, typical=(20, 200), hint="the finer grid has 2 n_points points "
+                         "(memory and time grow with it; 16,000 gives ~1e-9)"))
 def whole_line_energy(V, domain, pad: float = 6.0, n_points: int = 16_000) -> float:
     """Ground-state energy on the whole line: FD diagonalisation on the padded domain, Richardson in h."""
     wide = (domain[0] - pad, domain[1] + pad)
@@ -47,11 +54,20 @@ def whole_line_energy(V, domain, pad: float = 6.0, n_points: int = 16_000) -> fl
     return float((4 * e2 - e1) / 3)        # removes the O(h^2) error the kink of e^|x| leaves
 
 
+@params(case=Instance(variational.Benchmark))
 def exact_energy(case: variational.Benchmark) -> float:
     """The closed form where the case has one, else :func:`whole_line_energy`."""
     return case.exact if case.exact is not None else whole_line_energy(case.V, case.domain)
 
 
+#: The parameters of :func:`run_case` and :func:`case_summary`: a Section 4 case, trained at ``scale``.
+CASE = dict(name=Choice(*(c.name for c in variational.SECTION4)), scale=SCALE, progress=Flag(),
+            schedule=Optional(SCHEDULE), checkpoint=Optional(PathLike()))
+WHOLE_STEPS = Rule("schedule", lambda schedule: schedule is None or all(n == int(n) for n, _ in schedule),
+                   "each stage's steps must be a whole number >= 1")
+
+
+@params(WHOLE_STEPS, **CASE)
 def run_case(name: str, scale=None, progress: bool = False, *, schedule=None, checkpoint=None):
     """Section 4's case ``name`` trained at ``scale`` (``schedule`` replaces the Adam stages; ``checkpoint``: see
     :func:`mlphys.variational.ground_state`)."""
@@ -61,6 +77,7 @@ def run_case(name: str, scale=None, progress: bool = False, *, schedule=None, ch
                                     checkpoint=checkpoint)
 
 
+@params(WHOLE_STEPS, **CASE)
 def case_summary(name: str, scale=None, progress: bool = False, *, schedule=None, checkpoint=None) -> dict:
     """:func:`run_case` as the numbers the claims need (a JSON checkpoint of the case)."""
     r = run_case(name, scale, progress, schedule=schedule, checkpoint=checkpoint)
@@ -71,6 +88,7 @@ def case_summary(name: str, scale=None, progress: bool = False, *, schedule=None
 PROBE_STEPS = 100
 
 
+@params(scale=SCALE)
 def ground_state_cases(scale=None) -> list:
     """The six Section 4 potentials as independent cases (``python -m mlphys reproduce 8 --jobs 2``)."""
     steps = sum(n for n, _ in settings(scale)["schedule"])
@@ -79,6 +97,7 @@ def ground_state_cases(scale=None) -> list:
             for c in variational.SECTION4]
 
 
+@params(rng=Seed())
 def derivative_deviation(*, rng=0) -> dict:
     """Max relative deviation of the recursion from autograd for the paper's 1-(10 x 6)-1 network and a 3-2 net."""
     out = {}
@@ -97,6 +116,7 @@ def derivative_deviation(*, rng=0) -> dict:
     return out
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def derivative_claims(scale=None, progress=True, runner=None):
     """Chapter 7's registry entry (the same at both scales)."""
     return [Claim(DERIVATIVES, f"derivatives of {label} network: max rel. deviation from autograd", dev, 1e-10, 0.0,
@@ -121,6 +141,13 @@ def reference_claims():
     ]
 
 
+#: ``results=``: Section 4 case name -> its result (a :class:`mlphys.variational.GroundState` or the namespace of its
+#: :func:`case_summary`).
+RESULTS = Mapping({c.name: Having("energy", "norm_error", what="a case's result with energy and norm_error (a "
+                                  "GroundState or the namespace of its case_summary)") for c in variational.SECTION4})
+
+
+@params(results=RESULTS, scale=SCALE)
 def section4_claims(results: dict, scale=None):
     """``E`` of each Section 4 case vs the exact energy (tolerance: 1e-4 in class, the paper's bound at paper scale)."""
     rows = []
@@ -139,6 +166,7 @@ def section4_claims(results: dict, scale=None):
     return rows
 
 
+@params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def ground_state_claims(scale=None, progress=True, runner=None):
     """Chapter 8's registry entry: the six Section 4 potentials, trained at ``scale`` (cases run by ``runner``)."""
     runner = runner or Runner(progress=progress)
@@ -146,6 +174,7 @@ def ground_state_claims(scale=None, progress=True, runner=None):
     return reference_claims() + section4_claims({k: SimpleNamespace(**v) for k, v in results.items()}, scale)
 
 
+@params(path=Optional(PathLike()))
 def paper_scale_energies(path=None) -> dict:
     """``label -> E`` from the recorded paper-scale run (``results/paper/ground-states.json``), if there is one."""
     from pathlib import Path
@@ -161,6 +190,9 @@ def paper_scale_energies(path=None) -> dict:
 _TEX = {"exponential": r"e^{\vert x\vert}", "morse": r"e^{-2x} - 2e^{-x} + 1"}
 
 
+@params(results=Mapping({c.name: Having("energy", what="a case's result with energy (a GroundState or the namespace "
+                                                "of its case_summary)") for c in variational.SECTION4}),
+        paper_scale=Optional(Mapping(item=Real())))
 def section4_table(results: dict, paper_scale: dict | None = None) -> str:
     """The Section 4 table as Markdown: potential | paper | ours (class) | ours (paper scale) | exact | E - E0."""
     fmt = lambda v: "-" if v is None else f"{v:.7f}"  # noqa: E731
