@@ -286,6 +286,11 @@ class Dataset:
         """The instances ``index`` selects (views of these arrays for a slice)."""
         return self._subset(index)
 
+    @property
+    def ground_states(self) -> GroundStates:
+        """The exact ground states of these instances (views), as :func:`mlphys.dft.descend` compares with them."""
+        return _build(GroundStates, self.energies, self.densities, self.kinetic)
+
     def _subset(self, index) -> "Dataset":
         return _build(Dataset, self.kind, self.grid, self.potentials[index], self.densities[index],
                       self.energies[index], self.kinetic[index])

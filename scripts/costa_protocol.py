@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlphys import cnn, dft, nn, registry, speckle
+from mlphys import cnn, dft, nn, registry
 from mlphys.claims import costa
 
 FOLDER = registry.results_dir() / "paper" / "costa-protocol"
@@ -71,8 +71,9 @@ def main(argv=None) -> int:
     args.folder.mkdir(parents=True, exist_ok=True)
     path = args.folder / f"{args.arch}.npz"
     n_descent = min(args.descent, costa._test_part(args.n_data))       # sizes consistent with a smaller trial set
-    train_set, val_set, test_set = costa.data("paper", progress=True, n_data=args.n_data, n_descent=n_descent,
-                                              n_curvature=min(n_descent, costa.settings("paper")["n_curvature"]))
+    sizes = dict(n_data=args.n_data, n_descent=n_descent,
+                 n_curvature=min(n_descent, costa.settings("paper")["n_curvature"]))
+    train_set, val_set, test_set = costa.data("paper", progress=True, **sizes)
     if args.command == "train":
         deadline = None if args.hours is None else time.time() + 3600 * args.hours
         done = _epochs_done(path)
@@ -94,12 +95,12 @@ def main(argv=None) -> int:
         raise SystemExit(f"the state in {path} is not of this data and protocol; it was moved to *.rejected")
     r2 = costa.r2_table({args.arch: result}, test_set)[args.arch]
     sub = test_set.subset(slice(0, args.descent))
-    gs = speckle.GroundStates(sub.energies, sub.densities, sub.kinetic)
+    gs = sub.ground_states
     s = costa.settings("paper")
     run = dft.descend(result.functional, sub.potentials, steps=s["steps"], eta=s["eta"], exact=gs,
                       record_every=s["steps"] // 50, progress=True)
-    summary = costa.descent_summary({args.arch: run}, {args.arch: float(np.mean(
-        np.abs(result.functional(sub.densities) - sub.kinetic) / np.abs(sub.energies)))})[args.arch]
+    summary = costa.descent_summary({args.arch: run}, costa.model_errors({args.arch: result}, test_set, "paper",
+                                                                         **sizes))[args.arch]
     record = dict(architecture=args.arch, protocol="paper (Sec. III)", n_data=args.n_data, epochs_done=result.epochs,
                   epochs_requested=args.epochs, finished=result.epochs >= args.epochs, best_epoch=result.best_epoch,
                   training_hours=round(result.seconds / 3600, 3), n_train=len(train_set), n_validation=len(val_set),

@@ -184,7 +184,7 @@ def descend_all(trained: dict, test: speckle.Dataset, scale=None, *, progress: b
     and with the exact functional at :func:`exact_eta` for a "time" eta * t = ``exact_tau``. name -> Descent."""
     s = settings(scale, **overrides)
     sub = descent_instances(test, scale, **overrides)
-    gs = speckle.GroundStates(sub.energies, sub.densities, sub.kinetic)
+    gs = sub.ground_states
     eta_x = exact_eta(sub.grid)
     steps_x = int(np.ceil(exact_tau / eta_x))
     runs = [(t.functional, s["eta"], s["steps"]) for t in trained.values()]
@@ -367,11 +367,16 @@ def claims_from_results(r2: dict, baseline_r2: float, summary: dict | None = Non
 def experiment(scale=None, *, progress: bool = False, runner=None, **overrides):
     """Chapters 10-11 end to end: data, training (cached; ``runner``: that of ``reproduce``), R^2 with the
     Thomas-Fermi baseline, descent. Returns (r2, baseline_r2, descent runs, summary)."""
+    return _experiment(scale, progress, runner, **overrides)[:4]
+
+
+def _experiment(scale, progress, runner, **overrides):
+    """:func:`experiment`, with the trained networks and the test set it used."""
     train, _, test = data(scale, **overrides)
     trained = train_all(scale, progress=progress, **_networks(runner), **overrides)
     runs = descend_all(trained, test, scale, progress=progress, **overrides)
     summary = descent_summary(runs, model_errors(trained, test, scale, **overrides))
-    return r2_table(trained, test), baseline_r2(train, test), runs, summary
+    return r2_table(trained, test), baseline_r2(train, test), runs, summary, trained, test
 
 
 # ----------------------------------------------------------------------------- chapter 11: why, and a remedy
@@ -391,7 +396,7 @@ def curvature_study(trained: dict, test: speckle.Dataset, runs: dict, scale=None
     and the ReLU channels' ``activity`` (:func:`mlphys.dft.relu_activity`)."""
     s = settings(scale, **overrides)
     sub = descent_instances(test, scale, **overrides).subset(slice(0, s["n_curvature"]))
-    gs = speckle.GroundStates(sub.energies, sub.densities, sub.kinetic)
+    gs = sub.ground_states
     todo = [dict(functional=t.functional, potentials=sub.potentials, steps=s["steps"], eta=s["eta"], exact=gs,
                  chi0=np.sqrt(sub.densities), record_every=s["steps"], progress=False) for t in trained.values()]
     from_gs = Runner(jobs=s["jobs"], progress=False).map(dft.descend, todo)
@@ -414,7 +419,7 @@ def derivative_informed(scale=None, *, progress: bool = False, runner=None, **ov
                          **_networks(runner), **overrides)
     sub = descent_instances(test, scale, **overrides)
     run = dft.descend(informed[INFORMED].functional, sub.potentials, steps=s["steps"], eta=s["eta"],
-                      exact=speckle.GroundStates(sub.energies, sub.densities, sub.kinetic),
+                      exact=sub.ground_states,
                       record_every=max(1, s["steps"] // 50), progress=progress)
     return informed[INFORMED], run, linreg.r2_score(test.kinetic, informed[INFORMED].functional(test.densities))
 
@@ -451,11 +456,9 @@ def informed_summary(scale=None, *, progress: bool = False, runner=None, **overr
 
 @params(scale=SCALE, progress=Flag(), runner=Optional(Instance(Runner)))
 def claims(scale=None, progress=True, runner=None, **overrides):
-    r2, base, runs, summary = experiment(scale, progress=progress, runner=runner, **overrides)
-    train, _, test = data(scale, **overrides)
-    trained = train_all(scale, architectures=(INFORMED,), **_networks(runner), **overrides)
+    r2, base, runs, summary, trained, test = _experiment(scale, progress, runner, **overrides)
     return claims_from_results(r2, base, summary, size_note=size_note(scale, **overrides),
-                               study=curvature_study(trained, test, runs, scale, **overrides),
+                               study=curvature_study({INFORMED: trained[INFORMED]}, test, runs, scale, **overrides),
                                exact_curvature=exact_curvature_check(test, scale, **overrides),
                                informed=informed_summary(scale, progress=progress, runner=runner, **overrides))
 
