@@ -368,7 +368,9 @@ def _layers_fit(params, X, Y) -> bool:
     return n_in == Y.shape[1]
 
 
-@params(Rule("params", _layers_fit, "must be [W0, b0, W1, b1, ...] with W_l of shape (len(b_l), inputs): from the "
+@params(Rule("params", lambda params: _holds_nodes(params), "entries must be Value or Dual nodes (e.g. "
+             "[[Value(w) for w in row] for row in W]); for plain float arrays use nn.Network.loss_from_params"),
+        Rule("params", _layers_fit, "must be [W0, b0, W1, b1, ...] with W_l of shape (len(b_l), inputs): from the "
              "columns of X to the columns of Y"),
         Rule("loss", lambda loss, output: loss != "cross_entropy" or output != "identity",
              "'cross_entropy' needs probabilities: output 'sigmoid' or 'softmax'"),
@@ -382,6 +384,14 @@ def network_loss_scalar(params, X, Y, *, activation: str, output: str, loss: str
     object arrays) of scalars; the formulas are those of ``Network.loss_from_params``.
     """
     return _network_loss_scalar(params, X, Y, activation, output, loss, l2)
+
+
+def _holds_nodes(params):
+    try:
+        first = np.asarray(params[0], dtype=object).flat[0]
+    except (TypeError, ValueError, IndexError):
+        return False
+    return hasattr(first, "exp") and hasattr(first, "log")
 
 
 def _network_loss_scalar(params, X, Y, activation, output, loss, l2):

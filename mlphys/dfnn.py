@@ -111,7 +111,30 @@ def _matmul(A, M):
     return (A.reshape(-1, A.shape[-1]) @ M).reshape(A.shape[:-1] + (M.shape[1],))
 
 
-@params(params=Anything("the list [W1, b1, W2, b2, ...]; autograd's boxes when differentiated"),
+def _layers_ok(params):
+    """params is an even-length list of (W_k (n_out, n_in), b_k (n_out,)) pairs whose sizes chain."""
+    try:
+        if len(params) < 2 or len(params) % 2:
+            return False
+        n_in = None
+        for W, b in zip(params[0::2], params[1::2]):
+            sw, sb = np.shape(W), np.shape(b)
+            if len(sw) != 2 or sb != (sw[0],) or (n_in is not None and sw[1] != n_in):
+                return False
+            n_in = sw[0]
+        return True
+    except TypeError:
+        return False
+
+
+PARAMS_LIST = Rule("params", _layers_ok, "must be the even-length list [W1, b1, W2, b2, ...] of (W_k, b_k) pairs, "
+                   "W_k of shape (n_out, n_in) with n_in = the previous layer's n_out and b_k of shape (n_out,)")
+PARAMS_X = Rule("X", lambda params, X: np.ndim(X) >= 1 and np.shape(X)[-1] == np.shape(params[0])[1],
+                "must have as many columns as the first layer's inputs (params[0].shape[1])")
+
+
+@params(PARAMS_LIST, PARAMS_X,
+        params=Anything("the list [W1, b1, W2, b2, ...]; autograd's boxes when differentiated"),
         X=Anything("(B, N0) points, or autograd's box of them"), activation=Choice(*ACTIVATIONS), xp=XP)
 def output(params, X, activation: str = "tanh", xp=np):
     """The network value ``O(X)`` from a flat list ``[W1, b1, W2, b2, ...]``, written over ``xp`` for autograd."""

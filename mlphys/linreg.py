@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import make_rng
-from .validate import Array, Choice, Flag, Integer, Real, Rule, Seed, Sequence, params
+from .validate import Array, Choice, Flag, Integer, Real, Rule, Seed, Sequence, finite, params
 
 METHODS = ("qr", "svd", "lstsq", "inverse")
 
@@ -28,7 +28,9 @@ DATA = dict(X=Array(shape=("n", "p")), y=Array(shape=("n",)))
 def design_matrix(x, degree: int, *, intercept: bool = True) -> np.ndarray:
     """Polynomial design matrix with columns ``x**0 (if intercept), x**1, ..., x**degree``."""
     first = 0 if intercept else 1
-    return x[:, None] ** np.arange(first, degree + 1)[None, :]
+    with np.errstate(over="ignore"):
+        X = x[:, None] ** np.arange(first, degree + 1)[None, :]
+    return finite(X, f"design_matrix(x, degree={degree}): x**degree", "rescale x (e.g. to [-1, 1]) or lower degree")
 
 
 @params(**DATA, method=Choice(*METHODS))
@@ -53,7 +55,11 @@ def ols_fit(X, y, *, method: str = "qr") -> np.ndarray:
         return Vt.T @ (s_inv * (U.T @ y))
     if method == "lstsq":
         return np.linalg.lstsq(X, y, rcond=None)[0]
-    return np.linalg.inv(X.T @ X) @ X.T @ y
+    try:
+        return np.linalg.inv(X.T @ X) @ X.T @ y
+    except np.linalg.LinAlgError:
+        raise ValueError("X: X^T X is singular, so method='inverse' cannot invert it; use method='svd' "
+                         "(or 'lstsq')") from None
 
 
 def _back_substitute(R, b):
@@ -99,13 +105,15 @@ def ols_standard_errors(X, y, theta) -> np.ndarray:
     return np.sqrt(s2 * np.diag(cov))
 
 
-@params(y=Array(shape=("n", "m"), ndim=(1, 2)), y_pred=Array(shape=("n", "m"), ndim=(1, 2)))
+@params(Rule("y_pred", lambda y, y_pred: y.shape == y_pred.shape, "must have the same shape as y (a (n,) and an (n, 1) array would broadcast to (n, n))"),
+        y=Array(shape=("n", "m"), ndim=(1, 2)), y_pred=Array(shape=("n", "m"), ndim=(1, 2)))
 def mse(y, y_pred) -> float:
     """Mean squared error ``sum (y - y_pred)^2 / n``."""
     return float(np.mean((y - y_pred) ** 2))
 
 
 @params(Rule("y", lambda y: np.ptp(y) > 0, "must not be constant (R^2 divides by its variance)"),
+        Rule("y_pred", lambda y, y_pred: y.shape == y_pred.shape, "must have the same shape as y (a (n,) and an (n, 1) array would broadcast to (n, n))"),
         y=Array(shape=("n", "m"), ndim=(1, 2)), y_pred=Array(shape=("n", "m"), ndim=(1, 2)))
 def r2_score(y, y_pred) -> float:
     """Coefficient of determination ``1 - sum (y - y_pred)^2 / sum (y - mean y)^2``."""

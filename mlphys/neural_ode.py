@@ -22,7 +22,7 @@ import numpy as np
 
 from . import nn
 from .config import make_rng
-from .validate import Anything, Array, Flag, Function, Instance, Integer, Real, Rule, Seed, Sequence, finite, params
+from .validate import Anything, Array, Flag, Function, Instance, Integer, Real, Rule, Seed, Sequence, finite, params, returned
 
 TIMES = dict(t0=Real(), t1=Real(hint="t0 and t1 must be finite and different"))
 DIFFERENT_TIMES = Rule("t1", lambda t0, t1: t0 != t1, "t0 and t1 must be different (the time interval is empty)")
@@ -44,6 +44,9 @@ class ODEFunc:
 
     def __call__(self, psi, params=None, xp=np):
         W1, b1, W2, b2 = self.params if params is None else params
+        if np.ndim(psi) not in (1, 2) or np.shape(psi)[-1] != self.dim:   # cheap: this runs in the RK4 loop
+            raise ValueError(f"psi must be an array of shape (B, {self.dim}) (columns = the ODEFunc's dim), "
+                             f"got shape {np.shape(psi)}")
         return xp.dot(xp.tanh(xp.dot(psi, W1) + b1), W2) + b2
 
     @params(psi=Array(shape=("B", "self.dim")), a=Array(shape=("B", "self.dim")))
@@ -82,7 +85,11 @@ def integrate(f, psi0, t0: float = 0.0, t1: float = 1.0, n_steps: int = 20, *, p
 
     (Named ``integrate`` rather than ``odeint``: SciPy's ``odeint`` has another signature.)
     """
-    return _integrate(f, psi0, t0, t1, n_steps, params=params, xp=xp, return_path=return_path)
+    if xp is np:
+        returned(f(psi0, params, xp), "f", psi0.shape)
+    out = _integrate(f, psi0, t0, t1, n_steps, params=params, xp=xp, return_path=return_path)
+    return finite(out, "integrate: the state psi", "the ODE blew up; use more n_steps, a shorter t1 - t0 "
+                  "or a smaller f") if xp is np else out
 
 
 def _integrate(f, psi0, t0, t1, n_steps, *, params=None, xp=np, return_path=False):
@@ -98,10 +105,12 @@ def _integrate(f, psi0, t0, t1, n_steps, *, params=None, xp=np, return_path=Fals
 @params(f=Function("f(psi), e.g. an ODEFunc"), psi0=STATES, n_blocks=Integer(ge=1, typical=(1, 20)), t1=Real())
 def euler_resnet(f, psi0, n_blocks: int, t1: float = 1.0):
     """``n_blocks`` residual blocks ``psi + (t1/N) f(psi)``: the ResNet whose limit is the ODE."""
+    returned(f(psi0), "f", psi0.shape)
     psi = psi0
     for _ in range(n_blocks):
         psi = psi + (t1 / n_blocks) * f(psi)
-    return psi
+    return finite(psi, "euler_resnet: the state psi", "the blocks blew up; use more n_blocks, a smaller t1 "
+                  "or a smaller f")
 
 
 @params(DIFFERENT_TIMES, f=Instance(ODEFunc), psi1=STATES, dL_dpsi1=STATES, **TIMES,

@@ -357,10 +357,16 @@ def notebook_results(claims, *, notebook: str, scale: str | None = None):
 def load_rows(path) -> list[Claim]:
     """Read rows written by :func:`write_json` (or a provenance record's ``rows``) back as claims."""
     with open(path) as fh:
-        data = json.load(fh)
-    rows = data["rows"] if isinstance(data, dict) else data
-    fields = Claim.__dataclass_fields__
-    return [Claim(**{k: v for k, v in row.items() if k in fields}) for row in rows]
+        try:
+            data = json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"path {str(path)!r} is not valid JSON ({exc}); pass a file written by write_json") from None
+    try:
+        rows = data["rows"] if isinstance(data, dict) else data
+        fields = Claim.__dataclass_fields__
+        return [Claim(**{k: v for k, v in row.items() if k in fields}) for row in rows]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"path {str(path)!r} does not hold claim rows ({exc}); pass a file written by write_json") from None
 
 
 @params(chapter_id=_ChapterKey(), scale=Choice(*SCALES))

@@ -95,3 +95,11 @@ def test_operations_inside_their_domain_keep_their_values_and_derivatives():
         Value(float("nan"))
     with pytest.raises(FloatingPointError, match="f\\(x\\)"):        # an overflow inside f leaves the entry point
         autodiff.reverse_gradient(lambda v: v[0] * 1e300 * 1e300, [1.0])
+
+
+def test_network_loss_scalar_refuses_plain_floats():
+    from mlphys import nn
+    net = nn.Network([2, 1], rng=0)
+    with pytest.raises(ValueError, match="params"):
+        autodiff.network_loss_scalar(net.params, np.ones((2, 2)), np.ones((2, 1)), activation="sigmoid",
+                                     output="identity", loss="mse")

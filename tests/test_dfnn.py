@@ -165,3 +165,13 @@ def test_call_times_times_every_call_and_validates_repeats():
     assert len(calls) == 3 and times.shape == (3,) and np.all(times >= 0)
     with pytest.raises(ValueError, match="repeats"):
         dfnn.call_times(lambda: None, 0)
+
+
+def test_output_refuses_malformed_params():
+    net = dfnn.DFNN((1, 3, 1), rng=0)
+    X = np.zeros((2, 1))
+    for bad in (net.params[:3], net.params[:1], [net.params[0], net.params[1], np.ones((5, 1)), np.ones(1)]):
+        with pytest.raises(ValueError, match="params"):
+            dfnn.output(list(bad), X)
+    with pytest.raises(ValueError, match="X"):
+        dfnn.output(list(net.params), np.zeros((2, 2)))

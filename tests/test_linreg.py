@@ -133,3 +133,21 @@ def test_exact_polynomial_data_are_fitted_exactly(n, degree, seed):
 def test_bad_inputs_raise_valueerror(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_mse_r2_refuse_mismatched_shapes():
+    y = np.arange(5.0)
+    with pytest.raises(ValueError, match="y_pred"):
+        linreg.mse(y, y.reshape(-1, 1))
+    with pytest.raises(ValueError, match="y_pred"):
+        linreg.r2_score([1.0, 2, 3], [[1.0], [2], [3]])
+
+
+def test_design_matrix_refuses_overflow():
+    with pytest.raises(FloatingPointError, match="rescale x"):
+        linreg.design_matrix(np.array([1e3]), 400)
+
+
+def test_ols_inverse_singular_names_X():
+    with pytest.raises(ValueError, match="X.*svd"):
+        linreg.ols_fit(np.ones((4, 2)), np.ones(4), method="inverse")

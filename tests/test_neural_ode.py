@@ -66,3 +66,16 @@ def test_fit_with_a_diverging_loss_warns_what_to_change_and_keeps_finite_paramet
     assert history.diverged and np.all(np.isfinite(history.loss))
     assert all(np.all(np.isfinite(p)) for p in model.f.params) and np.all(np.isfinite(model.w))
     assert np.all(np.isfinite(model.predict_proba(X)))
+
+
+def test_integrate_and_resnet_check_f_and_result():
+    with pytest.raises(ValueError, match="f returned shape"):
+        neural_ode.integrate(lambda p, *a: p[:, :1], np.ones((2, 2)))
+    with pytest.raises(ValueError, match="f returned shape"):
+        neural_ode.euler_resnet(lambda p, *a: p[:, :1], np.ones((2, 2)), 3)
+    with pytest.raises((ValueError, FloatingPointError), match="NaN"):
+        neural_ode.integrate(lambda p, *a: p * np.nan, np.ones((2, 2)))
+    with pytest.raises((ValueError, FloatingPointError), match="NaN"):
+        neural_ode.euler_resnet(lambda p, *a: p * np.nan, np.ones((2, 2)), 3)
+    with pytest.raises(ValueError, match="psi"):
+        neural_ode.ODEFunc(2, 4, rng=0)(np.ones((3, 3)))

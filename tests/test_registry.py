@@ -399,3 +399,14 @@ def test_registry_functions_refuse_bad_arguments_naming_them(tmp_path):
         registry.Chapter(1, "chapter1", "t", "nb", run=lambda scale=None, progress=True, runner=None: [])
     registry.write_json([Claim("c", "q", 1.0, 1.0, 0.1)], tmp_path / "rows.json")
     assert registry.load_rows(str(tmp_path / "rows.json"))[0].quantity == "q"
+
+
+def test_load_rows_bad_file_names_path(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json"):
+        registry.load_rows(bad)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('[{"x": 1}]')
+    with pytest.raises(ValueError, match="wrong.json"):
+        registry.load_rows(wrong)
