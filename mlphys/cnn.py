@@ -51,6 +51,12 @@ def _deepest(n_grid, pools) -> int:
     return n_grid // int(np.prod(pools[:-1]))
 
 
+def _fits(n_grid, pools, kernel=13) -> bool:
+    """Whether blocks with these pools and kernel fit an ``n_grid``-point grid (what :class:`CNN` requires): the pools
+    divide it and the deepest block still holds the kernel (13, the paper's k_f, by default)."""
+    return n_grid % int(np.prod(pools)) == 0 and _deepest(n_grid, pools) >= kernel
+
+
 class CNN:
     """``len(pools)`` convolutional blocks of ``channels`` filters, then one dense output neuron.
 

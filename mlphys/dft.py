@@ -168,15 +168,10 @@ def euler_lagrange_targets(data: speckle.Dataset) -> np.ndarray:
     return data.grid.dx * (data.energies[:, None] - data.potentials)
 
 
-def _fits(architecture: str, n: int) -> bool:
-    """Whether a Table-I ``architecture`` fits an ``n``-point grid (pools dividing n, the kernel inside every block)."""
-    pools = cnn.ARCHITECTURES[architecture]["pools"]
-    return n % int(np.prod(pools)) == 0 and cnn._deepest(n, pools) >= 13
-
-
 @params(Rule("data", lambda data: len(data) > 0, "is empty: pass at least one instance"),
-        Rule("architecture", lambda architecture, data: _fits(architecture, data.grid.n), "does not fit data.grid.n "
-             "points: Table I's pools must divide it, leaving at least 13 points (the kernel) in the deepest block"),
+        Rule("architecture", lambda architecture, data: cnn._fits(data.grid.n, cnn.ARCHITECTURES[architecture]["pools"]),
+             "does not fit data.grid.n points: Table I's pools must divide it, leaving at least 13 points (the kernel) "
+             "in the deepest block"),
         Rule("validation", lambda protocol, validation: protocol != "paper" or validation is not None,
              'protocol="paper" keeps the best network on the validation set: pass validation='),
         Rule("validation", lambda data, validation: validation is None or (validation.grid == data.grid

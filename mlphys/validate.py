@@ -19,6 +19,7 @@ the constraint, ``example()`` builds a small value inside it. Results leave the 
 """
 from __future__ import annotations
 
+import abc
 import functools
 import inspect
 import numbers
@@ -52,13 +53,16 @@ def _fail(kind, name: str, what: str, value, hint: str = ""):
     raise (WrongType if kind is TypeError else kind)(message + (f"; {hint}" if hint else ""))
 
 
-class Constraint:
-    """One parameter's declaration: ``check`` returns the checked value or raises naming the parameter."""
+class Constraint(abc.ABC):
+    """One parameter's declaration: ``check`` returns the checked value or raises naming the parameter (every
+    concrete constraint defines it; ``what`` describes the accepted values in the messages)."""
 
     what = "valid"
 
+    @abc.abstractmethod
     def check(self, value, name: str, context: dict):
-        raise NotImplementedError
+        """The checked (converted) value, or ValueError / WrongType naming ``name``; ``context`` holds the shape
+        symbols bound so far in this call."""
 
     def bad(self, context: dict) -> list:
         """Values outside the constraint (for the fuzzer)."""
@@ -99,16 +103,22 @@ def _outside(ge, gt, le, lt) -> list:
     return out
 
 
-class Real(Constraint):
-    """A finite real number (not a string, not a bool) within the given bounds; returned as float.
+class _Bounded(Constraint):
+    """A number of kind ``noun`` within the given bounds; ``typical`` is the range the fuzzer draws from (the run time
+    of a call may grow with the value)."""
 
-    ``typical`` is the range the fuzzer draws from (the run time of a call may grow with the value)."""
+    noun = "a number"
 
     def __init__(self, *, ge=None, gt=None, le=None, lt=None, typical=None, hint: str = ""):
-        self.ge, self.gt, self.le, self.lt, self.hint = ge, gt, le, lt, hint
+        self.ge, self.gt, self.le, self.lt, self.hint, self.typical = ge, gt, le, lt, hint, typical
         bounds = _bounds_text(ge, gt, le, lt)
-        self.what = "a finite real number" + (f" {bounds}" if bounds else "")
-        self.typical = typical
+        self.what = self.noun + (f" {bounds}" if bounds else "")
+
+
+class Real(_Bounded):
+    """A finite real number (not a string, not a bool) within the given bounds; returned as float."""
+
+    noun = "a finite real number"
 
     def check(self, value, name, context):
         if isinstance(value, (str, bytes, bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
@@ -136,14 +146,10 @@ class Real(Constraint):
                 return v
 
 
-class Integer(Constraint):
+class Integer(_Bounded):
     """An integer (Python or NumPy, not a bool, not a float) within the given bounds; returned as int."""
 
-    def __init__(self, *, ge=None, gt=None, le=None, lt=None, typical=None, hint: str = ""):
-        self.ge, self.gt, self.le, self.lt, self.hint = ge, gt, le, lt, hint
-        bounds = _bounds_text(ge, gt, le, lt)
-        self.what = "an integer" + (f" {bounds}" if bounds else "")
-        self.typical = typical
+    noun = "an integer"
 
     def check(self, value, name, context):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
